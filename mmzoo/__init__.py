@@ -1,0 +1,29 @@
+"""mmzoo: a Keras 3 model zoo for multimodal learning (text, images, audio, features).
+
+Example:
+    >>> import mmzoo
+    >>> "early_fusion" in mmzoo.list_models()
+    True
+"""
+
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from mmzoo import encoders as _encoders  # noqa: E402,F401  (registers encoders)
+from mmzoo import fusion as _fusion  # noqa: E402,F401  (registers fusions)
+from mmzoo.adapt import adapt  # noqa: E402
+from mmzoo.export import export, load  # noqa: E402
+from mmzoo.model import MultimodalModel  # noqa: E402
+from mmzoo.registry import list_encoders, list_fusions, list_models  # noqa: E402
+from mmzoo.specs import Audio, Features, Image, Text  # noqa: E402
+from mmzoo.tasks import Classification, Regression  # noqa: E402
+from mmzoo.zoo import build_fusion_model, build_model  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Audio", "Classification", "Features", "Image", "MultimodalModel", "Regression", "Text",
+    "adapt", "build_fusion_model", "build_model", "export", "list_encoders", "list_fusions",
+    "list_models", "load",
+]

@@ -1,0 +1,77 @@
+"""Small 2-D CNN encoder, shared by images and log-mel spectrograms."""
+
+import keras
+
+from mmzoo.encoders.base import Encoder
+from mmzoo.registry import ENCODERS
+
+
+@ENCODERS.register("cnn", modalities=("image", "audio"), paper="LeCun et al. 1998 (LeNet-style)")
+class ConvEncoder(Encoder):
+    """Conv -> BatchNorm -> ReLU -> MaxPool blocks, global average pooled, then a Dense.
+
+    For audio the input is the `(time, mels)` log-mel from the `Audio` spec;
+    a channel axis is added, so the same encoder reads images and spectrograms.
+
+    Args:
+        filters: output channels of each block.
+        kernel_size: convolution kernel size.
+        units: size of the output feature vector.
+        dropout: dropout rate before the output projection.
+
+    Example:
+        >>> import numpy as np
+        >>> enc = ConvEncoder(filters=(8, 16), units=32)
+        >>> enc(np.zeros((2, 28, 28, 1), "float32")).shape
+        (2, 32)
+    """
+
+    def __init__(self, filters=(32, 64, 128), kernel_size=3, units=128, dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = tuple(filters)
+        self.kernel_size = kernel_size
+        self.units = units
+        self.dropout = dropout
+        self.blocks = []
+        for i, f in enumerate(self.filters):
+            self.blocks.append(
+                [
+                    keras.layers.Conv2D(f, kernel_size, padding="same", use_bias=False, name=f"conv{i}"),
+                    keras.layers.BatchNormalization(name=f"bn{i}"),
+                    keras.layers.Activation("relu", name=f"relu{i}"),
+                    keras.layers.MaxPooling2D(2, padding="same", name=f"pool{i}"),
+                ]
+            )
+        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.drop = keras.layers.Dropout(dropout)
+        self.proj = keras.layers.Dense(units, activation="relu", name="proj")
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        if len(shape) == 3:
+            shape = shape + (1,)
+        for block in self.blocks:
+            for layer in block:
+                layer.build(shape)
+                shape = layer.compute_output_shape(shape)
+        self.proj.build((shape[0], shape[-1]))
+
+    def call(self, x, training=None):
+        if len(x.shape) == 3:
+            x = keras.ops.expand_dims(x, -1)
+        for conv, bn, act, pool in self.blocks:
+            x = pool(act(bn(conv(x), training=training)))
+        x = self.drop(self.pool(x), training=training)
+        return self.proj(x)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": list(self.filters),
+            "kernel_size": self.kernel_size,
+            "units": self.units,
+            "dropout": self.dropout,
+        }

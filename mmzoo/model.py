@@ -1,0 +1,140 @@
+"""MultimodalModel: a functional Keras model that knows its input specs and task."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mmzoo.specs import spec_from_config
+from mmzoo.tasks import task_from_config
+
+def _kind(dtype):
+    dtype = str(getattr(dtype, "name", dtype))
+    if dtype == "string" or dtype == "object":
+        return "string"
+    if dtype.startswith(("int", "uint")):
+        return "int"
+    if dtype.startswith(("float", "bfloat")):
+        return "float"
+    return dtype
+
+
+@keras.saving.register_keras_serializable(package="mmzoo")
+class MultimodalModel(keras.Model):
+    """A functional model whose config also carries its input specs and task.
+
+    Built by `mmzoo.build_model`; saved and reloaded like any functional
+    model (`model.save`, `keras.saving.load_model`). It checks inputs before
+    running, so a wrong key, rank, shape or dtype is a `ValueError` naming
+    the input, what it expects and what it received, and knows what
+    `mmzoo.export` and `python -m mmzoo predict` need (raw-input specs, class
+    names).
+
+    Args:
+        inputs, outputs, name: as for a functional `keras.Model`.
+        specs: list of spec configs (`Spec.get_config()`), one per input.
+        task: the task config (`Task.get_config()`).
+    """
+
+    def __init__(self, *args, specs=None, task=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spec_configs = [dict(s) for s in (specs or [])]
+        self.task_config = dict(task) if task else None
+
+    @property
+    def specs(self):
+        return [spec_from_config(c) for c in self.spec_configs]
+
+    @property
+    def task(self):
+        return task_from_config(self.task_config) if self.task_config else None
+
+    def get_config(self):
+        return {**super().get_config(), "specs": self.spec_configs, "task": self.task_config}
+
+    def call(self, inputs, training=None, mask=None):
+        self.check_inputs(inputs)
+        return super().call(inputs, training=training, mask=mask)
+
+    def _prepare(self, x):
+        """Checks `x` (dict of arrays or a dataset) up front; NumPy unicode -> object arrays.
+
+        Keras traces with relaxed shapes after the first call, so shape checks
+        belong here, before tracing, as well as in `call`.
+        """
+        if isinstance(x, tf.data.Dataset):
+            element = x.element_spec
+            self.check_inputs(element[0] if isinstance(element, tuple) else element)
+            return x
+        if isinstance(x, dict):
+            x = {
+                k: np.asarray(v, dtype=object)
+                if isinstance(v, (np.ndarray, list)) and np.asarray(v).dtype.kind in "US" else v
+                for k, v in x.items()
+            }
+            self.check_inputs(x)
+        return x
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        if isinstance(validation_data, tuple) and validation_data:
+            validation_data = (self._prepare(validation_data[0]),) + tuple(validation_data[1:])
+        elif validation_data is not None:
+            validation_data = self._prepare(validation_data)
+        return super().fit(self._prepare(x), y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        return super().evaluate(self._prepare(x), *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self._prepare(x), *args, **kwargs)
+
+    def check_inputs(self, inputs):
+        """Raises a `ValueError` naming the input if `inputs` do not fit the model."""
+        expected = {t.name.split(":")[0]: t for t in self.inputs}
+        specs = {c["name"]: c for c in self.spec_configs}
+        if not isinstance(inputs, dict):
+            if len(expected) == 1:
+                return
+            raise ValueError(
+                f"Model '{self.name}' takes a dict keyed by input name "
+                f"({', '.join(sorted(expected))}); received {type(inputs).__name__}."
+            )
+        missing = sorted(set(expected) - set(inputs))
+        if missing:
+            raise ValueError(
+                f"Model '{self.name}' is missing input(s) {', '.join(repr(m) for m in missing)}; "
+                f"received keys {sorted(inputs)}. Every input must be given."
+            )
+        for name, ref in expected.items():
+            value = inputs[name]
+            modality = specs.get(name, {}).get("modality", "model").capitalize()
+            shape = tuple(getattr(value, "shape", ()))
+            dtype = getattr(value, "dtype", None)
+            want = tuple(ref.shape)
+            want_desc = self._describe(name, ref)
+            got = f"{getattr(dtype, 'name', dtype)} of shape {tuple(None if d is None else int(d) for d in shape)}"
+            ok = len(shape) == len(want) and all(
+                w is None or s is None or int(s) == int(w) for s, w in zip(shape, want)
+            )
+            if dtype is not None and ok:
+                ok = _kind(dtype) == _kind(ref.dtype) or (
+                    _kind(ref.dtype) == "float" and _kind(dtype) == "int"
+                ) or (_kind(ref.dtype) == "int" and _kind(dtype) == "int")
+            if not ok:
+                hint = ""
+                if _kind(ref.dtype) == "string":
+                    hint = " Pass raw strings as a dtype=object NumPy array or a tf.constant."
+                elif modality == "Audio" and len(shape) == 3:
+                    hint = " Mix multi-channel audio down to mono."
+                elif modality == "Audio":
+                    hint = " Pad or crop clips to the declared duration (mmzoo.data does this)."
+                raise ValueError(
+                    f"{modality} input '{name}' expects {want_desc}; received {got}.{hint}"
+                )
+
+    def _describe(self, name, ref):
+        for config in self.spec_configs:
+            if config["name"] == name:
+                return spec_from_config(config).describe()
+        dims = ", ".join(["batch"] + [str(d) for d in ref.shape[1:]])
+        return f"{ref.dtype} values of shape ({dims})"
+

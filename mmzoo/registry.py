@@ -1,0 +1,95 @@
+"""Name -> builder registries for encoders, fusions and architectures.
+
+Adding an entry is one decorator on one class or function:
+
+Example:
+    >>> import mmzoo
+    >>> from mmzoo.registry import FUSIONS
+    >>> "concat" in mmzoo.list_fusions()
+    True
+"""
+
+import keras
+
+
+class Registry:
+    """A named collection of builders with metadata, erroring helpfully.
+
+    Args:
+        kind: what the registry holds ("encoder", "fusion", "model"); used in
+            error messages.
+    """
+
+    def __init__(self, kind):
+        self.kind = kind
+        self._entries = {}
+
+    def register(self, name, **meta):
+        """Decorator registering `obj` under `name` with metadata `meta`.
+
+        Keras layer classes are also registered for safe deserialization
+        under the `mmzoo` package, so one decorator is all an entry needs.
+        """
+
+        def decorator(obj):
+            if name in self._entries:
+                raise ValueError(f"{self.kind} '{name}' is already registered.")
+            if isinstance(obj, type) and issubclass(obj, keras.layers.Layer):
+                obj = keras.saving.register_keras_serializable(package="mmzoo")(obj)
+            self._entries[name] = (obj, dict(meta))
+            return obj
+
+        return decorator
+
+    def get(self, name):
+        """Returns the builder registered as `name`; unknown names list the known."""
+        if name not in self._entries:
+            raise ValueError(
+                f"Unknown {self.kind} '{name}'. Known {self.kind}s: "
+                f"{', '.join(self.names())}."
+            )
+        return self._entries[name][0]
+
+    def meta(self, name):
+        self.get(name)
+        return dict(self._entries[name][1])
+
+    def names(self, **filters):
+        """Sorted names, optionally filtered by metadata (`modality="text"`)."""
+        out = []
+        for name, (_, meta) in self._entries.items():
+            ok = True
+            for key, value in filters.items():
+                have = meta.get(key)
+                if isinstance(have, (tuple, list, set)):
+                    ok = ok and value in have
+                else:
+                    ok = ok and have == value
+            if ok:
+                out.append(name)
+        return sorted(out)
+
+    def __contains__(self, name):
+        return name in self._entries
+
+
+ENCODERS = Registry("encoder")
+FUSIONS = Registry("fusion")
+MODELS = Registry("model")
+
+
+def list_encoders(modality=None):
+    """Names of registered encoders, optionally only those for `modality`."""
+    if modality is None:
+        return ENCODERS.names()
+    return ENCODERS.names(modalities=modality)
+
+
+def list_fusions():
+    """Names of registered fusion layers."""
+    return FUSIONS.names()
+
+
+def list_models():
+    """Names of registered architectures, usable with `mmzoo.build_model`."""
+    return MODELS.names()

@@ -1,0 +1,11 @@
+"""Input specs: one named model input each, owning its in-graph preprocessing."""
+
+from mmzoo.specs.audio import Audio
+from mmzoo.specs.base import Spec, spec_from_config
+from mmzoo.specs.features import Features
+from mmzoo.specs.image import Image
+from mmzoo.specs.text import Text
+
+SPEC_TYPES = {cls.modality: cls for cls in (Text, Image, Audio, Features)}
+
+__all__ = ["Audio", "Features", "Image", "Spec", "Text", "SPEC_TYPES", "spec_from_config"]
