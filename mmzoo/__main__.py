@@ -1,0 +1,7 @@
+"""`python -m mmzoo` entry point."""
+
+import sys
+
+from mmzoo.cli import main
+
+sys.exit(main())
