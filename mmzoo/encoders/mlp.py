@@ -11,7 +11,7 @@ class MLPEncoder(Encoder):
     """Dense -> ReLU -> Dropout blocks; `(steps, dim)` sequences are mean-pooled first.
 
     Args:
-        units: sizes of the hidden layers; the last is the output size.
+        units: sizes of the hidden layers (an int for one layer); the last is the output size.
         dropout: dropout rate after each block.
 
     Example:
@@ -22,7 +22,7 @@ class MLPEncoder(Encoder):
 
     def __init__(self, units=(128, 128), dropout=0.2, **kwargs):
         super().__init__(**kwargs)
-        self.units = tuple(units)
+        self.units = (units,) if isinstance(units, int) else tuple(units)
         self.dropout = dropout
         self.dense = [keras.layers.Dense(u, activation="relu", name=f"dense{i}") for i, u in enumerate(self.units)]
         self.drops = [keras.layers.Dropout(dropout) for _ in self.units]

@@ -1,0 +1,34 @@
+"""Fusion must learn what no single modality can: the XOR of two modality bits."""
+
+import keras
+import numpy as np
+import pytest
+
+import mmzoo
+from mmzoo.data.synthetic import make_xor
+
+
+def _fit_and_score(inputs, x, y, x_test, y_test, epochs):
+    keras.utils.set_random_seed(0)
+    model = mmzoo.build_model(
+        "early_fusion", inputs, mmzoo.Classification(num_classes=2),
+        encoders={s.name: (s.default_encoder, {"units": 32, **({"filters": (16, 32)} if s.default_encoder == "cnn" else {})})
+                  for s in inputs},
+        head_units=(64,), dropout=0.0, learning_rate=3e-3,
+    )
+    names = [s.name for s in inputs]
+    model.fit({k: x[k] for k in names}, y, epochs=epochs, batch_size=32, verbose=0)
+    return model.evaluate({k: x_test[k] for k in names}, y_test, return_dict=True, verbose=0)["accuracy"]
+
+
+@pytest.mark.parametrize("modalities", [("image", "audio"), ("text", "features")])
+def test_fusion_learns_xor_but_single_modality_cannot(modalities):
+    x, y, inputs = make_xor(1200, modalities, seed=1)
+    train = slice(0, 800)
+    test = slice(800, None)
+    x_train = {k: v[train] for k, v in x.items()}
+    x_test = {k: v[test] for k, v in x.items()}
+    fused = _fit_and_score(inputs, x_train, y[train], x_test, y[test], epochs=12)
+    single = _fit_and_score(inputs[:1], x_train, y[train], x_test, y[test], epochs=12)
+    assert fused >= 0.90, f"fused {modalities} accuracy {fused:.3f} < 0.90"
+    assert abs(single - 0.5) <= 0.08, f"{modalities[0]}-only accuracy {single:.3f} is not near chance"
