@@ -18,6 +18,9 @@ class ConvEncoder(Encoder):
         kernel_size: convolution kernel size.
         units: size of the output feature vector.
         dropout: dropout rate before the output projection.
+        bn_momentum: BatchNorm moving-average momentum; 0.9 rather than Keras's
+            0.99 so inference statistics are right after a few hundred steps
+            (with 0.99 a short run on AV-MNIST predicted one class in inference).
 
     Example:
         >>> import numpy as np
@@ -26,18 +29,20 @@ class ConvEncoder(Encoder):
         (2, 32)
     """
 
-    def __init__(self, filters=(32, 64, 128), kernel_size=3, units=128, dropout=0.1, **kwargs):
+    def __init__(self, filters=(32, 64, 128), kernel_size=3, units=128, dropout=0.1, bn_momentum=0.9,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = tuple(filters)
         self.kernel_size = kernel_size
         self.units = units
         self.dropout = dropout
+        self.bn_momentum = bn_momentum
         self.blocks = []
         for i, f in enumerate(self.filters):
             self.blocks.append(
                 [
                     keras.layers.Conv2D(f, kernel_size, padding="same", use_bias=False, name=f"conv{i}"),
-                    keras.layers.BatchNormalization(name=f"bn{i}"),
+                    keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
                     keras.layers.Activation("relu", name=f"relu{i}"),
                     keras.layers.MaxPooling2D(2, padding="same", name=f"pool{i}"),
                 ]
@@ -74,4 +79,5 @@ class ConvEncoder(Encoder):
             "kernel_size": self.kernel_size,
             "units": self.units,
             "dropout": self.dropout,
+            "bn_momentum": self.bn_momentum,
         }
