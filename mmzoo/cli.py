@@ -25,11 +25,14 @@ def cmd_train(args):
     keras.utils.set_random_seed(args.seed)
     splits = datasets[args.dataset](batch_size=args.batch_size, seed=args.seed)
     mmzoo.adapt(splits.inputs, splits.train)
-    model = mmzoo.build_model(args.model, splits.inputs, splits.task, learning_rate=args.learning_rate)
+    steps = int(splits.train.cardinality())
+    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=max(1, steps * args.epochs))
+    model = mmzoo.build_model(args.model, splits.inputs, splits.task, learning_rate=schedule)
     print(f"mmzoo: training '{args.model}' on '{args.dataset}' "
           f"({model.count_params():,} parameters, inputs: {', '.join(s.name for s in splits.inputs)})")
     start = time.time()
-    history = train(model, splits.train, validation_data=splits.validation, epochs=args.epochs, seed=args.seed)
+    history = train(model, splits.train, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
+                    restore_best=True)
     seconds = time.time() - start
     test = model.evaluate(splits.test, return_dict=True, verbose=0)
     test = {k: float(v) for k, v in test.items()}

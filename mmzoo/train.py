@@ -12,12 +12,13 @@ from mmzoo.plots import plot_history
 
 
 def train(model, train_data, validation_data=None, epochs=10, callbacks=None, seed=None,
-          early_stopping_patience=None, verbose="auto"):
+          early_stopping_patience=None, restore_best=False, verbose="auto"):
     """Fits `model` with mmzoo's default callbacks; returns the Keras `History`.
 
     Training stops at the first NaN/Inf loss (`keras.callbacks.TerminateOnNaN`);
     with `early_stopping_patience` and validation data, it stops when the
-    validation loss stops improving and restores the best weights.
+    validation loss stops improving; with `restore_best` (or early stopping)
+    it ends with the weights of the epoch with the best validation loss.
 
     Args:
         model: a compiled model.
@@ -27,13 +28,15 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         callbacks: extra Keras callbacks.
         seed: if given, seeds Python, NumPy and TensorFlow first.
         early_stopping_patience: epochs without validation improvement to wait.
+        restore_best: keep the weights of the best validation epoch.
         verbose: passed to `fit` (Keras's progress bar by default).
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
     cbs = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
-    if early_stopping_patience and validation_data is not None:
-        cbs.append(keras.callbacks.EarlyStopping(patience=early_stopping_patience, restore_best_weights=True))
+    if (early_stopping_patience or restore_best) and validation_data is not None:
+        cbs.append(keras.callbacks.EarlyStopping(patience=early_stopping_patience or epochs,
+                                                 restore_best_weights=True, verbose=1))
     history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=cbs,
                         verbose=verbose)
     losses = history.history.get("loss", [])

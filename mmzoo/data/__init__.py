@@ -1,6 +1,8 @@
 """tf.data pipelines yielding `({input_name: tensor}, label)` for mmzoo models."""
 
 from mmzoo.data.arrays import check_arrays, from_arrays
+from mmzoo.data.manifest import ManifestReport, Problem, from_csv, from_dataframe
 from mmzoo.data.pipeline import finalize
 
-__all__ = ["check_arrays", "finalize", "from_arrays"]
+__all__ = ["ManifestReport", "Problem", "check_arrays", "finalize", "from_arrays", "from_csv",
+           "from_dataframe"]

@@ -1,0 +1,574 @@
+"""tf.data pipelines from a manifest: a DataFrame or CSV of texts, file paths and features.
+
+Each spec reads one column: Text columns hold strings, Image columns PNG/JPEG
+paths, Audio columns 16-bit PCM WAV paths, Features columns per-row arrays.
+Before a dataset is returned every row is checked once: cheap checks in
+Python (missing files, empty text, WAV headers: rate, channels, length), then
+one decoding pass over every image and WAV through a parallel tf.data map
+(corrupt files, image sizes). Bad rows raise (`on_error="raise"`) or are
+dropped and reported (`on_error="skip"`). Training then decodes inside
+`tf.data` with a parallel `map`.
+"""
+
+import collections
+import dataclasses
+import json
+import math
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from mmzoo.data import decode
+from mmzoo.data.pipeline import AUTOTUNE, finalize
+from mmzoo.specs import Spec
+
+_SKIP_HINT = "Or pass on_error='skip' to drop such rows (with_report=True lists them)."
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One bad record of a manifest: where it is, what is wrong, and the fix.
+
+    Attributes:
+        row: the DataFrame index label of the row.
+        position: its 0-based position (`df.iloc[position]`).
+        input: the spec name (or the label column's name).
+        modality: "text", "image", "audio", "features" or "label".
+        column: the column read.
+        path: the resolved file path, or None for text, features and labels.
+        reason: a short category, e.g. "missing file", "corrupt file".
+        detail: what was found.
+        fix: how to fix it.
+        source: the manifest ("the DataFrame" or the CSV path).
+    """
+
+    row: object
+    position: int
+    input: str
+    modality: str
+    column: str
+    path: str
+    reason: str
+    detail: str
+    fix: str
+    source: str
+
+    def message(self):
+        """The full error message for this record."""
+        who = (f"Label column '{self.column}'" if self.modality == "label"
+               else f"{self.modality.capitalize()} input '{self.input}'")
+        where = f"row {self.row!r} of {self.source}, column '{self.column}'"
+        if self.path is not None:
+            where = f"file '{self.path}', {where}"
+        return f"{who}: {self.detail} ({where}). {self.fix}"
+
+
+@dataclasses.dataclass
+class ManifestReport:
+    """What `from_dataframe`/`from_csv` did with a manifest's rows.
+
+    Attributes:
+        source: the manifest ("the DataFrame" or the CSV path).
+        num_rows: rows in the manifest.
+        num_examples: rows in the dataset (each seen once per epoch).
+        problems: the `Problem`s of the skipped rows (empty unless `on_error="skip"`).
+        cropped, padded, resampled, resized: `{input_name: count}` of kept
+            clips cropped to the spec's length, zero-padded to it, resampled to
+            its rate, and images resized to its height and width.
+    """
+
+    source: str
+    num_rows: int
+    num_examples: int
+    problems: list = dataclasses.field(default_factory=list)
+    cropped: dict = dataclasses.field(default_factory=dict)
+    padded: dict = dataclasses.field(default_factory=dict)
+    resampled: dict = dataclasses.field(default_factory=dict)
+    resized: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def skipped_rows(self):
+        """Index labels of the skipped rows, in manifest order."""
+        rows = {p.position: p.row for p in self.problems}
+        return [rows[position] for position in sorted(rows)]
+
+    @property
+    def num_skipped(self):
+        return self.num_rows - self.num_examples
+
+    def reasons(self):
+        """`{reason: number of skipped rows with that problem}` (a row may have several)."""
+        rows = collections.defaultdict(set)
+        for p in self.problems:
+            rows[p.reason].add(p.position)
+        return {reason: len(positions) for reason, positions in sorted(rows.items())}
+
+    def summary(self):
+        """One line per fact, for logs and warnings."""
+        lines = [f"{self.source}: {self.num_examples} of {self.num_rows} rows kept"]
+        if self.num_skipped:
+            why = ", ".join(f"{reason}: {n}" for reason, n in self.reasons().items())
+            lines[0] += f", {self.num_skipped} skipped ({why})"
+            lines += [f"  - {p.message()}" for p in self.problems[:10]]
+            if len(self.problems) > 10:
+                lines.append(f"  ... and {len(self.problems) - 10} more (see report.problems)")
+        for what in ("cropped", "padded", "resampled", "resized"):
+            for name, count in getattr(self, what).items():
+                if count:
+                    lines.append(f"  {name}: {count} {what}")
+        return "\n".join(lines)
+
+
+def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_size=32,
+                   shuffle=False, seed=None, cache=False, drop_remainder=False, resample=False,
+                   resize_images=False, long_audio="crop", on_error="raise",
+                   num_parallel_calls=AUTOTUNE, with_report=False):
+    """A batched `tf.data.Dataset` of `({input_name: tensor}, label)` from a DataFrame.
+
+    Every row is checked before the dataset is returned (see the module
+    docstring); decoding then runs inside tf.data, `num_parallel_calls` wide.
+    Images come out as `spec.shape` in `spec.dtype` (uint8 as stored, float32
+    scaled to [0, 1]); audio as mono float32 `int16 / 32768` waveforms of
+    `spec.num_samples`, zero-padded at the end or cropped to their start.
+
+    Args:
+        df: a pandas DataFrame, one row per example.
+        inputs: list of mmzoo specs; each reads the column named like it.
+        label: label column (ints or floats), or None for features-only elements.
+        base_dir: directory relative file paths resolve against (default: the
+            current directory, resolved now).
+        columns: `{spec_name: column}` for columns named otherwise.
+        batch_size, shuffle, seed, cache, drop_remainder: see
+            `mmzoo.data.finalize`. Without `cache`, the rows are shuffled before
+            decoding, so the shuffle buffer holds paths, not pixels.
+        resample: resample WAVs at another rate to the spec's rate (FFT,
+            band-limited) instead of rejecting them.
+        resize_images: resize images of another height/width to the spec's
+            (bilinear, antialiased; dtype kept) instead of rejecting them.
+        long_audio: "crop" keeps the start of longer clips (with a warning
+            giving the count) or "error" rejects them.
+        on_error: "raise" (default) raises on the first check that finds bad
+            rows, listing them; "skip" drops every bad row (missing, empty or
+            corrupt file, empty text, wrong sample rate or channels, wrong image
+            size, long clip under `long_audio="error"`, bad features, missing
+            label), warns with the count and reasons, and records them in the
+            report.
+        num_parallel_calls: parallelism of the decoding map and the check pass.
+        with_report: also return a `ManifestReport`.
+
+    Returns:
+        The dataset, or `(dataset, report)` with `with_report=True`.
+
+    Raises:
+        ValueError: for an empty DataFrame, a missing column (the message
+            lists the columns) and, with `on_error="raise"`, bad rows: the
+            message names the modality, input, file, row and the fix.
+        FileNotFoundError: when every bad row is a missing file.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np, pandas as pd, tensorflow as tf, mmzoo
+        >>> root = tempfile.mkdtemp()
+        >>> for i in range(3):
+        ...     pixels = np.full((8, 8, 3), 40 * i, "uint8")
+        ...     tf.io.write_file(os.path.join(root, f"{i}.png"), tf.io.encode_png(pixels))
+        >>> df = pd.DataFrame({"caption": ["a red dot", "two cats", "sky"],
+        ...                    "poster": ["0.png", "1.png", "2.png"], "y": [0, 1, 0]})
+        >>> inputs = [mmzoo.Text("caption"), mmzoo.Image("poster", shape=(8, 8, 3))]
+        >>> ds = from_dataframe(df, inputs, label="y", base_dir=root, batch_size=2)
+        >>> x, y = next(iter(ds))
+        >>> tuple(x["poster"].shape), x["poster"].dtype.name, y.numpy().tolist()
+        ((2, 8, 8, 3), 'uint8', [0, 1])
+    """
+    base_dir = os.getcwd() if base_dir is None else base_dir
+    return _build(df, inputs, label, base_dir, columns, "the DataFrame", batch_size=batch_size,
+                  shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder,
+                  resample=resample, resize_images=resize_images, long_audio=long_audio,
+                  on_error=on_error, num_parallel_calls=num_parallel_calls,
+                  with_report=with_report)
+
+
+def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
+    """A batched `tf.data.Dataset` of `({input_name: tensor}, label)` from a CSV manifest.
+
+    Like `from_dataframe`, with relative file paths resolved against the CSV's
+    directory unless `base_dir` is given. Text and path columns are read as
+    strings and only empty cells count as missing ("NA" is text). Features
+    cells hold JSON lists, e.g. `"[0.1, 0.2]"`.
+
+    Args:
+        path: the CSV file.
+        inputs, label, columns: as in `from_dataframe`.
+        base_dir: directory relative paths resolve against (default: the CSV's).
+        **options: the other arguments of `from_dataframe`.
+
+    Returns:
+        The dataset, or `(dataset, report)` with `with_report=True`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np, tensorflow as tf, mmzoo
+        >>> root = tempfile.mkdtemp()
+        >>> tf.io.write_file(os.path.join(root, "a.wav"),
+        ...                  tf.audio.encode_wav(np.zeros((600, 1), "float32"), 8000))
+        >>> with open(os.path.join(root, "train.csv"), "w") as f:
+        ...     _ = f.write("voice,y\\na.wav,1\\na.wav,0\\n")
+        >>> spec = mmzoo.Audio("voice", sample_rate=8000, seconds=0.1)
+        >>> ds = from_csv(os.path.join(root, "train.csv"), [spec], label="y")
+        >>> x, y = next(iter(ds))
+        >>> tuple(x["voice"].shape), y.numpy().tolist()
+        ((2, 800), [1, 0])
+    """
+    specs = _as_specs(inputs)
+    names = _column_names(specs, columns)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Manifest CSV '{path}' does not exist (working directory: "
+                                f"{os.getcwd()}). Check the path.")
+    as_text = {names[s.name]: str for s in specs if _kind(s) in ("text", "image", "audio")}
+    df = pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=[""])
+    if base_dir is None:
+        base_dir = os.path.dirname(os.path.abspath(path))
+    return _build(df, specs, label, base_dir, columns, f"'{path}'", **options)
+
+
+# --- the pipeline -------------------------------------------------------------
+def _build(df, inputs, label, base_dir, columns, source, batch_size=32, shuffle=False,
+           seed=None, cache=False, drop_remainder=False, resample=False, resize_images=False,
+           long_audio="crop", on_error="raise", num_parallel_calls=AUTOTUNE, with_report=False):
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}.")
+    if long_audio not in ("crop", "error"):
+        raise ValueError(f"long_audio must be 'crop' or 'error'; received {long_audio!r}.")
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"Expected a pandas DataFrame; received {type(df).__name__}.")
+    specs = _as_specs(inputs)
+    names = _column_names(specs, columns)
+    _check_columns(df, specs, names, label, source)
+
+    rows = _Rows(df, source, os.path.abspath(os.path.expanduser(base_dir)))
+    values = {s.name: _CHECKS[_kind(s)](rows, s, names[s.name], resample, long_audio)
+              for s in specs}
+    labels = _read_labels(rows, df[label], label) if label is not None else None
+    rows.settle(on_error)  # Python checks first: fail fast before decoding anything
+    for spec in specs:
+        if _kind(spec) in ("image", "audio"):
+            _probe_files(rows, spec, names[spec.name], values[spec.name], resize_images,
+                         num_parallel_calls)
+    keep = rows.settle(on_error)
+
+    report = _report(rows, specs, values, keep)
+    if report.problems:
+        warnings.warn(report.summary(), stacklevel=3)
+    _warn_cropped(specs, values, keep, report)
+
+    tensors = {s.name: _stack(s, [values[s.name][i] for i in keep]) for s in specs}
+    element = (tensors, labels[keep]) if labels is not None else tensors
+    ds = tf.data.Dataset.from_tensor_slices(element)
+    if shuffle and not cache:  # shuffle paths, not decoded pixels
+        ds = ds.shuffle(len(keep), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(_decoder(specs, resize_images, resample), num_parallel_calls=num_parallel_calls,
+                deterministic=True)
+    ds = finalize(ds, batch_size=batch_size, shuffle=bool(shuffle and cache), seed=seed,
+                  cache=cache, drop_remainder=drop_remainder, num_examples=len(keep))
+    return (ds, report) if with_report else ds
+
+
+def _decoder(specs, resize_images, resample):
+    files = [s for s in specs if _kind(s) in ("image", "audio")]
+
+    def decode_row(features, *label):
+        features = dict(features)
+        for spec in files:
+            if spec.modality == "image":
+                features[spec.name] = decode.load_image(features[spec.name], spec, resize_images)
+            else:
+                features[spec.name] = decode.load_audio(features[spec.name], spec, resample)
+        return (features, label[0]) if label else features
+
+    return decode_row
+
+
+def _stack(spec, values):
+    """The column of kept rows as an array: strings, file paths, or numbers."""
+    if _kind(spec) in ("image", "audio"):
+        return np.array([path for path, _ in values], dtype=object)
+    if _kind(spec) == "text":
+        return np.array(values, dtype=object)
+    return np.stack(values).astype(spec.dtype)
+
+
+# --- specs and columns ---------------------------------------------------------
+def _kind(spec):
+    if spec.modality == "text":
+        return "array" if spec.token_ids else "text"
+    if spec.modality == "features":
+        return "array"
+    if spec.modality in ("image", "audio"):
+        return spec.modality
+    raise ValueError(f"Input '{spec.name}': manifests read Text, Image, Audio and Features "
+                     f"specs; received modality {spec.modality!r}.")
+
+
+def _as_specs(inputs):
+    specs = [inputs] if isinstance(inputs, Spec) else list(inputs)
+    if not specs or not all(isinstance(s, Spec) for s in specs):
+        raise ValueError(f"inputs must be a non-empty list of mmzoo specs (Text, Image, Audio, "
+                         f"Features); received {inputs!r}.")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Input names must be unique; received {names}.")
+    return specs
+
+
+def _column_names(specs, columns):
+    columns = dict(columns or {})
+    unknown = sorted(set(columns) - {s.name for s in specs})
+    if unknown:
+        raise ValueError(f"columns= maps inputs {unknown} that are not in inputs "
+                         f"({', '.join(s.name for s in specs)}); keys are spec names.")
+    return {s.name: columns.get(s.name, s.name) for s in specs}
+
+
+def _check_columns(df, specs, names, label, source):
+    have = ", ".join(map(str, df.columns)) or "(none)"
+    for spec in specs:
+        if names[spec.name] not in df.columns:
+            raise ValueError(
+                f"{spec.modality.capitalize()} input '{spec.name}' reads column "
+                f"'{names[spec.name]}', which {source} does not have; its columns are: {have}. "
+                f"Name a column '{spec.name}' or pass columns={{'{spec.name}': <column>}}.")
+    if label is not None and label not in df.columns:
+        raise ValueError(f"Label column '{label}' is not in {source}; its columns are: {have}. "
+                         f"Pass label=<column>, or label=None for unlabeled data.")
+    if len(df) == 0:
+        raise ValueError(f"{source} has no rows (columns: {have}); a manifest needs one row "
+                         f"per example.")
+
+
+# --- row checks ------------------------------------------------------------------
+class _Rows:
+    """A manifest's rows and the problems found in them."""
+
+    def __init__(self, df, source, base_dir):
+        self.df, self.source, self.base_dir = df, source, base_dir
+        self.labels = [i.item() if hasattr(i, "item") else i for i in df.index]
+        self.problems = []
+
+    def __len__(self):
+        return len(self.labels)
+
+    def add(self, position, spec, column, path, reason, detail, fix):
+        name, modality = (spec, "label") if isinstance(spec, str) else (spec.name, spec.modality)
+        self.problems.append(Problem(self.labels[position], position, name, modality, column,
+                                     path, reason, detail, fix, self.source))
+
+    def bad(self):
+        return {p.position for p in self.problems}
+
+    def settle(self, on_error):
+        """Raises on problems (`on_error="raise"`), else returns the good positions."""
+        self.problems.sort(key=lambda p: p.position)
+        if self.problems and on_error == "raise":
+            _raise(self.problems)
+        bad = self.bad()
+        if len(bad) == len(self):
+            raise ValueError(f"Every row of {self.source} is bad ({len(bad)} rows); nothing "
+                             f"is left to train on. First: {self.problems[0].message()}")
+        return [i for i in range(len(self)) if i not in bad]
+
+
+def _raise(problems):
+    lines = [problems[0].message()]
+    if len(problems) > 1:
+        lines.append(f"{len(problems) - 1} more bad record(s):")
+        lines += [f"  - {p.message()}" for p in problems[1:10]]
+        if len(problems) > 10:
+            lines.append(f"  ... and {len(problems) - 10} more.")
+    lines.append(_SKIP_HINT)
+    missing = all(p.reason == "missing file" for p in problems)
+    raise (FileNotFoundError if missing else ValueError)("\n".join(lines))
+
+
+def _is_missing(value):
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _check_text(rows, spec, column, *_):
+    values = []
+    fix = f"Fill in the text or drop the row (df.dropna(subset=['{column}']))."
+    for i, value in enumerate(rows.df[column]):
+        if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+            what = "missing (NaN)" if _is_missing(value) else "empty"
+            rows.add(i, spec, column, None, "empty text", f"the text is {what}", fix)
+        elif not isinstance(value, str):
+            rows.add(i, spec, column, None, "not text",
+                     f"expects a string; received {type(value).__name__} {value!r}",
+                     f"Convert the column to strings (df['{column}'].astype(str)).")
+        values.append(value)
+    return values
+
+
+def _check_paths(rows, spec, column):
+    """Resolved paths of existing files (None where the row has a problem)."""
+    paths = []
+    for i, value in enumerate(rows.df[column]):
+        path = None
+        given = isinstance(value, (str, os.PathLike)) and str(value).strip()
+        if not given:
+            rows.add(i, spec, column, None, "missing file", f"the row has no file path ({value!r})",
+                     "Fill in the path or drop the row.")
+        else:
+            path = os.path.join(rows.base_dir, os.path.expanduser(os.fspath(value)))
+            path = os.path.normpath(path)
+            if not os.path.isfile(path):
+                what = "is a directory" if os.path.isdir(path) else "does not exist"
+                rows.add(i, spec, column, path, "missing file", f"the file {what}",
+                         f"Check the path; relative paths resolve against '{rows.base_dir}' "
+                         f"(pass base_dir= to change that).")
+                path = None
+        paths.append(path)
+    return paths
+
+
+def _check_image(rows, spec, column, *_):
+    return [[path, None] for path in _check_paths(rows, spec, column)]  # [path, decoded shape]
+
+
+def _check_audio(rows, spec, column, resample, long_audio):
+    """`[path, WavHeader]` per row, from the WAV headers alone (no decoding)."""
+    entries = []
+    for i, path in enumerate(_check_paths(rows, spec, column)):
+        header = None
+        if path is not None:
+            header = _wav_header(rows, i, spec, column, path, resample, long_audio)
+        entries.append([path if header else None, header])
+    return entries
+
+
+def _wav_header(rows, i, spec, column, path, resample, long_audio):
+    try:
+        header = decode.read_wav_header(path)
+    except (OSError, ValueError) as error:
+        rows.add(i, spec, column, path, "corrupt file", f"the WAV cannot be read: {error}",
+                 "Re-encode the file as 16-bit PCM WAV or drop the row.")
+        return None
+    problem = decode.check_wav(header, spec, resample, long_audio)
+    if problem:
+        rows.add(i, spec, column, path, *problem)
+        return None
+    return header
+
+
+def _check_array(rows, spec, column, *_):
+    values = []
+    for i, value in enumerate(rows.df[column]):
+        array, detail = None, None
+        try:
+            if _is_missing(value):
+                detail = "the row has no value"
+            else:
+                array = np.asarray(json.loads(value) if isinstance(value, str) else value,
+                                   dtype=spec.dtype)
+        except (ValueError, TypeError) as error:
+            detail = f"the value cannot be read as {spec.dtype} numbers ({error})"
+        if array is not None and array.shape != tuple(spec.shape):
+            detail = f"expects shape {tuple(spec.shape)}; received shape {array.shape}"
+        elif array is not None and not np.isfinite(array).all():
+            detail = "the value has NaN or Inf entries"
+        if detail:
+            rows.add(i, spec, column, None, "bad value", detail,
+                     f"Give every row a list or array of shape {tuple(spec.shape)} "
+                     f"(a JSON list in CSVs) or drop the row.")
+            array = None
+        values.append(array)
+    return values
+
+
+_CHECKS = {"text": _check_text, "image": _check_image, "audio": _check_audio,
+           "array": _check_array}
+
+
+def _read_labels(rows, series, column):
+    numeric = pd.to_numeric(series, errors="coerce")
+    strange = numeric.isna() & ~series.isna()
+    if strange.any():
+        example = series[strange].iloc[0]
+        raise ValueError(
+            f"Label column '{column}' holds non-numeric values (e.g. {example!r}); labels must "
+            f"be ints or floats. Map them to class ids, e.g. "
+            f"df['{column}'] = df['{column}'].astype('category').cat.codes.")
+    for i in np.flatnonzero(numeric.isna().to_numpy()):
+        rows.add(int(i), column, column, None, "missing label", "the label is missing",
+                 f"Fill it in or drop the row (df.dropna(subset=['{column}'])).")
+    integer = pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series)
+    return numeric.fillna(0).to_numpy().astype("int64" if integer else "float32")
+
+
+# --- the decoding pass ---------------------------------------------------------------
+def _probe_files(rows, spec, column, entries, resize_images, num_parallel_calls):
+    """Decodes every image or WAV once; records corrupt files and wrong image sizes."""
+    if spec.modality == "audio":
+        _probe(rows, spec, column, entries,
+               lambda contents: tf.shape(tf.audio.decode_wav(contents)[0]), num_parallel_calls)
+        return
+    found = _probe(rows, spec, column, entries,
+                   lambda contents: tf.shape(decode.decode_image(contents, spec)),
+                   num_parallel_calls)
+    height, width, _ = spec.shape
+    for i, shape in found.items():
+        entries[i][1] = shape
+        if tuple(shape[:2]) != (height, width) and not resize_images:
+            rows.add(i, spec, column, entries[i][0], "wrong image size",
+                     f"expects {height}x{width} images; the file is {shape[0]}x{shape[1]}",
+                     "Pass resize_images=True to resize in the pipeline, resize the file, "
+                     "or declare the size in Image(shape=...).")
+
+
+def _probe(rows, spec, column, entries, decode_fn, num_parallel_calls):
+    """Decodes each distinct good file once; records failures; `{position: result}`."""
+    bad = rows.bad()
+    positions = [i for i, (path, _) in enumerate(entries) if path is not None and i not in bad]
+    paths = sorted({entries[i][0] for i in positions})
+    results = dict(zip(paths, decode.probe(paths, decode_fn, num_parallel_calls)))
+    found = {}
+    for i in positions:
+        value, error = results[entries[i][0]]
+        if error is None:
+            found[i] = value
+        else:
+            rows.add(i, spec, column, entries[i][0], "corrupt file",
+                     f"the {spec.modality} file cannot be decoded: {error}",
+                     "Re-encode or replace the file, or drop the row.")
+    return found
+
+
+# --- reporting --------------------------------------------------------------------------
+def _report(rows, specs, values, keep):
+    report = ManifestReport(rows.source, len(rows), len(keep), list(rows.problems))
+    for spec in specs:
+        if _kind(spec) == "audio":
+            headers = [values[spec.name][i][1] for i in keep]
+            lengths = [decode.clip_length(h, spec) for h in headers]
+            report.cropped[spec.name] = sum(n > spec.num_samples for n in lengths)
+            report.padded[spec.name] = sum(n < spec.num_samples for n in lengths)
+            report.resampled[spec.name] = sum(h.sample_rate != spec.sample_rate for h in headers)
+        elif _kind(spec) == "image":
+            shapes = [values[spec.name][i][1] for i in keep]
+            report.resized[spec.name] = sum(tuple(s[:2]) != spec.shape[:2] for s in shapes)
+    return report
+
+
+def _warn_cropped(specs, values, keep, report):
+    for spec in specs:
+        count = report.cropped.get(spec.name, 0)
+        if count:
+            example = next(values[spec.name][i][0] for i in keep
+                           if decode.clip_length(values[spec.name][i][1], spec) > spec.num_samples)
+            warnings.warn(
+                f"Audio input '{spec.name}': {count} of {len(keep)} clips are longer than "
+                f"{spec.seconds} s ({spec.num_samples} samples at {spec.sample_rate} Hz) and "
+                f"were cropped to their start (e.g. '{example}'). Pass long_audio='error' to "
+                f"refuse them, or raise Audio(seconds=...).", stacklevel=4)
