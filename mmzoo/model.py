@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmzoo.modality import PRESENT_SUFFIX
 from mmzoo.specs import spec_from_config
 from mmzoo.tasks import task_from_config
 
@@ -61,11 +62,20 @@ class MultimodalModel(keras.Model):
         Keras traces with relaxed shapes after the first call, so shape checks
         belong here, before tracing, as well as in `call`.
         """
+        absent = self._presence_inputs()
         if isinstance(x, tf.data.Dataset):
             element = x.element_spec
+            features = element[0] if isinstance(element, tuple) else element
+            missing = [k for k in absent if isinstance(features, dict) and k not in features]
+            if missing:
+                x = x.map(lambda *e: _with_presence(e, missing), num_parallel_calls=tf.data.AUTOTUNE)
+                element = x.element_spec
             self.check_inputs(element[0] if isinstance(element, tuple) else element)
             return x
         if isinstance(x, dict):
+            if absent:
+                n = len(next(iter(x.values())))
+                x = {**{k: np.ones((n,), bool) for k in absent}, **x}
             x = {
                 k: np.asarray(v, dtype=object)
                 if isinstance(v, (np.ndarray, list)) and np.asarray(v).dtype.kind in "US" else v
@@ -73,6 +83,13 @@ class MultimodalModel(keras.Model):
             }
             self.check_inputs(x)
         return x
+
+    def _presence_inputs(self):
+        """Names of the optional `<input>_present` inputs (see `build_fusion_model`)."""
+        names = {c["name"] for c in self.spec_configs}
+        return [t.name.split(":")[0] for t in self.inputs
+                if t.name.split(":")[0].endswith(PRESENT_SUFFIX)
+                and t.name.split(":")[0][: -len(PRESENT_SUFFIX)] in names]
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         if isinstance(validation_data, tuple) and validation_data:
@@ -118,7 +135,8 @@ class MultimodalModel(keras.Model):
             if dtype is not None and ok:
                 ok = _kind(dtype) == _kind(ref.dtype) or (
                     _kind(ref.dtype) == "float" and _kind(dtype) == "int"
-                ) or (_kind(ref.dtype) == "int" and _kind(dtype) == "int")
+                ) or (_kind(ref.dtype) == "int" and _kind(dtype) == "int") or (
+                    _kind(ref.dtype) == "bool" and _kind(dtype) in ("int", "bool"))
             if not ok:
                 hint = ""
                 if _kind(ref.dtype) == "string":
@@ -138,3 +156,11 @@ class MultimodalModel(keras.Model):
         dims = ", ".join(["batch"] + [str(d) for d in ref.shape[1:]])
         return f"{ref.dtype} values of shape ({dims})"
 
+
+
+def _with_presence(element, names):
+    """Adds all-present `names` flags to a dataset element `(features, ...)`."""
+    features = element[0]
+    batch = tf.shape(next(iter(features.values())))[0]
+    features = {**{k: tf.ones((batch,), tf.bool) for k in names}, **features}
+    return (features,) + tuple(element[1:]) if len(element) > 1 else features

@@ -13,9 +13,23 @@ class Task:
 
     kind = "task"
     output_name = "output"
+    activation = "linear"
+
+    @property
+    def output_units(self):
+        raise NotImplementedError
+
+    def logits(self, x, name="head_logits"):
+        """The pre-activation output layer (per-modality heads of late fusion use it too)."""
+        return keras.layers.Dense(self.output_units, name=name)(x)
+
+    def activate(self, logits):
+        """The output activation, computed in float32 and named `output_name`."""
+        return keras.layers.Activation(self.activation, dtype="float32", name=self.output_name)(logits)
 
     def head(self, x):
-        raise NotImplementedError
+        """Output layer on top of features `x`: logits then the float32 activation."""
+        return self.activate(self.logits(x))
 
     def loss(self):
         raise NotImplementedError
@@ -61,6 +75,11 @@ class Classification(Task):
 
     kind = "classification"
     output_name = "probabilities"
+    activation = "softmax"
+
+    @property
+    def output_units(self):
+        return self.num_classes
 
     def __post_init__(self):
         if not isinstance(self.num_classes, int) or self.num_classes < 2:
@@ -72,11 +91,6 @@ class Classification(Task):
                     f"Classification has num_classes={self.num_classes} but "
                     f"{len(self.class_names)} class_names."
                 )
-
-    def head(self, x):
-        return keras.layers.Dense(
-            self.num_classes, activation="softmax", dtype="float32", name=self.output_name
-        )(x)
 
     def loss(self):
         return keras.losses.SparseCategoricalCrossentropy()
@@ -104,8 +118,9 @@ class Regression(Task):
     kind = "regression"
     output_name = "prediction"
 
-    def head(self, x):
-        return keras.layers.Dense(self.units, dtype="float32", name=self.output_name)(x)
+    @property
+    def output_units(self):
+        return self.units
 
     def loss(self):
         return keras.losses.MeanSquaredError()

@@ -2,6 +2,7 @@
 
 import keras
 
+from mmzoo.modality import ModalityDropout, presence_name
 from mmzoo.model import MultimodalModel
 from mmzoo.registry import ENCODERS, FUSIONS, MODELS
 from mmzoo.specs import Spec
@@ -20,7 +21,7 @@ def _resolve(registry, choice, default, **kwargs):
     return builder, {**kwargs, **options}
 
 
-def _build_encoder(spec, choice):
+def _build_encoder(spec, choice, sequences=False):
     resolved = _resolve(ENCODERS, choice, spec.default_encoder)
     if isinstance(resolved, keras.layers.Layer):
         return resolved
@@ -33,6 +34,8 @@ def _build_encoder(spec, choice):
             f"{', '.join(allowed)}). Encoders for {spec.modality}: "
             f"{', '.join(ENCODERS.names(modalities=spec.modality))}."
         )
+    if sequences:
+        options.setdefault("return_sequences", True)
     return builder.from_spec(spec, name=f"{spec.name}_encoder", **options)
 
 
@@ -73,6 +76,9 @@ def build_fusion_model(
     name="fusion_model",
     compile=True,
     learning_rate=1e-3,
+    sequences=False,
+    missing_modalities=False,
+    modality_dropout=0.0,
 ):
     """The generic builder: per-input preprocessing and encoder, a fusion layer, a task head.
 
@@ -87,7 +93,15 @@ def build_fusion_model(
         dropout: dropout before each hidden Dense.
         name: model name; layers are named `<input>_<part>` and `<name>_fusion`.
         compile: compile with the task's loss and metrics.
-        learning_rate: Adam learning rate when compiling.
+        learning_rate: Adam learning rate (or schedule) when compiling.
+        sequences: encoders return token sequences (for attention fusions).
+        missing_modalities: add a boolean input `<name>_present` per input;
+            where it is False that modality's features are zeroed and fusions
+            give it no weight. `fit`/`predict` on dicts or datasets without
+            these keys treat every modality as present.
+        modality_dropout: in training, drop each modality of each sample with
+            this probability (never all of them), so the model copes with
+            missing modalities.
 
     Returns:
         A `mmzoo.MultimodalModel`.
@@ -97,10 +111,20 @@ def build_fusion_model(
     keras_inputs, features = {}, {}
     for spec in inputs:
         x = keras_inputs[spec.name] = spec.input()
-        features[spec.name] = _build_encoder(spec, encoders.get(spec.name))(spec.preprocess(x))
+        encoder = _build_encoder(spec, encoders.get(spec.name), sequences=sequences)
+        features[spec.name] = encoder(spec.preprocess(x))
+    presence = None
+    if missing_modalities:
+        presence = {}
+        for spec in inputs:
+            key = presence_name(spec.name)
+            presence[spec.name] = keras_inputs[key] = keras.Input(shape=(), dtype="bool", name=key)
+    if missing_modalities or modality_dropout:
+        features, presence = ModalityDropout(modality_dropout, name=f"{name}_modality_dropout")(
+            features, presence=presence)
     resolved = _resolve(FUSIONS, fusion, "concat", name=f"{name}_fusion", **(fusion_options or {}))
     fusion_layer = resolved if isinstance(resolved, keras.layers.Layer) else resolved[0](**resolved[1])
-    x = fusion_layer(features)
+    x = fusion_layer(features, presence=presence) if presence is not None else fusion_layer(features)
     for i, units in enumerate(head_units):
         x = keras.layers.Dropout(dropout, name=f"head_dropout{i}")(x)
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense{i}")(x)

@@ -1,8 +1,11 @@
-"""Encoders: one preprocessed input -> features. Importing registers them all."""
+"""Encoders: one preprocessed input -> features. Importing registers every module here."""
+
+import importlib
+import pkgutil
 
 from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.conv import ConvEncoder
-from mmzoo.encoders.mlp import MLPEncoder
-from mmzoo.encoders.text import BiLSTMEncoder
 
-__all__ = ["BiLSTMEncoder", "ConvEncoder", "Encoder", "MLPEncoder"]
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["Encoder"]

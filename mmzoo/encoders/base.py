@@ -6,15 +6,32 @@ import keras
 class Encoder(keras.layers.Layer):
     """Base class of mmzoo encoders.
 
-    An encoder maps one preprocessed input (token ids, pixels, log-mel frames,
-    feature vectors) to a feature vector `(batch, dim)`, or a token sequence
-    `(batch, steps, dim)` when built with `return_sequences=True` for the
-    attention fusions. Subclasses store their constructor arguments, build
-    sublayers in `__init__` and return exactly those arguments from
+    An encoder maps one preprocessed input (token ids or a bag of words,
+    pixels, log-mel/MFCC frames or a waveform, feature vectors or sequences)
+    to a feature vector `(batch, units)`, or, built with
+    `return_sequences=True`, to a token sequence `(batch, steps, units)` for
+    the attention fusions (image CNNs: one token per spatial position; vector
+    inputs: a single token). Subclasses store their constructor arguments,
+    build sublayers in `__init__`, and return exactly those arguments from
     `get_config`.
+
+    Class attributes:
+        accepts: optional dict of spec attribute -> allowed values (e.g.
+            `{"output_mode": ("multi_hot", "count", "tf_idf")}`);
+            `from_spec` refuses other specs with a message saying what to set.
     """
+
+    accepts = {}
 
     @classmethod
     def from_spec(cls, spec, **options):
         """Builds the encoder for input `spec`, merging what the spec dictates."""
+        for attribute, allowed in cls.accepts.items():
+            value = getattr(spec, attribute, None)
+            if value not in allowed:
+                raise ValueError(
+                    f"Encoder {cls.__name__} does not take {spec.modality} input '{spec.name}' with "
+                    f"{attribute}={value!r}; it needs {attribute} in {tuple(allowed)}. Set it on the "
+                    f"spec, e.g. mmzoo.{type(spec).__name__}(..., {attribute}={allowed[0]!r})."
+                )
         return cls(**{**spec.encoder_kwargs(), **options})

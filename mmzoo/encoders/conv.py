@@ -18,6 +18,8 @@ class ConvEncoder(Encoder):
         kernel_size: convolution kernel size.
         units: size of the output feature vector.
         dropout: dropout rate before the output projection.
+        return_sequences: return one token per spatial position of the last
+            block, `(batch, positions, units)`, instead of the pooled vector.
         bn_momentum: BatchNorm moving-average momentum; 0.9 rather than Keras's
             0.99 so inference statistics are right after a few hundred steps
             (with 0.99 a short run on AV-MNIST predicted one class in inference).
@@ -30,13 +32,14 @@ class ConvEncoder(Encoder):
     """
 
     def __init__(self, filters=(32, 64, 128), kernel_size=3, units=128, dropout=0.1, bn_momentum=0.9,
-                 **kwargs):
+                 return_sequences=False, **kwargs):
         super().__init__(**kwargs)
         self.filters = tuple(filters)
         self.kernel_size = kernel_size
         self.units = units
         self.dropout = dropout
         self.bn_momentum = bn_momentum
+        self.return_sequences = return_sequences
         self.blocks = []
         for i, f in enumerate(self.filters):
             self.blocks.append(
@@ -66,10 +69,19 @@ class ConvEncoder(Encoder):
             x = keras.ops.expand_dims(x, -1)
         for conv, bn, act, pool in self.blocks:
             x = pool(act(bn(conv(x), training=training)))
-        x = self.drop(self.pool(x), training=training)
-        return self.proj(x)
+        if self.return_sequences:
+            x = keras.ops.reshape(x, (-1, x.shape[1] * x.shape[2], x.shape[3]))
+        else:
+            x = self.pool(x)
+        return self.proj(self.drop(x, training=training))
 
     def compute_output_shape(self, input_shape):
+        if self.return_sequences:
+            shape = tuple(input_shape) + ((1,) if len(input_shape) == 3 else ())
+            for block in self.blocks:
+                for layer in block:
+                    shape = layer.compute_output_shape(shape)
+            return (input_shape[0], shape[1] * shape[2], self.units)
         return (input_shape[0], self.units)
 
     def get_config(self):
@@ -80,4 +92,5 @@ class ConvEncoder(Encoder):
             "units": self.units,
             "dropout": self.dropout,
             "bn_momentum": self.bn_momentum,
+            "return_sequences": self.return_sequences,
         }

@@ -10,9 +10,13 @@ from mmzoo.registry import ENCODERS
 class MLPEncoder(Encoder):
     """Dense -> ReLU -> Dropout blocks; `(steps, dim)` sequences are mean-pooled first.
 
+    With `return_sequences=True` the blocks apply per step instead (a vector
+    input becomes a single token), for the attention fusions.
+
     Args:
         units: sizes of the hidden layers (an int for one layer); the last is the output size.
         dropout: dropout rate after each block.
+        return_sequences: keep the step axis, `(batch, steps, units[-1])`.
 
     Example:
         >>> import numpy as np
@@ -20,10 +24,11 @@ class MLPEncoder(Encoder):
         (2, 8)
     """
 
-    def __init__(self, units=(128, 128), dropout=0.2, **kwargs):
+    def __init__(self, units=(128, 128), dropout=0.2, return_sequences=False, **kwargs):
         super().__init__(**kwargs)
         self.units = (units,) if isinstance(units, int) else tuple(units)
         self.dropout = dropout
+        self.return_sequences = return_sequences
         self.dense = [keras.layers.Dense(u, activation="relu", name=f"dense{i}") for i, u in enumerate(self.units)]
         self.drops = [keras.layers.Dropout(dropout) for _ in self.units]
 
@@ -34,14 +39,20 @@ class MLPEncoder(Encoder):
             dim = layer.units
 
     def call(self, x, training=None):
-        if len(x.shape) == 3:
+        if len(x.shape) == 3 and not self.return_sequences:
             x = keras.ops.mean(x, axis=1)
+        elif len(x.shape) == 2 and self.return_sequences:
+            x = keras.ops.expand_dims(x, 1)
         for dense, drop in zip(self.dense, self.drops):
             x = drop(dense(x), training=training)
         return x
 
     def compute_output_shape(self, input_shape):
+        if self.return_sequences:
+            steps = input_shape[1] if len(input_shape) == 3 else 1
+            return (input_shape[0], steps, self.units[-1])
         return (input_shape[0], self.units[-1])
 
     def get_config(self):
-        return {**super().get_config(), "units": list(self.units), "dropout": self.dropout}
+        return {**super().get_config(), "units": list(self.units), "dropout": self.dropout,
+                "return_sequences": self.return_sequences}

@@ -17,7 +17,7 @@ class ConcatFusion(Fusion):
         (2, 7)
     """
 
-    def call(self, inputs):
+    def call(self, inputs, presence=None):
         return keras.ops.concatenate(self.ordered(inputs), axis=-1)
 
     def compute_output_shape(self, input_shape):

@@ -27,6 +27,9 @@ class Text(Spec):
             `(sequence_length,)`, with 0 as padding.
         standardize: `TextVectorization` standardization.
         vocabulary: optional fixed vocabulary (list of tokens).
+        output_mode: what the vectorizer emits: "int" token ids (sequence
+            encoders), or a bag of words for the `bow` encoders: "multi_hot",
+            "count" or "tf_idf" (IDF weights adapted with the vocabulary).
 
     Example:
         >>> spec = Text("review", vocabulary_size=100, sequence_length=4)
@@ -40,13 +43,23 @@ class Text(Spec):
     token_ids: bool = False
     standardize: str = "lower_and_strip_punctuation"
     vocabulary: list = None
+    output_mode: str = "int"
 
     modality = "text"
-    default_encoder = "bilstm"
+
+    @property
+    def default_encoder(self):
+        return "bilstm" if self.output_mode == "int" else "bow"
 
     def __post_init__(self):
         super().__post_init__()
         self._vectorizer = None
+        modes = ("int", "multi_hot", "count", "tf_idf")
+        if self.output_mode not in modes:
+            raise ValueError(f"Text input '{self.name}': output_mode must be one of {modes}; "
+                             f"received {self.output_mode!r}.")
+        if self.token_ids and self.output_mode != "int":
+            raise ValueError(f"Text input '{self.name}': token_ids=True needs output_mode='int'.")
         if self.vocabulary is not None:
             self._vectorize_layer().set_vocabulary(list(self.vocabulary))
 
@@ -71,7 +84,8 @@ class Text(Spec):
         if self._vectorizer is None:
             self._vectorizer = keras.layers.TextVectorization(
                 max_tokens=self.vocabulary_size,
-                output_sequence_length=self.sequence_length,
+                output_sequence_length=self.sequence_length if self.output_mode == "int" else None,
+                output_mode=self.output_mode,
                 standardize=self.standardize,
                 name=f"{self.name}_vectorize",
             )
@@ -115,7 +129,7 @@ class Text(Spec):
         size = self.vocabulary_size
         if not self.token_ids and self._vectorizer is not None:
             size = self._vectorizer.vocabulary_size()
-        return {"vocabulary_size": size}
+        return {"vocabulary_size": size} if self.output_mode == "int" else {}
 
     def preprocess(self, x):
         if self.token_ids:
