@@ -18,13 +18,13 @@ from mmzoo.export import export, load  # noqa: E402
 from mmzoo.model import MultimodalModel  # noqa: E402
 from mmzoo.registry import list_encoders, list_fusions, list_models  # noqa: E402
 from mmzoo.specs import Audio, Features, Image, Text  # noqa: E402
-from mmzoo.tasks import Classification, Regression  # noqa: E402
-from mmzoo.zoo import build_fusion_model, build_model  # noqa: E402
+from mmzoo.tasks import Classification, MultiLabel, Regression, Retrieval  # noqa: E402
+from mmzoo.zoo import build_fusion_model, build_model, encoder_model  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Audio", "Classification", "data", "datasets", "Features", "Image", "MultimodalModel", "Regression", "Text",
-    "adapt", "build_fusion_model", "build_model", "export", "list_encoders", "list_fusions",
+    "MultiLabel", "Retrieval", "adapt", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
     "list_models", "load",
 ]

@@ -84,6 +84,18 @@ class MultimodalModel(keras.Model):
             self.check_inputs(x)
         return x
 
+    def _targets(self, y, y_pred):
+        if y is None and self.task_config:
+            return self.task.default_targets(y_pred)
+        return y
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras's loss, with self-supervised targets when the data has none (retrieval)."""
+        return super().compute_loss(x, self._targets(y, y_pred), y_pred, sample_weight, training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, self._targets(y, y_pred), y_pred, sample_weight)
+
     def _presence_inputs(self):
         """Names of the optional `<input>_present` inputs (see `build_fusion_model`)."""
         names = {c["name"] for c in self.spec_configs}

@@ -34,20 +34,39 @@ def _copy_lookup_state(source, target):
             layer.finalize_state()
 
 
+def run_mixed_precision_step(build, x, y, policy="mixed_float16"):
+    """Builds a model under `policy` with `build()` and trains one step; returns the loss.
+
+    The global policy is restored afterwards. Fails on dtype errors or a
+    non-finite loss, and checks the outputs are float32 (heads compute in float32).
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = build()
+        loss = model.fit(x, y, epochs=1, batch_size=len(next(iter(x.values()))), verbose=0).history["loss"][0]
+        assert np.isfinite(loss), f"non-finite loss under {policy}: {loss}"
+        out = model.predict(x, verbose=0)
+        assert out.dtype == np.float32, f"outputs are {out.dtype} under {policy}; heads must be float32"
+        return loss
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 def run_model_test(model, x, y, workdir, atol=1e-5):
     """Checks `model` trains one step, serializes, saves, reloads and exports.
 
     Args:
         model: a compiled model with named inputs.
         x: `{input_name: array}` of a few examples.
-        y: labels for `x`.
+        y: labels for `x` (None for self-supervised tasks such as retrieval).
         workdir: a scratch directory.
         atol: maximum absolute difference tolerated between copies.
 
     Returns:
         Dict of the maximum absolute differences: `config`, `keras`, `savedmodel`.
     """
-    history = model.fit(x, y, epochs=1, batch_size=len(y), verbose=0)
+    history = model.fit(x, y, epochs=1, batch_size=len(next(iter(x.values()))), verbose=0)
     loss = history.history["loss"][0]
     assert np.isfinite(loss), f"non-finite loss after one step: {loss}"
     reference = _outputs(model, x)

@@ -7,24 +7,30 @@ import mmzoo
 TEXT = ["a good film", "a bad film", "great acting and a fine plot", "dull and slow", "fine", "bad acting"]
 
 
-def small_inputs(modalities=("text", "image", "audio", "features")):
-    """Tiny specs (adapted where needed) and 8 examples of matching data."""
+def small_inputs(modalities=("text", "image", "audio", "features"), overrides=None):
+    """Tiny specs (adapted where needed) and 8 examples of matching data.
+
+    `overrides` maps a modality to spec arguments (e.g. a registry entry's
+    `spec_options`, like `{"image": {"shape": (32, 32, 3)}}`).
+    """
     rng = np.random.default_rng(0)
     n, specs, x = 8, [], {}
+    overrides = overrides or {}
     for modality in modalities:
+        extra = dict(overrides.get(modality, {}))
         if modality == "text":
-            spec = mmzoo.Text("text", vocabulary_size=32, sequence_length=6)
+            spec = mmzoo.Text("text", **{"vocabulary_size": 32, "sequence_length": 6, **extra})
             x["text"] = np.array([TEXT[i % len(TEXT)] for i in range(n)], dtype=object)
             spec.adapt(x["text"])
         elif modality == "image":
-            spec = mmzoo.Image("image", shape=(12, 12, 3))
-            x["image"] = rng.integers(0, 256, (n, 12, 12, 3)).astype("uint8")
+            spec = mmzoo.Image("image", **{"shape": (12, 12, 3), **extra})
+            x["image"] = rng.integers(0, 256, (n,) + spec.shape).astype("uint8")
         elif modality == "audio":
-            spec = mmzoo.Audio("audio", sample_rate=4000, seconds=0.25, num_mel_bins=16)
+            spec = mmzoo.Audio("audio", **{"sample_rate": 4000, "seconds": 0.25, "num_mel_bins": 16, **extra})
             x["audio"] = (0.1 * rng.standard_normal((n, 1000))).astype("float32")
         else:
-            spec = mmzoo.Features("features", shape=(5,))
-            x["features"] = rng.standard_normal((n, 5)).astype("float32")
+            spec = mmzoo.Features("features", **{"shape": (5,), **extra})
+            x["features"] = rng.standard_normal((n,) + spec.shape).astype("float32")
             spec.adapt(x["features"])
         specs.append(spec)
     return specs, x, n

@@ -1,13 +1,14 @@
-"""Every registry entry: build, train a step, JSON config, .keras and SavedModel round trips."""
+"""Every registry entry: build, train a step, JSON config, .keras and SavedModel round trips, mixed precision."""
 
 import numpy as np
 import pytest
 
 import mmzoo
-from mmzoo.registry import ENCODERS
-from mmzoo.testing import run_model_test
+from mmzoo.registry import ENCODERS, FUSIONS, MODELS
+from mmzoo.testing import run_mixed_precision_step, run_model_test
 from tests.helpers import small_inputs
 
+# Small sizes keep each case to a few seconds; entries not listed use their defaults.
 SMALL_OPTIONS = {"cnn": {"filters": (8, 16), "units": 16}, "bilstm": {"embedding_dim": 8, "units": 8},
                  "mlp": {"units": (16,)}}
 
@@ -17,30 +18,54 @@ ENCODER_CASES = [(name, m) for name in ENCODERS.names() for m in ENCODERS.meta(n
 def _labels(task, n):
     if isinstance(task, mmzoo.Regression):
         return np.linspace(-1, 1, n * task.units).reshape(n, task.units).astype("float32")
+    if isinstance(task, mmzoo.MultiLabel):
+        return (np.arange(n * task.num_labels).reshape(n, task.num_labels) % 3 == 0).astype("float32")
+    if isinstance(task, mmzoo.Retrieval):
+        return None
     return np.arange(n) % task.num_classes
+
+
+def _encoder_case(encoder, modality):
+    other = "features" if modality != "features" else "image"
+    overrides = {modality: ENCODERS.meta(encoder).get("spec_options", {})}
+    specs, x, n = small_inputs((modality, other), overrides=overrides)
+    return specs, x, n, {modality: (encoder, SMALL_OPTIONS.get(encoder, {}))}
 
 
 @pytest.mark.parametrize("encoder,modality", ENCODER_CASES, ids=[f"{e}-{m}" for e, m in ENCODER_CASES])
 def test_every_encoder(encoder, modality, tmp_path):
-    other = "features" if modality != "features" else "image"
-    specs, x, n = small_inputs((modality, other))
+    specs, x, n, encoders = _encoder_case(encoder, modality)
     task = mmzoo.Classification(num_classes=2)
-    model = mmzoo.build_model("early_fusion", specs, task, encoders={modality: (encoder, SMALL_OPTIONS.get(encoder, {}))})
+    model = mmzoo.build_model("early_fusion", specs, task, encoders=encoders)
     assert model.get_layer(f"{modality}_encoder").__class__ is ENCODERS.get(encoder)
     run_model_test(model, x, _labels(task, n), str(tmp_path))
+    run_mixed_precision_step(lambda: mmzoo.build_model("early_fusion", specs, task, encoders=encoders),
+                             x, _labels(task, n))
 
 
-@pytest.mark.parametrize("fusion", mmzoo.list_fusions())
+FUSION_CASES = [f for f in FUSIONS.names() if FUSIONS.meta(f).get("inputs", "vectors") != "decisions"]
+
+
+@pytest.mark.parametrize("fusion", FUSION_CASES)
 def test_every_fusion(fusion, tmp_path):
-    specs, x, n = small_inputs(("image", "features"))
+    specs, x, n = small_inputs(("image", "features", "text"))
     task = mmzoo.Classification(num_classes=3)
-    model = mmzoo.build_model("early_fusion", specs, task, fusion=fusion,
-                              encoders={"image": ("cnn", SMALL_OPTIONS["cnn"])})
+    sequences = FUSIONS.meta(fusion).get("inputs") == "sequences"
+    encoders = {"image": ("cnn", SMALL_OPTIONS["cnn"]), "text": ("bilstm", SMALL_OPTIONS["bilstm"])}
+
+    def build():
+        return mmzoo.build_model("early_fusion", specs, task, fusion=fusion, encoders=encoders,
+                                 sequences=sequences)
+
+    model = build()
+    assert model.get_layer("early_fusion_fusion").__class__ is FUSIONS.get(fusion)
     run_model_test(model, x, _labels(task, n), str(tmp_path))
+    run_mixed_precision_step(build, x, _labels(task, n))
 
 
 TASKS = {"binary": mmzoo.Classification(num_classes=2), "multiclass": mmzoo.Classification(num_classes=5),
-         "regression": mmzoo.Regression(units=1), "regression3": mmzoo.Regression(units=3)}
+         "regression": mmzoo.Regression(units=1), "regression3": mmzoo.Regression(units=3),
+         "multilabel": mmzoo.MultiLabel(num_labels=4, threshold=[0.5, 0.4, 0.5, 0.6])}
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
@@ -51,10 +76,39 @@ def test_every_task(task, tmp_path):
 
 
 @pytest.mark.parametrize("name", mmzoo.list_models())
-def test_every_model_all_modalities(name, tmp_path):
-    specs, x, n = small_inputs()
-    task = mmzoo.Classification(num_classes=2)
-    encoders = {s.name: (s.default_encoder, SMALL_OPTIONS[s.default_encoder]) for s in specs}
-    model = mmzoo.build_model(name, specs, task, encoders=encoders)
-    assert sorted(model.input) == ["audio", "features", "image", "text"]
+def test_every_model(name, tmp_path):
+    meta = MODELS.meta(name)
+    if meta.get("task") == "retrieval":
+        specs, x, n = small_inputs(("image", "text"))
+        task = mmzoo.Retrieval(embedding_dim=8)
+    else:
+        specs, x, n = small_inputs()
+        task = mmzoo.Classification(num_classes=2)
+    encoders = {s.name: (s.default_encoder, SMALL_OPTIONS.get(s.default_encoder, {})) for s in specs}
+
+    def build(**options):
+        return mmzoo.build_model(name, specs, task, encoders=encoders, **options)
+
+    model = build()
+    assert sorted(model.input) == sorted(s.name for s in specs)
     run_model_test(model, x, _labels(task, n), str(tmp_path))
+    run_mixed_precision_step(build, x, _labels(task, n))
+
+
+@pytest.mark.parametrize("name", [m for m in mmzoo.list_models() if MODELS.meta(m).get("task") != "retrieval"])
+def test_every_model_with_missing_modalities(name, tmp_path):
+    """Presence masks: a sample with a modality absent still predicts, the same after export."""
+    specs, x, n = small_inputs(("image", "audio", "features"))
+    task = mmzoo.Classification(num_classes=2)
+    encoders = {s.name: (s.default_encoder, SMALL_OPTIONS.get(s.default_encoder, {})) for s in specs}
+    model = mmzoo.build_model(name, specs, task, encoders=encoders, missing_modalities=True, modality_dropout=0.3)
+    y = _labels(task, n)
+    model.fit(x, y, epochs=1, verbose=0)  # presence flags default to all present
+    absent = {**x, "image_present": np.arange(n) % 2 == 0, "audio_present": np.ones(n, bool),
+              "features_present": np.ones(n, bool)}
+    scrambled = {**absent, "image": np.where(absent["image_present"][:, None, None, None], absent["image"], 255 - absent["image"])}
+    out = model.predict(absent, verbose=0)
+    assert np.all(np.isfinite(out))
+    # the content of an absent modality does not matter
+    np.testing.assert_allclose(model.predict(scrambled, verbose=0), out, atol=1e-5)
+    run_model_test(model, absent, y, str(tmp_path))
