@@ -10,7 +10,7 @@ import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from mmzoo import data, datasets  # noqa: E402,F401
+from mmzoo import data, datasets, plots  # noqa: E402,F401
 from mmzoo import encoders as _encoders  # noqa: E402,F401  (registers encoders)
 from mmzoo import fusion as _fusion  # noqa: E402,F401  (registers fusions)
 from mmzoo.adapt import adapt  # noqa: E402
@@ -24,7 +24,7 @@ from mmzoo.zoo import build_fusion_model, build_model, encoder_model  # noqa: E4
 __version__ = "0.1.0"
 
 __all__ = [
-    "Audio", "Classification", "data", "datasets", "Features", "Image", "MultimodalModel", "Regression", "Text",
+    "Audio", "Classification", "data", "datasets", "plots", "Features", "Image", "MultimodalModel", "Regression", "Text",
     "MultiLabel", "Retrieval", "adapt", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
     "list_models", "load",
 ]

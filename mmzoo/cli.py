@@ -61,6 +61,11 @@ def cmd_list(args):
     if args.json:
         print(json.dumps(out, indent=2, default=list))
         return 0
+    if args.table:
+        from mmzoo.reference import zoo_table
+
+        print(zoo_table())
+        return 0
     for section in ("models", "encoders", "fusions"):
         print(f"{section}:")
         for name, meta in out[section].items():
@@ -84,7 +89,9 @@ def main(argv=None):
     p.add_argument("--run-name", default=None, help="run folder name (default: dataset-model-timestamp)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("list", help="list the zoo: models, encoders, fusions, datasets")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable listing")
+    p.add_argument("--table", action="store_true",
+                   help="markdown table with parameter counts on the reference input set (builds every model)")
     p.set_defaults(func=cmd_list)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -26,9 +26,9 @@ VOCAB = 20
 IDS = np.array([[3, 4, 5, 6, 7], [8, 9, 0, 0, 0], [2, 11, 12, 0, 0]], "int32")
 
 
-def _encoder(name, text=True, **options):
+def _encoder(encoder, text=True, **options):
     vocab = {"vocabulary_size": VOCAB} if text else {}
-    return ENCODERS.get(name)(**vocab, **SMALL[name], **options)
+    return ENCODERS.get(encoder)(**vocab, **SMALL[encoder], **options)
 
 
 INPUT_KINDS = {  # input, expected steps

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from mmzoo.fusion.base import Fusion
-from mmzoo.fusion.blocks import presence_matrix
+from mmzoo.fusion.blocks import presence_matrix, softmax
 from mmzoo.registry import FUSIONS
 
 
@@ -77,7 +77,7 @@ class AttentionFusion(Fusion):
         present = presence_matrix(self, inputs, presence)
         if present is not None:
             scores = ops.where(present > 0, scores, -1e9)
-        weights = ops.softmax(scores, axis=-1)
+        weights = softmax(scores, axis=-1)
         if present is not None:  # exact zeros for absent modalities, and for samples with none present
             weights = weights * ops.cast(present > 0, "float32")
         fused = ops.sum(projected * ops.cast(weights, projected.dtype)[..., None], axis=1)

@@ -33,6 +33,13 @@ def sinusoidal_positions(steps, units, dtype="float32"):
     return ops.cast(ops.sin(positions * freq[None] + phase[None]), dtype)
 
 
+def softmax(scores, axis=-1):
+    """Softmax in float32; unlike `ops.softmax` it does not warn on a size-1 axis (a single key/modality)."""
+    scores = ops.cast(scores, "float32")
+    e = ops.exp(scores - ops.stop_gradient(ops.max(scores, axis=axis, keepdims=True)))
+    return e / ops.sum(e, axis=axis, keepdims=True)
+
+
 def presence_matrix(fusion, inputs, presence):
     """`(batch, num_modalities)` float32 presence in sorted-name order, or None if not given."""
     ordered = fusion.ordered(inputs)
@@ -110,7 +117,7 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
         if key_mask is not None:
             valid = ops.cast(key_mask, "bool")[:, None, None, :]
             scores = ops.where(valid, scores, _NEG)
-        weights = ops.softmax(scores, axis=-1)
+        weights = softmax(scores, axis=-1)
         if key_mask is not None:  # no valid key: attend to nothing
             weights = weights * ops.cast(ops.any(valid, axis=-1, keepdims=True), "float32")
         weights = self.weights_dropout(ops.cast(weights, v.dtype), training=training)

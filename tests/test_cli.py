@@ -1,0 +1,62 @@
+"""The command line: `list`, and the main job on its embedded default."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mmzoo
+
+
+def _run(*args, cwd):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "mmzoo", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=900)
+
+
+def test_list_shows_the_zoo(tmp_path):
+    result = _run("list", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    listing = json.loads(result.stdout)
+    assert sorted(listing["models"]) == mmzoo.list_models()
+    assert sorted(listing["encoders"]) == mmzoo.list_encoders()
+    assert "avmnist_sample" in listing["datasets"]
+
+
+def test_train_rejects_unknown_dataset(tmp_path):
+    result = _run("train", "--dataset", "nope", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Unknown dataset 'nope'. Known datasets: avmnist_sample" in result.stderr
+
+
+@pytest.mark.slow
+def test_main_job_trains_to_95_percent_and_writes_artifacts(tmp_path):
+    """`python -m mmzoo train` with no arguments: the README's first command."""
+    result = _run("train", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Test metrics: accuracy=" in result.stdout
+    runs = os.listdir(tmp_path / "saved_models")
+    assert len(runs) == 1
+    run = tmp_path / "saved_models" / runs[0]
+    assert str(run.relative_to(tmp_path)) in result.stdout
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["metrics"]["test"]["accuracy"] >= 0.95, metrics["metrics"]
+    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((run / "config.json").read_text())["model"] == "early_fusion"
+
+    # both artifacts give the same predictions on real test pairs
+    import tensorflow as tf
+
+    from mmzoo.datasets import load_avmnist_sample_arrays
+
+    x, y = load_avmnist_sample_arrays()["test"]
+    x = {k: v[:64] for k, v in x.items()}
+    model = mmzoo.load(str(run / "model.keras"))
+    expected = model.predict(x, verbose=0)
+    assert np.mean(expected.argmax(1) == y[:64]) >= 0.9
+    served = mmzoo.load(str(run / "savedmodel")).signatures["serve"](
+        **{k: tf.constant(v) for k, v in x.items()})["probabilities"].numpy()
+    assert np.max(np.abs(served - expected)) <= 1e-5
