@@ -124,7 +124,7 @@ class MultimodalFactorizedBilinear(FactorizedPooling):
     Example:
         >>> import numpy as np
         >>> f = MultimodalFactorizedBilinear(units=8, factor=3)
-        >>> f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 5), "float32")}).shape
+        >>> tuple(f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 5), "float32")}).shape)
         (2, 8)
     """
 
@@ -169,7 +169,7 @@ class MultimodalFactorizedHighOrder(FactorizedPooling):
     Example:
         >>> import numpy as np
         >>> f = MultimodalFactorizedHighOrder(units=8, factor=3, order=2)
-        >>> f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 5), "float32")}).shape
+        >>> tuple(f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 5), "float32")}).shape)
         (2, 16)
     """
 

@@ -13,7 +13,7 @@ class ConcatFusion(Fusion):
     Example:
         >>> import numpy as np
         >>> f = ConcatFusion()
-        >>> f({"b": np.ones((2, 3), "float32"), "a": np.zeros((2, 4), "float32")}).shape
+        >>> tuple(f({"b": np.ones((2, 3), "float32"), "a": np.zeros((2, 4), "float32")}).shape)
         (2, 7)
     """
 

@@ -38,7 +38,7 @@ class GatedMultimodalUnit(ProjectedFusion):
     Example:
         >>> import numpy as np
         >>> f = GatedMultimodalUnit(units=8)
-        >>> f({"text": np.ones((2, 3), "float32"), "image": np.ones((2, 5), "float32")}).shape
+        >>> tuple(f({"text": np.ones((2, 3), "float32"), "image": np.ones((2, 5), "float32")}).shape)
         (2, 8)
     """
 

@@ -46,7 +46,7 @@ class TensorFusion(ProjectedFusion):
     Example:
         >>> import numpy as np
         >>> f = TensorFusion()
-        >>> f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 4), "float32")}).shape
+        >>> tuple(f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 4), "float32")}).shape)
         (2, 20)
     """
 
@@ -124,7 +124,7 @@ class LowRankFusion(Fusion):
     Example:
         >>> import numpy as np
         >>> f = LowRankFusion(rank=2, units=6)
-        >>> f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 4), "float32")}).shape
+        >>> tuple(f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 4), "float32")}).shape)
         (2, 6)
     """
 

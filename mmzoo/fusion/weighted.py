@@ -165,7 +165,7 @@ class WeightedSumFusion(ProjectedFusion):
     Example:
         >>> import numpy as np
         >>> f = WeightedSumFusion(units=4)
-        >>> f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 5), "float32")}).shape
+        >>> tuple(f({"a": np.ones((2, 3), "float32"), "b": np.ones((2, 5), "float32")}).shape)
         (2, 4)
     """
 
