@@ -28,7 +28,9 @@ def _copy_lookup_state(source, target):
     """
     for layer in source.layers:
         if isinstance(layer, keras.layers.TextVectorization):
-            target.get_layer(layer.name).set_vocabulary(layer.get_vocabulary())
+            state = {}
+            layer.save_own_variables(state)  # tf_idf layers keep their IDF weights here
+            target.get_layer(layer.name).set_vocabulary(layer.get_vocabulary(), idf_weights=state.get("idf_weights"))
     for layer in target.layers:
         if hasattr(layer, "finalize_state"):
             layer.finalize_state()

@@ -9,8 +9,12 @@ from mmzoo.testing import run_mixed_precision_step, run_model_test
 from tests.helpers import small_inputs
 
 # Small sizes keep each case to a few seconds; entries not listed use their defaults.
-SMALL_OPTIONS = {"cnn": {"filters": (8, 16), "units": 16}, "bilstm": {"embedding_dim": 8, "units": 8},
-                 "mlp": {"units": (16,)}}
+SMALL_OPTIONS = {
+    "cnn": {"filters": (8, 16), "units": 16}, "bilstm": {"embedding_dim": 8, "units": 8},
+    "mlp": {"units": (16,)}, "lstm": {"embedding_dim": 8, "units": 8}, "gru": {"embedding_dim": 8, "units": 8},
+    "kim_cnn": {"embedding_dim": 8, "filters": 4, "units": 8, "window_sizes": (2, 3)},
+    "transformer": {"units": 8, "num_heads": 2, "num_layers": 1, "ff_dim": 16}, "bow": {"units": (16,)},
+}
 
 ENCODER_CASES = [(name, m) for name in ENCODERS.names() for m in ENCODERS.meta(name)["modalities"]]
 

@@ -27,7 +27,9 @@ class Encoder(keras.layers.Layer):
     def from_spec(cls, spec, **options):
         """Builds the encoder for input `spec`, merging what the spec dictates."""
         for attribute, allowed in cls.accepts.items():
-            value = getattr(spec, attribute, None)
+            if not hasattr(spec, attribute):
+                continue  # e.g. output_mode constrains Text specs only
+            value = getattr(spec, attribute)
             if value not in allowed:
                 raise ValueError(
                     f"Encoder {cls.__name__} does not take {spec.modality} input '{spec.name}' with "

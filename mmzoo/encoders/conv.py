@@ -27,7 +27,7 @@ class ConvEncoder(Encoder):
     Example:
         >>> import numpy as np
         >>> enc = ConvEncoder(filters=(8, 16), units=32)
-        >>> enc(np.zeros((2, 28, 28, 1), "float32")).shape
+        >>> tuple(enc(np.zeros((2, 28, 28, 1), "float32")).shape)
         (2, 32)
     """
 

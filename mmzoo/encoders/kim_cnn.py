@@ -71,11 +71,10 @@ class KimCNNEncoder(SequenceEncoder):
     def call(self, x, mask=None, training=None):
         x, mask = self.stem(x, mask=mask)
         maps = ops.concatenate([conv(x) for conv in self.convs], axis=-1)
-        keep = ops.expand_dims(ops.cast(mask, maps.dtype), -1)
         if self.return_sequences:
             return self.finish(self.proj(self.drop(maps, training=training)), mask, None)
-        # ReLU maps are >= 0, so zeroing padded steps leaves the max over real steps unchanged
-        pooled = ops.max(maps * keep, axis=1)
+        # ReLU maps are >= 0, so zeroing padded steps leaves the max over the real steps
+        pooled = ops.max(maps * ops.expand_dims(ops.cast(mask, maps.dtype), -1), axis=1)
         return self.proj(self.drop(pooled, training=training))
 
     def get_config(self):

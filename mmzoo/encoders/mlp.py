@@ -20,7 +20,7 @@ class MLPEncoder(Encoder):
 
     Example:
         >>> import numpy as np
-        >>> MLPEncoder(units=(16, 8))(np.zeros((2, 50), "float32")).shape
+        >>> tuple(MLPEncoder(units=(16, 8))(np.zeros((2, 50), "float32")).shape)
         (2, 8)
     """
 

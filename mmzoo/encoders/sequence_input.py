@@ -120,7 +120,8 @@ class SequenceEncoder(Encoder):
     """Base of the encoders built on `SequenceInput`: text, audio frames and feature sequences.
 
     Subclasses create `self.stem` through `make_stem`, call `self.stem(x, mask=mask)`
-    first in `call`, and finish with `self.finish(sequence, mask, pooled)`.
+    first in `call`, finish with `self.finish(sequence, mask, pooled)`, and
+    define the `output_dim` property (features per output vector or step).
     Text specs must give token ids (`output_mode="int"`); other specs have no
     `output_mode` and are taken as they are.
 
@@ -135,13 +136,6 @@ class SequenceEncoder(Encoder):
         super().__init__(**kwargs)
         self.vocabulary_size = vocabulary_size
         self.return_sequences = return_sequences
-
-    @classmethod
-    def from_spec(cls, spec, **options):
-        # `accepts` constrains what a spec has: audio and features specs have no output_mode.
-        if all(hasattr(spec, attribute) for attribute in cls.accepts):
-            return super().from_spec(spec, **options)
-        return cls(**{**spec.encoder_kwargs(), **options})
 
     def make_stem(self, embedding_dim, project=False):
         return SequenceInput(self.vocabulary_size, embedding_dim, project=project, name="stem")

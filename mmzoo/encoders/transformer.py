@@ -94,9 +94,10 @@ class TransformerEncoder(SequenceEncoder):
     Papers: Vaswani et al. 2017, "Attention Is All You Need"; Xiong et al.
     2020, "On Layer Normalization in the Transformer Architecture" (pre-LN).
     Token ids are embedded (id 0 is padding: never attended to, left out of
-    the mean); float frames and vectors are projected to `units`. Learned
-    positions (BERT-style) or fixed sinusoidal ones are added, `num_layers`
-    blocks run, and a final LayerNorm precedes the masked mean over steps.
+    the mean) and scaled by `sqrt(units)`; float frames and vectors are
+    projected to `units`. Learned positions (BERT-style) or fixed sinusoidal
+    ones are added, `num_layers` blocks run, and a final LayerNorm precedes
+    the masked mean over steps.
 
     Args:
         vocabulary_size: number of token ids (from the `Text` spec); None for float inputs.
@@ -161,6 +162,8 @@ class TransformerEncoder(SequenceEncoder):
 
     def call(self, x, mask=None, training=None):
         x, mask = self.stem(x, mask=mask)
+        if self.vocabulary_size is not None:  # token embeddings scaled as in Vaswani et al. 3.4
+            x = x * ops.cast(math.sqrt(self.units), x.dtype)
         steps = ops.shape(x)[1]
         if self.position_embedding is not None:
             x = x + ops.cast(self.position_embedding(ops.arange(steps)), x.dtype)[None]
