@@ -14,6 +14,7 @@ from mmzoo import data, datasets, plots  # noqa: E402,F401
 from mmzoo import encoders as _encoders  # noqa: E402,F401  (registers encoders)
 from mmzoo import fusion as _fusion  # noqa: E402,F401  (registers fusions)
 from mmzoo.adapt import adapt  # noqa: E402
+from mmzoo.evaluation import evaluate  # noqa: E402
 from mmzoo.export import export, load  # noqa: E402
 from mmzoo.model import MultimodalModel  # noqa: E402
 from mmzoo.registry import list_encoders, list_fusions, list_models  # noqa: E402
@@ -25,6 +26,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Audio", "Classification", "data", "datasets", "plots", "Features", "Image", "MultimodalModel", "Regression", "Text",
-    "MultiLabel", "Retrieval", "adapt", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
+    "MultiLabel", "Retrieval", "adapt", "evaluate", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
     "list_models", "load",
 ]

@@ -1,0 +1,206 @@
+"""Evaluating models on a dataset: the task's metrics as plain floats, and the MOSI metrics.
+
+`evaluate(model, dataset)` predicts batch by batch (so predictions and labels
+stay paired even on a reshuffling dataset) and returns a dict of floats:
+classification gives accuracy, macro F1 (plus binary F1 with 2 classes) and
+the confusion matrix; regression MAE, MSE and Pearson correlation (plus the
+MOSI metrics for a MOSI task or `metrics="mosi"`); multi-label micro and
+macro F1. Everything is computed with NumPy.
+"""
+
+import numpy as np
+
+
+def _f1_per_class(y_true, y_pred, classes):
+    """F1 of each class in `classes` (0 where it is never true nor predicted)."""
+    f1 = []
+    for c in classes:
+        tp = np.sum((y_pred == c) & (y_true == c))
+        wrong = np.sum((y_pred == c) != (y_true == c))  # false positives + false negatives
+        f1.append(2 * tp / (2 * tp + wrong) if tp + wrong else 0.0)
+    return np.asarray(f1, np.float64)
+
+
+def weighted_f1(y_true, y_pred):
+    """F1 per class averaged with the class's support in `y_true` as weight (sklearn's "weighted").
+
+    Example:
+        >>> round(weighted_f1([1, 1, 1, 0], [1, 1, 0, 0]), 4)
+        0.7667
+    """
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    classes = np.union1d(y_true, y_pred)
+    support = np.array([np.sum(y_true == c) for c in classes], np.float64)
+    if support.sum() == 0:
+        return 0.0
+    return float(np.sum(support * _f1_per_class(y_true, y_pred, classes)) / support.sum())
+
+
+def pearson(y_true, y_pred):
+    """Pearson correlation of the flattened arrays (NaN when either is constant)."""
+    a = np.asarray(y_true, np.float64).ravel()
+    b = np.asarray(y_pred, np.float64).ravel()
+    a, b = a - a.mean(), b - b.mean()
+    denominator = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    return float(np.sum(a * b) / denominator) if denominator > 0 else float("nan")
+
+
+def mosi_metrics(y_true, y_pred):
+    """The standard CMU-MOSI sentiment metrics of predicted scores in [-3, 3].
+
+    As in the MMSA toolkit (thuiar/MMSA, `MetricsTop`) and the MulT code
+    (`eval_mosei_senti`), which the MOSI literature reports:
+
+    - "acc2_has0", "f1_has0": negative (< 0) vs non-negative (>= 0), all examples;
+    - "acc2_non0", "f1_non0": negative vs positive (> 0), examples whose true
+      score is 0 left out (the number usually quoted as "Acc-2"/"F1" since MulT);
+    - "acc7": predictions and targets clipped to [-3, 3] and rounded to
+      integers (NumPy's `round`, halves to even, as both codes do);
+    - "mae", "corr": mean absolute error and Pearson correlation.
+
+    Binary F1 is the weighted F1 (each class's F1 weighted by its true
+    support, sklearn `f1_score(average="weighted")`): the average MMSA and
+    MulT pass, so numbers compare with published tables.
+
+    Args:
+        y_true, y_pred: arrays of scores, any shape (flattened).
+
+    Returns:
+        A dict of floats.
+
+    Example:
+        >>> m = mosi_metrics([-2.0, 0.0, 1.0, 2.6], [-1.0, 0.4, -0.2, 3.4])
+        >>> m["acc2_has0"], m["acc2_non0"], m["acc7"]
+        (0.75, 0.6666666666666666, 0.5)
+    """
+    y_true = np.asarray(y_true, np.float64).ravel()
+    y_pred = np.asarray(y_pred, np.float64).ravel()
+    nonzero = y_true != 0
+    has0_true, has0_pred = y_true >= 0, y_pred >= 0
+    non0_true, non0_pred = y_true[nonzero] > 0, y_pred[nonzero] > 0
+    seven_true = np.round(np.clip(y_true, -3.0, 3.0))
+    seven_pred = np.round(np.clip(y_pred, -3.0, 3.0))
+    return {
+        "acc2_has0": float(np.mean(has0_true == has0_pred)),
+        "f1_has0": weighted_f1(has0_true, has0_pred),
+        "acc2_non0": float(np.mean(non0_true == non0_pred)) if nonzero.any() else float("nan"),
+        "f1_non0": weighted_f1(non0_true, non0_pred),
+        "acc7": float(np.mean(seven_true == seven_pred)),
+        "mae": float(np.mean(np.abs(y_true - y_pred))),
+        "corr": pearson(y_true, y_pred),
+    }
+
+
+def classification_metrics(y_true, y_pred, num_classes):
+    """Accuracy, macro F1, binary F1 (2 classes) and the confusion matrix.
+
+    Args:
+        y_true: integer labels (n,).
+        y_pred: class probabilities (n, num_classes) or predicted labels (n,).
+        num_classes: number of classes.
+
+    Returns:
+        `{"accuracy", "macro_f1", ["binary_f1",] "confusion_matrix"}`: macro F1
+        averages the classes that occur in `y_true` or the predictions; the
+        confusion matrix is a nested list, rows true class, columns predicted.
+
+    Example:
+        >>> m = classification_metrics([0, 1, 1], [[.9, .1], [.4, .6], [.8, .2]], 2)
+        >>> round(m["accuracy"], 4), m["confusion_matrix"]
+        (0.6667, [[1, 0], [1, 1]])
+    """
+    y_true = np.asarray(y_true).astype(np.int64).ravel()
+    y_pred = np.asarray(y_pred)
+    y_pred = (y_pred.reshape(len(y_true), -1).argmax(-1) if y_pred.ndim > 1 and y_pred.shape[-1] > 1
+              else y_pred.astype(np.int64).ravel())
+    confusion = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    metrics = {
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "macro_f1": float(np.mean(_f1_per_class(y_true, y_pred, np.union1d(y_true, y_pred)))),
+    }
+    if num_classes == 2:
+        metrics["binary_f1"] = float(_f1_per_class(y_true, y_pred, [1])[0])
+    metrics["confusion_matrix"] = confusion.tolist()
+    return metrics
+
+
+def regression_metrics(y_true, y_pred):
+    """MAE, MSE and Pearson correlation, all outputs pooled (as the `Regression` task's metrics)."""
+    y_true = np.asarray(y_true, np.float64).ravel()
+    y_pred = np.asarray(y_pred, np.float64).ravel()
+    error = y_pred - y_true
+    return {"mae": float(np.mean(np.abs(error))), "mse": float(np.mean(error ** 2)),
+            "corr": pearson(y_true, y_pred)}
+
+
+def multilabel_metrics(y_true, y_prob, threshold=0.5):
+    """Micro and macro F1 (and per-label accuracy) of thresholded multi-label probabilities."""
+    y_true = np.asarray(y_true).astype(bool)
+    y_pred = np.asarray(y_prob) >= np.asarray(threshold, np.float64)
+    tp = np.sum(y_true & y_pred, axis=0)
+    wrong = np.sum(y_true != y_pred, axis=0)
+    per_label = np.where(tp + wrong > 0, 2 * tp / np.maximum(2 * tp + wrong, 1), 0.0)
+    micro = 2 * tp.sum() / (2 * tp.sum() + wrong.sum()) if tp.sum() + wrong.sum() else 0.0
+    return {"accuracy": float(np.mean(y_true == y_pred)), "micro_f1": float(micro),
+            "macro_f1": float(np.mean(per_label))}
+
+
+def _predict_all(model, dataset):
+    """`(y_true, y_pred)` over `dataset`, predicting batch by batch (or one `(x, y)` pair of arrays)."""
+    if isinstance(dataset, tuple) and len(dataset) == 2:
+        return np.asarray(dataset[1]), np.asarray(model.predict(dataset[0], verbose=0))
+    truths, predictions = [], []
+    for element in dataset:
+        if not isinstance(element, tuple) or len(element) < 2:
+            raise ValueError("evaluate needs a dataset of (features, labels); this one yields no labels.")
+        features, labels = element[0], element[1]
+        predictions.append(np.asarray(model.predict(features, verbose=0)))
+        truths.append(np.asarray(labels))
+    if not truths:
+        raise ValueError("evaluate received an empty dataset.")
+    return np.concatenate(truths), np.concatenate(predictions)
+
+
+def evaluate(model, dataset, task=None, metrics=None):
+    """Runs `model` over `dataset` and returns the task's metrics as a dict of floats.
+
+    Args:
+        model: a Keras model (an mmzoo model carries its task).
+        dataset: a `tf.data.Dataset` (or iterable) of `(features, labels)`
+            batches, or a `(features, labels)` pair of arrays.
+        task: the mmzoo task; default `model.task`.
+        metrics: "mosi" adds `mosi_metrics` to a regression's (automatic for
+            the task of `mmzoo.datasets.mosi`).
+
+    Returns:
+        Classification: accuracy, macro_f1, binary_f1 (2 classes) and
+        confusion_matrix (nested list); regression: mae, mse, corr (plus the
+        MOSI metrics); multi-label: accuracy, micro_f1, macro_f1. Also
+        "num_examples".
+
+    Example:
+        >>> import numpy as np, keras, mmzoo
+        >>> spec = mmzoo.Features("x", shape=(3,), normalize=False)
+        >>> model = mmzoo.build_model("early_fusion", [spec], task=mmzoo.Classification(2))
+        >>> x = {"x": np.zeros((4, 3), "float32")}
+        >>> sorted(evaluate(model, (x, np.array([0, 1, 0, 1]))))
+        ['accuracy', 'binary_f1', 'confusion_matrix', 'macro_f1', 'num_examples']
+    """
+    task = task if task is not None else getattr(model, "task", None)
+    if task is None:
+        raise ValueError("evaluate needs a task: pass task=mmzoo.Classification(...) (the model has none).")
+    y_true, y_pred = _predict_all(model, dataset)
+    if task.kind == "classification":
+        result = classification_metrics(y_true, y_pred, task.num_classes)
+    elif task.kind == "regression":
+        result = regression_metrics(y_true, y_pred)
+        if metrics == "mosi" or getattr(task, "evaluation_metrics", None) == "mosi":
+            result.update(mosi_metrics(y_true, y_pred))
+    elif task.kind == "multilabel":
+        result = multilabel_metrics(y_true, y_pred, task.threshold)
+    else:
+        raise ValueError(f"evaluate supports classification, regression and multi-label tasks; "
+                         f"received a {task.kind} task (use model.evaluate for its metrics).")
+    result["num_examples"] = int(len(y_true))
+    return result
