@@ -8,9 +8,27 @@ import time
 
 
 def _datasets():
-    from mmzoo.datasets import load_avmnist_sample
+    """Dataset name -> loader(batch_size, seed, data_dir) returning `Splits`."""
+    from mmzoo import datasets as d
 
-    return {"avmnist_sample": load_avmnist_sample}
+    return {
+        "avmnist_sample": lambda batch_size, seed, data_dir=None: d.load_avmnist_sample(batch_size=batch_size, seed=seed),
+        "avmnist": lambda batch_size, seed, data_dir=None: d.avmnist(data_dir, batch_size=batch_size, seed=seed),
+        "avmnist_hard": lambda batch_size, seed, data_dir=None: d.avmnist(data_dir, variant="hard",
+                                                                          batch_size=batch_size, seed=seed),
+        "mosi": lambda batch_size, seed, data_dir=None: d.mosi(data_dir, batch_size=batch_size, seed=seed),
+        "emoji": lambda batch_size, seed, data_dir=None: d.emoji(data_dir, batch_size=batch_size, seed=seed),
+    }
+
+
+def _load_splits(name, batch_size, seed, data_dir):
+    datasets = _datasets()
+    if name not in datasets:
+        raise SystemExit(f"Unknown dataset '{name}'. Known datasets: {', '.join(sorted(datasets))}.")
+    try:
+        return datasets[name](batch_size, seed, data_dir)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
 
 
 def cmd_train(args):
@@ -19,11 +37,8 @@ def cmd_train(args):
     import mmzoo
     from mmzoo.train import save_artifacts, train
 
-    datasets = _datasets()
-    if args.dataset not in datasets:
-        raise SystemExit(f"Unknown dataset '{args.dataset}'. Known datasets: {', '.join(sorted(datasets))}.")
     keras.utils.set_random_seed(args.seed)
-    splits = datasets[args.dataset](batch_size=args.batch_size, seed=args.seed)
+    splits = _load_splits(args.dataset, args.batch_size, args.seed, args.data_dir)
     mmzoo.adapt(splits.inputs, splits.train)
     steps = int(splits.train.cardinality())
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=max(1, steps * args.epochs))
@@ -45,6 +60,31 @@ def cmd_train(args):
     print(f"Trained in {seconds:.0f} s. Artifacts in {output_dir}/:")
     for name, path in paths.items():
         print(f"  {name:<10} {path}")
+    return 0
+
+
+def cmd_evaluate(args):
+    import mmzoo
+    from mmzoo.evaluation import predict_all, score
+    from mmzoo.evaluation_plots import plot_confusion_matrix, plot_regression_scatter
+
+    splits = _load_splits(args.dataset, args.batch_size, 0, args.data_dir)
+    model = mmzoo.load(args.model)
+    y_true, y_pred = predict_all(model, getattr(splits, args.split))
+    metrics = score(splits.task, y_true, y_pred)
+    output = args.output or os.path.join(os.path.dirname(os.path.abspath(args.model)),
+                                         f"evaluation-{args.dataset}-{args.split}")
+    os.makedirs(output, exist_ok=True)
+    if "confusion_matrix" in metrics:
+        plot_confusion_matrix(metrics["confusion_matrix"], getattr(splits.task, "class_names", None),
+                              path=os.path.join(output, "confusion_matrix.png"))
+    elif splits.task.kind == "regression":
+        plot_regression_scatter(y_true, y_pred, path=os.path.join(output, "scatter.png"))
+    with open(os.path.join(output, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    shown = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
+    print(json.dumps(shown, indent=2))
+    print(f"Written to {output}/")
     return 0
 
 
@@ -87,7 +127,16 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="saved_models", help="directory for run folders")
     p.add_argument("--run-name", default=None, help="run folder name (default: dataset-model-timestamp)")
+    p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="evaluate a saved model on a dataset split; writes metrics and a plot")
+    p.add_argument("--model", required=True, help="a .keras file")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
+    p.add_argument("--output", default=None, help="folder for metrics.json and the plot")
+    p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("list", help="list the zoo: models, encoders, fusions, datasets")
     p.add_argument("--json", action="store_true", help="machine-readable listing")
     p.add_argument("--table", action="store_true",

@@ -146,7 +146,7 @@ def multilabel_metrics(y_true, y_prob, threshold=0.5):
             "macro_f1": float(np.mean(per_label))}
 
 
-def _predict_all(model, dataset):
+def predict_all(model, dataset):
     """`(y_true, y_pred)` over `dataset`, predicting batch by batch (or one `(x, y)` pair of arrays)."""
     if isinstance(dataset, tuple) and len(dataset) == 2:
         return np.asarray(dataset[1]), np.asarray(model.predict(dataset[0], verbose=0))
@@ -190,7 +190,12 @@ def evaluate(model, dataset, task=None, metrics=None):
     task = task if task is not None else getattr(model, "task", None)
     if task is None:
         raise ValueError("evaluate needs a task: pass task=mmzoo.Classification(...) (the model has none).")
-    y_true, y_pred = _predict_all(model, dataset)
+    y_true, y_pred = predict_all(model, dataset)
+    return score(task, y_true, y_pred, metrics)
+
+
+def score(task, y_true, y_pred, metrics=None):
+    """The task's metrics from targets and predictions (see `evaluate`)."""
     if task.kind == "classification":
         result = classification_metrics(y_true, y_pred, task.num_classes)
     elif task.kind == "regression":

@@ -29,7 +29,15 @@ def test_list_shows_the_zoo(tmp_path):
 def test_train_rejects_unknown_dataset(tmp_path):
     result = _run("train", "--dataset", "nope", cwd=tmp_path)
     assert result.returncode != 0
-    assert "Unknown dataset 'nope'. Known datasets: avmnist_sample" in result.stderr
+    assert "Unknown dataset 'nope'. Known datasets: avmnist, avmnist_hard, avmnist_sample, emoji, mosi" in result.stderr
+
+
+def test_real_dataset_without_data_says_where_to_get_it(tmp_path):
+    env_free = {k: v for k, v in os.environ.items() if k != "MMZOO_DATA"}
+    result = subprocess.run([sys.executable, "-m", "mmzoo", "train", "--dataset", "mosi"], capture_output=True,
+                            text=True, cwd=tmp_path, env={**env_free, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+    assert result.returncode != 0
+    assert "mosi_bclstm_utterances.npz" in result.stderr and "MMZOO_DATA" in result.stderr
 
 
 @pytest.mark.slow
@@ -60,3 +68,13 @@ def test_main_job_trains_to_95_percent_and_writes_artifacts(tmp_path):
     served = mmzoo.load(str(run / "savedmodel")).signatures["serve"](
         **{k: tf.constant(v) for k, v in x.items()})["probabilities"].numpy()
     assert np.max(np.abs(served - expected)) <= 1e-5
+
+    # `evaluate` on the same artifact: metrics and a confusion matrix, consistent with the served outputs
+    result = _run("evaluate", "--model", str(run / "model.keras"), "--dataset", "avmnist_sample", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    evaluation = json.loads((run / "evaluation-avmnist_sample-test" / "metrics.json").read_text())
+    assert evaluation["num_examples"] == 600
+    assert evaluation["accuracy"] >= 0.95
+    assert np.sum(evaluation["confusion_matrix"]) == 600
+    assert np.trace(evaluation["confusion_matrix"]) == round(evaluation["accuracy"] * 600)
+    assert (run / "evaluation-avmnist_sample-test" / "confusion_matrix.png").stat().st_size > 1000
