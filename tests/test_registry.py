@@ -14,9 +14,18 @@ SMALL_OPTIONS = {
     "mlp": {"units": (16,)}, "lstm": {"embedding_dim": 8, "units": 8}, "gru": {"embedding_dim": 8, "units": 8},
     "kim_cnn": {"embedding_dim": 8, "filters": 4, "units": 8, "window_sizes": (2, 3)},
     "transformer": {"units": 8, "num_heads": 2, "num_layers": 1, "ff_dim": 16}, "bow": {"units": (16,)},
+    "resnet": {"stages": (8, 16), "blocks": 1, "units": 16},
+    "wave_cnn": {"filters": (8, 16), "units": 16},
+    "conv_autoencoder": {"filters": (8, 16), "units": 16},
+    "mobilenet_v3_small": {"units": 16, "backbone_options": {"alpha": 0.75, "minimalistic": True}},
+    "efficientnet_b0": {"units": 16}, "resnet50": {"units": 16},
 }
 
-ENCODER_CASES = [(name, m) for name in ENCODERS.names() for m in ENCODERS.meta(name)["modalities"]]
+# keras.applications backbones take a minute or more each to trace on 2 CPU cores: marked slow
+ENCODER_CASES = [
+    pytest.param(name, m, id=f"{name}-{m}", marks=[pytest.mark.slow] if ENCODERS.meta(name).get("slow") else [])
+    for name in ENCODERS.names() for m in ENCODERS.meta(name)["modalities"]
+]
 
 
 def _labels(task, n):
@@ -36,7 +45,7 @@ def _encoder_case(encoder, modality):
     return specs, x, n, {modality: (encoder, SMALL_OPTIONS.get(encoder, {}))}
 
 
-@pytest.mark.parametrize("encoder,modality", ENCODER_CASES, ids=[f"{e}-{m}" for e, m in ENCODER_CASES])
+@pytest.mark.parametrize("encoder,modality", ENCODER_CASES)
 def test_every_encoder(encoder, modality, tmp_path):
     specs, x, n, encoders = _encoder_case(encoder, modality)
     task = mmzoo.Classification(num_classes=2)

@@ -4,7 +4,9 @@ One wrapper class, `ApplicationEncoder`, parameterised by backbone name;
 `BACKBONES` is the registry of constructors. Each entry is also registered
 as an mmzoo encoder under its name, through a thin subclass that fixes the
 backbone (so `mmzoo.list_encoders("image")` lists it and `.keras` files name
-it). Adding a backbone is one `BACKBONES` entry.
+it). Adding a backbone is one `BACKBONES` entry. Registry metadata:
+`spec_options` (the smallest input they take, for tests) and `slow=True`
+(tracing a training step of these graphs takes tens of seconds on CPU).
 """
 
 import collections
@@ -14,7 +16,7 @@ import keras
 from keras import ops
 
 from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.resnet import spatial_tokens
+from mmzoo.encoders.resnet import propagate_frozen, spatial_tokens
 from mmzoo.registry import ENCODERS
 
 Backbone = collections.namedtuple("Backbone", ["constructor", "pixels", "class_name", "paper"])
@@ -112,11 +114,12 @@ class ApplicationEncoder(Encoder):
         self.backbone = entry.constructor(
             include_top=False, weights=None if weights is None else os.fspath(weights),
             input_shape=(None, None, 3), **self.backbone_options)
-        if freeze:
-            self.backbone.trainable = False
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")
+        propagate_frozen(self)
+        if freeze:
+            self.backbone.trainable = False
 
     @classmethod
     def from_spec(cls, spec, **options):
@@ -161,7 +164,7 @@ class ApplicationEncoder(Encoder):
             "backbone": self.backbone_name,
             "units": self.units,
             "weights": None,
-            "freeze": self.freeze,
+            "freeze": not self.backbone.trainable,
             "dropout": self.dropout,
             "return_sequences": self.return_sequences,
             "backbone_options": dict(self.backbone_options),
@@ -175,7 +178,7 @@ def _register(name, entry):
     cls = type(entry.class_name, (ApplicationEncoder,),
                {"default_backbone": name, "__doc__": doc, "__module__": __name__})
     return ENCODERS.register(name, modalities=("image",), paper=entry.paper,
-                             spec_options={"shape": (MIN_SIZE, MIN_SIZE, 3)})(cls)
+                             spec_options={"shape": (MIN_SIZE, MIN_SIZE, 3)}, slow=True)(cls)
 
 
 for _name, _entry in BACKBONES.items():

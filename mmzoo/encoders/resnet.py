@@ -23,6 +23,20 @@ def spatial_tokens(x):
     return ops.reshape(x, (-1, x.shape[1] * x.shape[2], x.shape[3]))
 
 
+def propagate_frozen(layer):
+    """Re-applies `trainable=False` to the sublayers of a composite layer built frozen.
+
+    Keras applies the `trainable` argument in `Layer.__init__`, before a
+    composite layer creates its sublayers, and on TensorFlow assigning
+    `layer.trainable = False` when it already is False does nothing
+    (`KerasAutoTrackable.__setattr__` skips same-value assignments). Without
+    this, a frozen encoder rebuilt from its config (e.g. a reloaded `.keras`
+    model) would train its sublayers. Call it at the end of `__init__`.
+    """
+    if not layer.trainable:
+        keras.layers.Layer.trainable.fset(layer, False)
+
+
 def _chain_shape(layers, shape):
     for layer in layers:
         shape = layer.compute_output_shape(shape)
@@ -76,6 +90,7 @@ class ResidualBlock(keras.layers.Layer):
                 keras.layers.Conv2D(filters, 1, strides=strides, name="shortcut_conv", **conv),
                 keras.layers.BatchNormalization(momentum=bn_momentum, name="shortcut_bn"),
             ]
+        propagate_frozen(self)
 
     def build(self, input_shape):
         if not self.project and (self.strides != 1 or input_shape[-1] != self.filters):
@@ -173,6 +188,7 @@ class ResNetEncoder(Encoder):
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")
+        propagate_frozen(self)
 
     def build(self, input_shape):
         shape = _build_chain(self.stem + self.residual_blocks, image_shape(input_shape))

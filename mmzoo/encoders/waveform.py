@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from mmzoo.encoders.base import Encoder
+from mmzoo.encoders.resnet import propagate_frozen
 from mmzoo.registry import ENCODERS
 
 
@@ -71,6 +72,7 @@ class WaveCNNEncoder(Encoder):
         self.pool = keras.layers.GlobalAveragePooling1D()
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")
+        propagate_frozen(self)
 
     def _check(self, shape):
         if len(shape) != 3 or shape[-1] != 1:
