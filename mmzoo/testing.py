@@ -16,8 +16,10 @@ import tensorflow as tf
 from mmzoo.export import export
 
 
-def _outputs(model, x):
-    return np.asarray(model.predict(x, verbose=0))
+def call_outputs(model, x):
+    """Inference outputs from a direct (eager) call: no predict function to trace."""
+    out = model({k: tf.constant(v) for k, v in x.items()}, training=False)
+    return np.asarray(out)
 
 
 def _copy_lookup_state(source, target):
@@ -46,6 +48,7 @@ def run_mixed_precision_step(build, x, y, policy="mixed_float16"):
     keras.mixed_precision.set_global_policy(policy)
     try:
         model = build()
+        model.run_eagerly = True  # dtype errors show eagerly too; tracing a float16 graph costs ~30 s on CPU
         loss = model.fit(x, y, epochs=1, batch_size=len(next(iter(x.values()))), verbose=0).history["loss"][0]
         assert np.isfinite(loss), f"non-finite loss under {policy}: {loss}"
         out = model.predict(x, verbose=0)
@@ -68,10 +71,15 @@ def run_model_test(model, x, y, workdir, atol=1e-5):
     Returns:
         Dict of the maximum absolute differences: `config`, `keras`, `savedmodel`.
     """
+    # One eager step: graph-mode training is exercised by the learning tests, and the
+    # SavedModel export below traces the inference graph with unknown batch size.
+    run_eagerly = model.run_eagerly
+    model.run_eagerly = True
     history = model.fit(x, y, epochs=1, batch_size=len(next(iter(x.values()))), verbose=0)
+    model.run_eagerly = run_eagerly
     loss = history.history["loss"][0]
     assert np.isfinite(loss), f"non-finite loss after one step: {loss}"
-    reference = _outputs(model, x)
+    reference = call_outputs(model, x)
     assert np.all(np.isfinite(reference)), "non-finite outputs"
     diffs = {}
 
@@ -79,12 +87,12 @@ def run_model_test(model, x, y, workdir, atol=1e-5):
     clone = keras.saving.deserialize_keras_object(config)
     clone.set_weights(model.get_weights())
     _copy_lookup_state(model, clone)
-    diffs["config"] = float(np.max(np.abs(_outputs(clone, x) - reference)))
+    diffs["config"] = float(np.max(np.abs(call_outputs(clone, x) - reference)))
 
     path = os.path.join(workdir, "model.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path)
-    diffs["keras"] = float(np.max(np.abs(_outputs(reloaded, x) - reference)))
+    diffs["keras"] = float(np.max(np.abs(call_outputs(reloaded, x) - reference)))
 
     saved = export(model, os.path.join(workdir, "savedmodel"))
     serve = tf.saved_model.load(saved).signatures["serve"]
