@@ -15,7 +15,8 @@ class CrossModalAttentionFusion(SequenceFusion):
     Paper: Tsai et al. 2019, "Multimodal Transformer for Unaligned Multimodal
     Language Sequences" (ACL). Each modality's tokens `(batch, steps_m, dim_m)`
     (steps and dims may differ; a `(batch, dim)` vector is one token) are
-    projected to `units` and given sinusoidal positions. For every ordered
+    projected to `units` and given positions (learned per step, or
+    sinusoidal). For every ordered
     pair (target t, source s != t) a stack of `num_layers` pre-LN cross-modal
     blocks lets t's tokens query s's tokens (keys and values from s), followed
     by a LayerNorm; each pair's output is pooled over t's steps, and the
@@ -30,8 +31,11 @@ class CrossModalAttentionFusion(SequenceFusion):
     Args:
         units: width every modality is projected to.
         num_heads: attention heads (divide `units`).
-        num_layers: cross-modal blocks per modality pair.
+        num_layers: cross-modal blocks per modality pair (MulT used 4-5; the
+            default is 1 because there are M * (M - 1) stacks: the `mult`
+            preset uses 2).
         dropout: dropout on embedded tokens and inside the blocks.
+        positions: "learned" (per step and modality; needs known steps) or "sinusoidal".
         pooling: "mean" over the target's steps, or "last" (MulT's last element).
 
     Returns:
@@ -44,8 +48,10 @@ class CrossModalAttentionFusion(SequenceFusion):
         (2, 16)
     """
 
-    def __init__(self, units=64, num_heads=4, num_layers=2, dropout=0.1, pooling="mean", **kwargs):
-        super().__init__(units=units, num_heads=num_heads, num_layers=num_layers, dropout=dropout, **kwargs)
+    def __init__(self, units=64, num_heads=4, num_layers=1, dropout=0.1, positions="learned", pooling="mean",
+                 **kwargs):
+        super().__init__(units=units, num_heads=num_heads, num_layers=num_layers, dropout=dropout,
+                         positions=positions, **kwargs)
         if pooling not in ("mean", "last"):
             raise ValueError(f"cross_attention pooling must be 'mean' or 'last'; received {pooling!r}.")
         self.pooling = pooling
@@ -112,8 +118,8 @@ class TransformerFusion(SequenceFusion):
     token and segment/type embeddings), as used for multimodal early fusion by
     VisualBERT (Li et al. 2019) and the single-stream baselines of Nagrani et
     al. 2021 ("Attention Bottlenecks for Multimodal Fusion"). Each modality's
-    tokens are projected to `units` and get sinusoidal positions plus a
-    learned modality (type) embedding; a learned [CLS] token is prepended,
+    tokens are projected to `units` and get positions (learned per step, or
+    sinusoidal) plus a learned modality (type) embedding; a learned [CLS] token is prepended,
     everything is concatenated in sorted-name order, `num_layers` pre-LN
     self-attention blocks run over it, and the LayerNormed [CLS] token is
     the output.
@@ -126,6 +132,7 @@ class TransformerFusion(SequenceFusion):
         num_heads: attention heads (divide `units`).
         num_layers: self-attention blocks.
         dropout: dropout on embedded tokens and inside the blocks.
+        positions: "learned" (per step and modality; needs known steps) or "sinusoidal".
 
     Returns:
         `(batch, units)`.
