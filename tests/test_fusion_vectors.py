@@ -266,7 +266,8 @@ def test_one_training_step_under_mixed_float16(fusion):
         data = {"text": rng.standard_normal((8, 5)), "audio": rng.standard_normal((8, 3)),
                 "text_present": np.array([1, 0] * 4, "float32"), "audio_present": np.ones(8, "float32")}
         before = [w.copy() for w in model.get_weights()]
-        loss = model.fit(data, np.arange(8) % 3, batch_size=8, epochs=1, verbose=0).history["loss"][0]
+        # a few steps: float16 loss scaling skips the first steps whose scaled gradients overflow
+        loss = model.fit(data, np.arange(8) % 3, batch_size=8, epochs=6, verbose=0).history["loss"][-1]
         assert np.isfinite(loss)
         assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
         assert np.all(np.isfinite(model.predict(data, verbose=0)))

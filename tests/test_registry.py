@@ -22,6 +22,16 @@ SMALL_OPTIONS = {
 }
 
 # keras.applications backbones take a minute or more each to trace on 2 CPU cores: marked slow
+# Presets with many attention blocks are shrunk the same way.
+SMALL_FUSION_OPTIONS = {"mult": {"units": 16, "num_heads": 2, "num_layers": 1},
+                        "transformer": {"units": 16, "num_heads": 2, "num_layers": 1}}
+
+
+
+def _small_fusion(name):
+    return {"fusion_options": SMALL_FUSION_OPTIONS[name]} if name in SMALL_FUSION_OPTIONS else {}
+
+
 ENCODER_CASES = [
     pytest.param(name, m, id=f"{name}-{m}", marks=[pytest.mark.slow] if ENCODERS.meta(name).get("slow") else [])
     for name in ENCODERS.names() for m in ENCODERS.meta(name)["modalities"]
@@ -100,7 +110,7 @@ def test_every_model(name, tmp_path):
     encoders = {s.name: (s.default_encoder, SMALL_OPTIONS.get(s.default_encoder, {})) for s in specs}
 
     def build(**options):
-        return mmzoo.build_model(name, specs, task, encoders=encoders, **options)
+        return mmzoo.build_model(name, specs, task, encoders=encoders, **_small_fusion(name), **options)
 
     model = build()
     assert sorted(model.input) == sorted(s.name for s in specs)
@@ -114,7 +124,8 @@ def test_every_model_with_missing_modalities(name, tmp_path):
     specs, x, n = small_inputs(("image", "audio", "features"))
     task = mmzoo.Classification(num_classes=2)
     encoders = {s.name: (s.default_encoder, SMALL_OPTIONS.get(s.default_encoder, {})) for s in specs}
-    model = mmzoo.build_model(name, specs, task, encoders=encoders, missing_modalities=True, modality_dropout=0.3)
+    model = mmzoo.build_model(name, specs, task, encoders=encoders, missing_modalities=True, modality_dropout=0.3,
+                              **_small_fusion(name))
     y = _labels(task, n)
     model.run_eagerly = True  # one step; graph-mode training is covered by the learning tests
     model.fit(x, y, epochs=1, verbose=0)  # presence flags default to all present
