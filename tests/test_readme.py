@@ -1,0 +1,29 @@
+"""The README's zoo table is generated from the registry and must match it."""
+
+import os
+import re
+
+import pytest
+
+import mmzoo
+
+README = os.path.join(os.path.dirname(__file__), "..", "README.md")
+
+
+def _table():
+    text = open(README).read()
+    match = re.search(r"<!-- zoo-table:start -->\n(.*?)\n<!-- zoo-table:end -->", text, re.S)
+    assert match, "README lost its zoo-table markers"
+    return match.group(1)
+
+
+def test_readme_lists_every_model():
+    names = re.findall(r"^\| `([a-z_0-9]+)` \|", _table(), re.M)
+    assert names == mmzoo.list_models(), "regenerate with: python -m mmzoo list --table"
+
+
+@pytest.mark.slow
+def test_readme_zoo_table_is_current():
+    from mmzoo.reference import zoo_table
+
+    assert _table() == zoo_table(), "regenerate with: python -m mmzoo list --table"
