@@ -131,6 +131,11 @@ class Audio(Spec):
             sampling_rate=self.sample_rate,
             num_mel_bins=self.num_mel_bins,
             max_freq=self.sample_rate / 2,
+            # Keras clips at `max over the whole batch - top_db`, which couples the examples
+            # of a batch (outputs then depend on batch size). A huge top_db disables that;
+            # the per-element floor min_power=1e-10 (-100 dB) bounds the log instead.
+            top_db=1e6,
+            min_power=1e-10,
             name=f"{self.name}_logmel",
         )(x)
         x = keras.layers.Permute((2, 1), name=f"{self.name}_time_major")(x)
