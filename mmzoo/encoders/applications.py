@@ -16,7 +16,7 @@ import keras
 from keras import ops
 
 from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.resnet import propagate_frozen, spatial_tokens
+from mmzoo.encoders.base import propagate_frozen, spatial_tokens
 from mmzoo.registry import ENCODERS
 
 Backbone = collections.namedtuple("Backbone", ["constructor", "pixels", "class_name", "paper"])

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.resnet import image_shape, propagate_frozen, with_channels
+from mmzoo.encoders.base import image_shape, propagate_frozen, with_channels
 from mmzoo.registry import ENCODERS
 
 PAPER = "Masci et al. 2011, Stacked Convolutional Auto-Encoders for Hierarchical Feature Extraction"

@@ -2,7 +2,7 @@
 
 import keras
 
-from mmzoo.encoders.base import Encoder
+from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
 from mmzoo.registry import ENCODERS
 
 
@@ -53,11 +53,10 @@ class ConvEncoder(Encoder):
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")
+        propagate_frozen(self)
 
     def build(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) == 3:
-            shape = shape + (1,)
+        shape = image_shape(input_shape)
         for block in self.blocks:
             for layer in block:
                 layer.build(shape)
@@ -65,19 +64,18 @@ class ConvEncoder(Encoder):
         self.proj.build((shape[0], shape[-1]))
 
     def call(self, x, training=None):
-        if len(x.shape) == 3:
-            x = keras.ops.expand_dims(x, -1)
+        x = with_channels(x)
         for conv, bn, act, pool in self.blocks:
             x = pool(act(bn(conv(x), training=training)))
         if self.return_sequences:
-            x = keras.ops.reshape(x, (-1, x.shape[1] * x.shape[2], x.shape[3]))
+            x = spatial_tokens(x)
         else:
             x = self.pool(x)
         return self.proj(self.drop(x, training=training))
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
-            shape = tuple(input_shape) + ((1,) if len(input_shape) == 3 else ())
+            shape = image_shape(input_shape)
             for block in self.blocks:
                 for layer in block:
                     shape = layer.compute_output_shape(shape)

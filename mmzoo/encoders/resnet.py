@@ -3,38 +3,8 @@
 import keras
 from keras import ops
 
-from mmzoo.encoders.base import Encoder
+from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
 from mmzoo.registry import ENCODERS
-
-
-def with_channels(x):
-    """Adds a channel axis to `(batch, time, bins)` log-mel/MFCC frames; images pass through."""
-    return ops.expand_dims(x, -1) if len(x.shape) == 3 else x
-
-
-def image_shape(input_shape):
-    """`input_shape` as `(batch, height, width, channels)`, adding the channel axis of audio frames."""
-    shape = tuple(input_shape)
-    return shape + (1,) if len(shape) == 3 else shape
-
-
-def spatial_tokens(x):
-    """`(batch, height, width, channels)` feature maps -> `(batch, height * width, channels)` tokens."""
-    return ops.reshape(x, (-1, x.shape[1] * x.shape[2], x.shape[3]))
-
-
-def propagate_frozen(layer):
-    """Re-applies `trainable=False` to the sublayers of a composite layer built frozen.
-
-    Keras applies the `trainable` argument in `Layer.__init__`, before a
-    composite layer creates its sublayers, and on TensorFlow assigning
-    `layer.trainable = False` when it already is False does nothing
-    (`KerasAutoTrackable.__setattr__` skips same-value assignments). Without
-    this, a frozen encoder rebuilt from its config (e.g. a reloaded `.keras`
-    model) would train its sublayers. Call it at the end of `__init__`.
-    """
-    if not layer.trainable:
-        keras.layers.Layer.trainable.fset(layer, False)
 
 
 def _chain_shape(layers, shape):

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.resnet import propagate_frozen
+from mmzoo.encoders.base import propagate_frozen
 from mmzoo.registry import ENCODERS
 
 
