@@ -80,31 +80,55 @@ def read_metadata(path):
 
 
 def load(path, trust=False):
-    """Loads a `.keras` file (safe mode) or a SavedModel directory written by mmzoo.
+    """Loads a `.keras` file (inspected, then safe mode) or a SavedModel directory mmzoo wrote.
 
-    A `.keras` file loads with Keras safe mode on, so configs that would run
-    code are refused; `trust=True` turns safe mode off. A SavedModel is a
-    program: one without mmzoo's metadata loads only with `trust=True`.
+    Before Keras reads a `.keras` file, `mmzoo.safety.check_artifact` inspects
+    it and refuses archives whose member names escape their folder and configs
+    that would run code or read files (Lambda, TFSMLayer, modules outside
+    keras/mmzoo, loading/downloading helpers, vocabulary paths); Keras then
+    loads it with `safe_mode=True`. Legacy `.h5` models are refused (mmzoo does
+    not inspect them). A SavedModel is a program: one without mmzoo's metadata
+    loads only with `trust=True`. `trust=True` skips the inspector and turns
+    Keras's safe mode off.
 
     Args:
-        path: a `.keras` file or SavedModel directory.
-        trust: load artifacts that can run code.
+        path: a `.keras` file or SavedModel directory (`.h5` only with `trust=True`).
+        trust: load artifacts that can run code; only for files from a trusted source.
 
     Returns:
         A Keras model, or the object `tf.saved_model.load` returns.
+
+    Raises:
+        FileNotFoundError: if nothing is at `path`.
+        mmzoo.safety.UnsafeArtifactError: (a `ValueError`) naming the rule and the
+            offending entry, for an artifact refused without `trust=True`.
+
+    Example:
+        >>> import os, tempfile, keras, mmzoo
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        >>> inputs = keras.Input((2,))
+        >>> keras.Model(inputs, keras.layers.Dense(1)(inputs)).save(path)
+        >>> mmzoo.load(path).output_shape
+        (None, 1)
     """
+    from mmzoo.safety import UnsafeArtifactError, check_artifact
+
+    path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model at '{path}'.")
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
             raise ValueError(f"'{path}' is a directory but not a SavedModel (no saved_model.pb).")
         if read_metadata(path) is None and not trust:
-            raise ValueError(
-                f"'{path}' is a SavedModel that mmzoo did not write (no {METADATA}). A SavedModel is "
-                f"a program: load it only if you trust its source, with mmzoo.load(path, trust=True)."
+            raise UnsafeArtifactError(
+                f"Refusing to load '{path}': a SavedModel that mmzoo did not write (no {METADATA}). "
+                f"A SavedModel is a program: load it only if you trust its source, with "
+                f"mmzoo.load(path, trust=True)."
             )
         return tf.saved_model.load(path)
-    if path.endswith(".keras"):
+    if not trust:
+        check_artifact(path)
+    if path.endswith(".keras") or path.lower().endswith((".h5", ".hdf5")):
         import mmzoo  # noqa: F401  (registers mmzoo layers)
 
         return keras.saving.load_model(path, safe_mode=not trust)
