@@ -1,0 +1,197 @@
+"""Turns `benchmarks/results/accuracy/*.json` into `RESULTS.md` and a bar chart.
+
+Each dataset gets a table (per model: mean +- sample std over seeds of every
+metric, seeds run, training time, parameters), the published references
+beside it, and the issue's targets checked against the numbers.
+
+Example:
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> write(folder, folder + "/RESULTS.md", folder + "/acc.png")  # no results yet: a stub report
+    []
+"""
+
+import glob
+import json
+import os
+
+import numpy as np
+
+LOWER_IS_BETTER = {"mae", "mse", "loss"}
+ORDER = ("mosi", "avmnist_hard", "avmnist", "emoji")
+
+
+def load(results_dir):
+    """`{dataset: record}` of every result file in `results_dir`, in report order."""
+    records = {}
+    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
+        with open(path) as f:
+            record = json.load(f)
+        records[record["dataset"]] = record
+    return dict(sorted(records.items(), key=lambda kv: ORDER.index(kv[0]) if kv[0] in ORDER else 99))
+
+
+def summarize(record):
+    """Per model row: kind, seeds, `{metric: (mean, std)}`, mean train seconds, parameters."""
+    rows = {}
+    for run in record["runs"]:
+        rows.setdefault(run["model"], []).append(run)
+    out = []
+    for model, runs in rows.items():
+        stats = {}
+        for metric in record["metrics"]:
+            values = np.array([r["metrics"][metric] for r in runs if metric in r["metrics"]], float)
+            if len(values):
+                stats[metric] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0)
+        out.append({"model": model, "kind": runs[0]["kind"], "seeds": sorted(r["seed"] for r in runs),
+                    "stats": stats, "train_seconds": float(np.mean([r["train_seconds"] for r in runs])),
+                    "params": runs[0]["params"]})
+    primary = record["primary"]
+    sign = 1 if primary in LOWER_IS_BETTER else -1
+    kinds = {"fusion": 0, "unimodal": 1, "baseline": 2}
+    return sorted(out, key=lambda r: (kinds.get(r["kind"], 3), sign * r["stats"].get(primary, (np.nan,))[0]))
+
+
+def _cell(stat, percent):
+    if stat is None:
+        return "-"
+    mean, std = stat
+    return f"{100 * mean:.1f} ± {100 * std:.1f}" if percent else f"{mean:.3f} ± {std:.3f}"
+
+
+def _percent(metric):
+    return metric.startswith(("acc", "f1", "macro_f1")) or metric == "accuracy"
+
+
+def table(record, rows):
+    metrics = record["metrics"]
+    head = "| model | kind | seeds | " + " | ".join(metrics) + " | train s | parameters |"
+    lines = [head, "|" + "---|" * (len(metrics) + 5)]
+    for r in rows:
+        cells = [_cell(r["stats"].get(m), _percent(m)) for m in metrics]
+        lines.append(f"| `{r['model']}` | {r['kind']} | {len(r['seeds'])} | " + " | ".join(cells)
+                     + f" | {r['train_seconds']:.0f} | {r['params']:,} |")
+    return "\n".join(lines)
+
+
+def references(record):
+    refs = record.get("references") or []
+    if not refs:
+        return ""
+    metrics = record["metrics"]
+    lines = ["| published | " + " | ".join(metrics) + " | source |", "|" + "---|" * (len(metrics) + 2)]
+    for ref in refs:
+        cells = [(f"{100 * ref[m]:.1f}" if _percent(m) else f"{ref[m]:.3f}") if m in ref else "-" for m in metrics]
+        lines.append(f"| {ref['model']} | " + " | ".join(cells) + f" | {ref['source']} |")
+    return "\n".join(lines)
+
+
+def _best(rows, kind, metric):
+    candidates = [r for r in rows if r["kind"] == kind and metric in r["stats"]]
+    if not candidates:
+        return None
+    pick = min if metric in LOWER_IS_BETTER else max
+    return pick(candidates, key=lambda r: r["stats"][metric][0])
+
+
+def targets(dataset, rows):
+    """The issue's targets for this dataset, checked: `[(statement, met)]`."""
+    checks = []
+    if dataset == "mosi":
+        best = _best(rows, "fusion", "acc2_has0")
+        ridge = next((r for r in rows if r["model"] == "ridge (text)"), None)
+        if best:
+            acc = best["stats"]["acc2_has0"][0]
+            checks.append((f"best fusion Acc-2 >= 80.5% (HFFN 80.45%): `{best['model']}` {100 * acc:.1f}%",
+                           acc >= 0.805))
+            if ridge:
+                for metric, better in (("mae", lambda a, b: a < b), ("corr", lambda a, b: a > b)):
+                    ours, theirs = best["stats"][metric][0], ridge["stats"][metric][0]
+                    checks.append((f"`{best['model']}` beats the text-only ridge on {metric}: "
+                                   f"{ours:.3f} vs {theirs:.3f}", better(ours, theirs)))
+    elif dataset == "avmnist_hard":
+        fusion, single = _best(rows, "fusion", "accuracy"), _best(rows, "unimodal", "accuracy")
+        if fusion and single:
+            gap = 100 * (fusion["stats"]["accuracy"][0] - single["stats"]["accuracy"][0])
+            checks.append((f"best fusion (`{fusion['model']}`) beats the best single modality "
+                           f"(`{single['model']}`) by >= 5 points: {gap:+.1f} points", gap >= 5.0))
+    elif dataset in ("avmnist", "emoji"):
+        single = _best(rows, "unimodal", "accuracy")
+        if single:
+            mean, std = single["stats"]["accuracy"]
+            for r in rows:
+                if r["kind"] != "fusion":
+                    continue
+                m, s = r["stats"]["accuracy"]
+                noise = 2 * max(std, s, 0.005)  # two standard deviations, at least one point
+                ok = m >= mean - noise
+                if not ok:
+                    checks.append((f"`{r['model']}` {100 * m:.1f}% below the best single modality "
+                                   f"(`{single['model']}` {100 * mean:.1f}%) by more than noise", False))
+            if not any(not ok for _, ok in checks):
+                checks.append((f"every fusion model >= the best single modality (`{single['model']}` "
+                               f"{100 * mean:.1f}%) within noise (2 std, at least 1 point)", True))
+    return checks
+
+
+def plot(records, path):
+    """One panel per dataset: the primary metric's mean with std error bars, coloured by kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"fusion": "tab:blue", "unimodal": "tab:orange", "baseline": "tab:grey"}
+    fig, axes = plt.subplots(len(records), 1, figsize=(9, 3.2 * len(records)), squeeze=False)
+    for ax, (dataset, record) in zip(axes[:, 0], records.items()):
+        rows = summarize(record)
+        primary = record["primary"]
+        rows = [r for r in rows if primary in r["stats"]]
+        means = [r["stats"][primary][0] for r in rows]
+        stds = [r["stats"][primary][1] for r in rows]
+        ax.bar(range(len(rows)), means, yerr=stds, capsize=3, color=[colours.get(r["kind"], "k") for r in rows])
+        ax.set_xticks(range(len(rows)), [r["model"] for r in rows], rotation=40, ha="right", fontsize=8)
+        low = min(m - s for m, s in zip(means, stds)) if means else 0
+        ax.set_ylim(max(0.0, low - 0.05), min(1.0, max(means, default=1) + 0.05) if primary not in LOWER_IS_BETTER
+                    else None)
+        ax.set_title(f"{dataset}: test {primary} (mean ± std over seeds)", fontsize=10)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results_dir, report_path, plot_path):
+    """Writes the markdown report and the plot; returns the `[(dataset, statement, met)]` target checks."""
+    records = load(results_dir)
+    parts = ["# mmzoo accuracy table", "",
+             "Generated by `python benchmarks/accuracy.py` (see its docstring for the protocol) from "
+             "`benchmarks/results/accuracy/*.json`; do not edit by hand. Cells are the mean ± sample "
+             "standard deviation over the seeds in the `seeds` column, on the test split. Unimodal rows "
+             "are the `early_fusion` builder on that input alone with the same encoder.", ""]
+    checks = []
+    if records:
+        parts += [f"![accuracy]({os.path.relpath(plot_path, os.path.dirname(os.path.abspath(report_path)))})", ""]
+    for dataset, record in records.items():
+        rows = summarize(record)
+        settings = record.get("settings", {})
+        parts += [f"## {dataset}", "",
+                  f"Budget: up to {settings.get('epochs')} epochs, batch {settings.get('batch_size')}, "
+                  f"AdamW + cosine decay from {settings.get('learning_rate')}, early stopping (patience "
+                  f"{settings.get('patience')}) on validation loss; TensorFlow {settings.get('tensorflow')}, "
+                  f"Keras {settings.get('keras')}, {settings.get('machine')}.", "", table(record, rows), ""]
+        refs = references(record)
+        if refs:
+            parts += ["Published numbers:", "", refs, ""]
+        found = targets(dataset, rows)
+        if found:
+            parts += ["Targets:", ""] + [f"- {'met' if ok else '**missed**'}: {text}" for text, ok in found] + [""]
+        checks += [(dataset, text, ok) for text, ok in found]
+    if not records:
+        parts.append("No results yet: run `python benchmarks/accuracy.py`.")
+    os.makedirs(os.path.dirname(os.path.abspath(report_path)), exist_ok=True)
+    with open(report_path, "w") as f:
+        f.write("\n".join(parts).rstrip() + "\n")
+    if records:
+        plot(records, plot_path)
+    return checks

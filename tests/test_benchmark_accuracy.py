@@ -1,0 +1,88 @@
+"""`benchmarks/accuracy.py` end to end on a small subset, and its report arithmetic."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DUMMY = Path(__file__).resolve().parent / "dummy_data"
+DATA_DIR = os.environ.get("MMZOO_DATA")
+HAS_DATA = bool(DATA_DIR) and Path(DATA_DIR).is_dir()
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import accuracy_report  # noqa: E402
+
+
+def _run(tmp_path, data_dir, *extra):
+    command = [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--datasets", "mosi", "--seeds", "1",
+               "--epochs", "2", "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "results"),
+               "--report", str(tmp_path / "RESULTS.md"), "--plot", str(tmp_path / "accuracy.png"), *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(tmp_path / "results" / "mosi.json") as f:
+        return json.load(f)
+
+
+def test_benchmark_runs_end_to_end_and_merges_reruns(tmp_path):
+    """Fusion + unimodal + ridge rows land in the JSON, the report and the PNG; a rerun replaces, not appends."""
+    data_dir = DATA_DIR if HAS_DATA else DUMMY
+    models = ["--models", "early_fusion", "text only", "ridge (text)"]
+    record = _run(tmp_path, data_dir, *models)
+    runs = {r["model"]: r for r in record["runs"]}
+    assert sorted(runs) == ["early_fusion", "ridge (text)", "text only"]
+    assert runs["early_fusion"]["kind"] == "fusion" and runs["text only"]["inputs"] == ["text"]
+    assert runs["early_fusion"]["params"] > runs["text only"]["params"] > 0
+    for run in runs.values():
+        assert set(record["metrics"]) <= set(run["metrics"])
+        assert all(np.isfinite(v) for v in run["metrics"].values())
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "| `early_fusion` | fusion | 1 |" in report and "HFFN" in report and "Targets:" in report
+    assert (tmp_path / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = _run(tmp_path, data_dir, "--models", "text only")
+    assert len(again["runs"]) == 3  # same (model, seed) replaced
+    assert again["runs"][-1]["model"] == "text only"
+
+
+@pytest.mark.skipif(not HAS_DATA, reason="real data not available: set MMZOO_DATA to the shared data folder")
+def test_ridge_reference_reproduces_the_published_text_baseline(tmp_path):
+    """PROVENANCE.md: a ridge regression on the text vector gives Acc-2 79.0%, MAE 0.877, Corr 0.658."""
+    record = _run(tmp_path, DATA_DIR, "--models", "ridge (text)")
+    metrics = record["runs"][0]["metrics"]
+    assert metrics["num_examples"] == 752
+    assert abs(metrics["acc2_has0"] - 0.790) <= 0.005
+    assert abs(metrics["mae"] - 0.877) <= 0.005
+    assert abs(metrics["corr"] - 0.658) <= 0.005
+
+
+def _record(dataset, runs, primary="accuracy", metrics=("accuracy",)):
+    return {"dataset": dataset, "primary": primary, "metrics": list(metrics), "references": [],
+            "runs": [{"model": m, "kind": k, "seed": s, "params": 10, "train_seconds": 1.0,
+                      "metrics": {primary: v}} for m, k, s, v in runs]}
+
+
+def test_summary_is_mean_and_sample_std_and_targets_are_checked():
+    record = _record("avmnist_hard", [("tfn", "fusion", 0, 0.80), ("tfn", "fusion", 1, 0.90),
+                                      ("digit only", "unimodal", 0, 0.70), ("digit only", "unimodal", 1, 0.74),
+                                      ("voice only", "unimodal", 0, 0.50)])
+    rows = {r["model"]: r for r in accuracy_report.summarize(record)}
+    mean, std = rows["tfn"]["stats"]["accuracy"]
+    assert mean == pytest.approx(0.85) and std == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    assert rows["digit only"]["seeds"] == [0, 1]
+    ((text, met),) = accuracy_report.targets("avmnist_hard", list(rows.values()))
+    assert met and "+13.0 points" in text
+    record["runs"][1]["metrics"]["accuracy"] = 0.70  # tfn mean 0.75: only 3 points above 0.72
+    ((text, met),) = accuracy_report.targets("avmnist_hard", accuracy_report.summarize(record))
+    assert not met and "+3.0 points" in text
+
+
+def test_clean_target_flags_a_fusion_model_below_the_best_single_modality():
+    record = _record("emoji", [("gmu", "fusion", 0, 0.95), ("gmu", "fusion", 1, 0.96),
+                               ("tfn", "fusion", 0, 0.80), ("tfn", "fusion", 1, 0.81),
+                               ("name only", "unimodal", 0, 0.94), ("name only", "unimodal", 1, 0.95)])
+    checks = accuracy_report.targets("emoji", accuracy_report.summarize(record))
+    assert [(("`tfn`" in text), met) for text, met in checks] == [(True, False)]
