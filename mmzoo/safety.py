@@ -36,7 +36,8 @@ _TRUST_HINT = ("If you wrote this file or trust its source, load it with "
 ALLOWED_PACKAGES = ("keras", "mmzoo")
 # Modules inside keras that hold no modelling objects, only saving/loading/config switches.
 DENIED_MODULES = ("keras.config", "keras.saving", "keras.export", "keras.src.saving",
-                  "keras.src.export", "keras.src.legacy.saving", "keras.src.utils.file_utils")
+                  "keras.src.export", "keras.src.legacy.saving", "keras.src.utils.file_utils",
+                  "keras.src.utils.python_utils")
 CODE_LAYERS = {
     "Lambda": "a Lambda layer carries Python code (marshalled bytecode) that runs when the "
               "model is rebuilt",
@@ -51,7 +52,7 @@ DENIED_NAMES = frozenset(name.lower() for name in (
     "text_dataset_from_directory", "audio_dataset_from_directory", "exec", "eval", "compile",
     "__import__", "import_module", "open", "system", "popen", "spawn", "fork", "getattr",
     "setattr", "delattr", "globals", "locals", "breakpoint", "check_call", "check_output",
-    "remove", "unlink", "rmtree", "lambda", "tfsmlayer"))
+    "remove", "unlink", "rmtree", "func_load", "lambda", "tfsmlayer"))
 # Config keys whose string values are file paths read at load time.
 FILE_KEYS = {"vocabulary": "reads the vocabulary from the file path",
              "weights": "reads weights from the file path"}

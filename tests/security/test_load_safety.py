@@ -276,3 +276,16 @@ def test_benign_model_passes_the_inspector_and_loads(tmp_path):
     check_artifact(path)
     x = np.ones((2, 2), "float32")
     np.testing.assert_allclose(mmzoo.load(path).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("module,name,why", [
+    ("keras.src.utils.python_utils", "func_load", "holds saving, loading or configuration switches"),
+    ("keras.src.saving.serialization_lib", "deserialize_keras_object", "names deserialize_keras_object"),
+    ("keras_evil.layers", "Dense", "outside the allowed packages"),  # a prefix is not the package
+    ("mmzoo_evil", "Dense", "outside the allowed packages"),
+])
+def test_keras_internal_gadgets_and_lookalike_packages_are_refused(module, name, why):
+    entry = {"module": module, "class_name": name, "config": {"name": "g"}, "registered_name": None}
+    problems = config_problems({"config": {"layers": [entry]}})
+    assert problems and all(p.startswith("config.layers[0] (layer 'g'): ") for p in problems)
+    assert any(why in p for p in problems), problems
