@@ -4,6 +4,8 @@ from mmzoo.data.arrays import check_arrays, from_arrays
 from mmzoo.data.manifest import from_csv, from_dataframe
 from mmzoo.data.report import ManifestReport, Problem
 from mmzoo.data.pipeline import finalize
+from mmzoo.data.service import LocalService, distribute, start_local_service
+from mmzoo.data.tfrecords import from_tfrecords, to_tfrecords
 
-__all__ = ["ManifestReport", "Problem", "check_arrays", "finalize", "from_arrays", "from_csv",
-           "from_dataframe"]
+__all__ = ["LocalService", "ManifestReport", "Problem", "check_arrays", "distribute", "finalize", "from_arrays",
+           "from_csv", "from_dataframe", "from_tfrecords", "start_local_service", "to_tfrecords"]
