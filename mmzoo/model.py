@@ -76,11 +76,7 @@ class MultimodalModel(keras.Model):
             if absent:
                 n = len(next(iter(x.values())))
                 x = {**{k: np.ones((n,), bool) for k in absent}, **x}
-            x = {
-                k: np.asarray(v, dtype=object)
-                if isinstance(v, (np.ndarray, list)) and np.asarray(v).dtype.kind in "US" else v
-                for k, v in x.items()
-            }
+            x = {k: _as_strings(v) if isinstance(v, (np.ndarray, list)) else v for k, v in x.items()}
             self.check_inputs(x)
         return x
 
@@ -155,6 +151,8 @@ class MultimodalModel(keras.Model):
                     hint = " Pass raw strings as a dtype=object NumPy array or a tf.constant."
                 elif modality == "Audio" and len(shape) == 3:
                     hint = " Mix multi-channel audio down to mono."
+                elif modality == "Audio" and dtype is not None and _kind(dtype) not in ("float", "int"):
+                    hint = " Pass float32 samples in [-1, 1] (16-bit PCM / 32768)."
                 elif modality == "Audio":
                     hint = " Pad or crop clips to the declared duration (mmzoo.data does this)."
                 raise ValueError(
@@ -168,6 +166,15 @@ class MultimodalModel(keras.Model):
         dims = ", ".join(["batch"] + [str(d) for d in ref.shape[1:]])
         return f"{ref.dtype} values of shape ({dims})"
 
+
+def _as_strings(value):
+    """NumPy unicode or byte-string arrays as object arrays of `str` (what Keras's predict takes)."""
+    array = np.asarray(value)
+    if array.dtype.kind in "US" or (array.dtype == object and array.size
+                                    and isinstance(array.flat[0], bytes)):
+        return np.vectorize(lambda s: s.decode("utf-8") if isinstance(s, bytes) else str(s),
+                            otypes=[object])(array)
+    return value
 
 
 def _with_presence(element, names):

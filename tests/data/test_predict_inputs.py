@@ -71,8 +71,6 @@ def test_reloaded_model_still_checks_its_inputs(model_and_data, tmp_path):
             reloaded.predict({**x, name: value}, verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="mmzoo/model.py: the audio hint is chosen by modality, not "
-                   "by what mismatched, so a dtype error says 'Pad or crop clips'")
 def test_audio_dtype_error_does_not_suggest_padding(model_and_data):
     model, x = model_and_data
     with pytest.raises(ValueError) as info:
@@ -80,8 +78,6 @@ def test_audio_dtype_error_does_not_suggest_padding(model_and_data):
     assert "Pad or crop" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="mmzoo/model.py _prepare turns NumPy byte strings into "
-                   "object arrays of bytes, which Keras's predict rejects ('Invalid dtype: object')")
 def test_byte_strings_are_accepted_like_unicode(model_and_data):
     model, x = model_and_data
     as_bytes = {**x, "text": np.array([s.encode() for s in x["text"]])}
