@@ -1,4 +1,4 @@
-"""SavedModel export with a raw-input serving signature, and loading of mmzoo artifacts."""
+"""`mmzoo.export` (SavedModel, TFLite, ONNX; the work is in `mmzoo.exporters`) and loading of mmzoo artifacts."""
 
 import json
 import os
@@ -6,57 +6,104 @@ import os
 import keras
 import tensorflow as tf
 
+from mmzoo.exporters import frontend as _frontend  # noqa: F401  (registers DFTLogMel)
+
 METADATA = os.path.join("assets.extra", "mmzoo.json")
+
+
+FORMATS = ("savedmodel", "tflite", "onnx")
+
+
+def export(model, path, format="savedmodel", quantize=None, representative_data=None, opset=17,
+           batch_size="auto"):
+    """Exports `model` for serving: a SavedModel, a TFLite/LiteRT file, or an ONNX file.
+
+    - `"savedmodel"` (a directory): the whole model, preprocessing included.
+      Signature `serve` takes the raw tensors by input name (strings for
+      Text, pixels for Image, waveforms for Audio, floats for Features);
+      `serve_bytes` takes encoded PNG/JPEG (GIF, BMP) bytes for Image inputs
+      and WAV bytes for Audio inputs (checked against the declared size and
+      sample rate), the rest as in `serve`. Both return
+      `{output_name: tensor}` (`probabilities` for classification,
+      `prediction` for regression), load with `tf.saved_model.load` without
+      mmzoo or Keras, and run with `saved_model_cli`. Metadata goes to
+      `assets.extra/mmzoo.json`, which `mmzoo.load` uses to recognise it.
+    - `"tflite"` / `"onnx"` (a file): the *model core*: text inputs take int32
+      token ids (tokenize with the contract written beside the file,
+      `mmzoo.exporters.tokenizer`), audio inputs take the waveform (the
+      log-mel is computed by `DFTLogMel`, a convolution with a fixed DFT
+      basis), images and features as in `serve`. TFLite uses builtin ops
+      only (runs on the LiteRT interpreter without the Flex delegate); ONNX
+      is float32 at `opset`. Beside `<file>` go `<file>.mmzoo.json` and, per
+      text input, `<file>.<input>.tokenizer.json` and `.vocabulary.txt`.
+
+    Whatever a format cannot express raises a `ValueError` naming the layer
+    and the format. `mmzoo.exporters.runtime.predict_from_artifact` runs any
+    of these files (and `.keras`) on raw inputs.
+
+    Args:
+        model: a Keras model with named inputs (a `mmzoo.MultimodalModel`).
+        path: output directory (savedmodel) or file (tflite, onnx).
+        format: "savedmodel", "tflite" or "onnx".
+        quantize: TFLite only: None, "dynamic", "float16" or "int8".
+        representative_data: raw inputs `{name: array}` to calibrate `quantize="int8"`.
+        opset: ONNX opset.
+        batch_size: TFLite: "auto" (1 for recurrent cores, whose TFLite
+            kernels need a static batch; else dynamic), None or an int.
+
+    Returns:
+        `path`.
+
+    Example:
+        >>> import os, tempfile, numpy as np, mmzoo
+        >>> spec = mmzoo.Features("x", shape=(3,), normalize=False)
+        >>> model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(2))
+        >>> folder = tempfile.mkdtemp()
+        >>> sorted(os.listdir(mmzoo.export(model, os.path.join(folder, "m"))))
+        ['assets', 'assets.extra', 'fingerprint.pb', 'saved_model.pb', 'variables']
+    """
+    from mmzoo.exporters.savedmodel import output_name
+
+    format = str(format).lower()
+    if format not in FORMATS:
+        raise ValueError(f"export format must be one of {', '.join(FORMATS)}; received {format!r}.")
+    if quantize is not None and format != "tflite":
+        raise ValueError(f"quantize={quantize!r} applies to format='tflite' only; received format={format!r}.")
+    path = os.fspath(path)
+    out = output_name(model)
+    if format == "savedmodel":
+        return _export_savedmodel(model, path)
+    from mmzoo.exporters.artifacts import write_sidecars
+
+    if format == "tflite":
+        from mmzoo.exporters.tflite import export_tflite
+
+        core, extra = export_tflite(model, path, out, quantize, representative_data, batch_size)
+    else:
+        from mmzoo.exporters.onnx import export_onnx
+
+        core, extra = export_onnx(model, path, out, opset=opset)
+    write_sidecars(model, core, path, format, out, extra)
+    return path
 
 
 def serving_signature(model):
     """`tf.TensorSpec`s of the model's raw inputs, named after the inputs, in a fixed order."""
-    specs = []
-    for tensor in sorted(model.inputs, key=lambda t: t.name):
-        specs.append(tf.TensorSpec(tuple(tensor.shape), tensor.dtype, name=tensor.name.split(":")[0]))
-    return specs
+    from mmzoo.exporters.savedmodel import serving_signature as signature
+
+    return signature(model)
 
 
-def export(model, path):
-    """Writes `model` as a SavedModel whose `serve` signature takes the raw inputs.
+def _export_savedmodel(model, path):
+    from mmzoo.exporters.savedmodel import export_savedmodel
 
-    The signature takes one tensor per input, by input name (strings for
-    Text, pixels for Image, waveforms for Audio, floats for Features), and
-    returns `{output_name: tensor}` (`probabilities` for classification,
-    `prediction` for regression). The text vocabulary lives in the graph, so
-    clients need neither mmzoo nor Keras:
-
-        loaded = tf.saved_model.load(path)
-        loaded.signatures["serve"](review=tf.constant(["great film"]), ...)
-
-    Metadata (input specs, task, class names) is written to
-    `assets.extra/mmzoo.json`; `mmzoo.load` uses it to recognise artifacts
-    mmzoo wrote.
-
-    Args:
-        model: a Keras model with named inputs (a `mmzoo.MultimodalModel`).
-        path: output directory.
-
-    Returns:
-        `path`.
-    """
-    signature = serving_signature(model)
-    names = [s.name for s in signature]
-    output_name = getattr(model.task, "output_name", "output") if hasattr(model, "task") else "output"
-
-    def serve(*args):
-        return {output_name: model(dict(zip(names, args)), training=False)}
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serve", serve, input_signature=signature)
-    archive.write_out(path, verbose=False)
+    signatures = export_savedmodel(model, path)
     metadata = {
         "format": "mmzoo-savedmodel",
         "mmzoo_version": _version(),
         "inputs": getattr(model, "spec_configs", None),
         "task": getattr(model, "task_config", None),
-        "signature": {"serve": {"inputs": names, "outputs": [output_name]}},
+        "signature": signatures,
     }
     os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
     with open(os.path.join(path, METADATA), "w") as f:
