@@ -13,7 +13,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from mmzoo import data, datasets, plots  # noqa: E402,F401
 from mmzoo import encoders as _encoders  # noqa: E402,F401  (registers encoders)
 from mmzoo import fusion as _fusion  # noqa: E402,F401  (registers fusions)
+from mmzoo import attribution, attribution_plots, comparison_plots  # noqa: E402,F401
 from mmzoo.adapt import adapt  # noqa: E402
+from mmzoo.attribution import ablation, fusion_weights, integrated_gradients, modality_importance  # noqa: E402
 from mmzoo.evaluation import evaluate  # noqa: E402
 from mmzoo.export import export, load  # noqa: E402
 from mmzoo.model import MultimodalModel  # noqa: E402
@@ -27,5 +29,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Audio", "Classification", "data", "datasets", "plots", "Features", "Image", "MultimodalModel", "Regression", "Text",
     "MultiLabel", "Retrieval", "adapt", "evaluate", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
-    "list_models", "load",
+    "list_models", "load", "attribution", "attribution_plots", "comparison_plots", "ablation", "fusion_weights",
+    "integrated_gradients", "modality_importance",
 ]

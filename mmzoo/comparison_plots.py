@@ -6,13 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def _finish(fig, path):
-    fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+from mmzoo.evaluation_plots import _finish  # noqa: E402  (one way to lay out, save and close a figure)
 
 
 def plot_zoo_comparison(results, path=None, metric="accuracy", title=None, sort=True, reference=None):
