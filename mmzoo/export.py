@@ -70,6 +70,9 @@ def export(model, path, format="savedmodel", quantize=None, representative_data=
     if quantize is not None and format != "tflite":
         raise ValueError(f"quantize={quantize!r} applies to format='tflite' only; received format={format!r}.")
     path = os.fspath(path)
+    if format != "savedmodel" and not path.lower().endswith(f".{format}"):
+        raise ValueError(f"export format='{format}' writes one file: path must end with '.{format}' (files "
+                         f"beside it take its name); received path='{path}'.")
     out = output_name(model)
     if format == "savedmodel":
         return _export_savedmodel(model, path)

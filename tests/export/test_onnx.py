@@ -75,5 +75,7 @@ def test_what_onnx_cannot_do_names_the_layer_and_format(tmp_path):
     plain = keras.Model({"clip": waveform}, keras.layers.Dense(1)(keras.layers.Flatten()(spectrum)))
     with pytest.raises(ValueError, match=r"Layer 'clip_stft' \(STFTSpectrogram\) cannot be exported to onnx"):
         mmzoo.export(plain, str(tmp_path / "plain.onnx"), format="onnx")
+    with pytest.raises(ValueError, match=r"path must end with '.onnx'.*received path='.*plain.pb'"):
+        mmzoo.export(plain, str(tmp_path / "plain.pb"), format="onnx")
     with pytest.raises(ValueError, match=r"format must be one of savedmodel, tflite, onnx; received 'torch'"):
         mmzoo.export(plain, str(tmp_path / "plain.pt"), format="torch")

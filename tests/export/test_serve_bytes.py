@@ -90,3 +90,31 @@ def test_saved_model_cli_shows_and_runs_both_signatures(small_model, exported, t
          "--input_exprs", f"{text};image={literal}")
     expected = model.predict({**x, "audio": decoded}, verbose=0)
     assert np.max(np.abs(np.load(tmp_path / "bytes" / "probabilities.npy") - expected)) <= 1e-5
+
+
+CLIENT = """
+import sys
+for name in ("keras", "tf_keras", "mmzoo"):  # a client with TensorFlow only
+    sys.modules[name] = None
+import numpy as np, tensorflow as tf
+x = dict(np.load(sys.argv[2], allow_pickle=True))
+loaded = tf.saved_model.load(sys.argv[1])
+out = loaded.signatures["serve_bytes"](**{k: tf.constant(list(v) if v.dtype == object else v) for k, v in x.items()})
+np.save(sys.argv[3], out["probabilities"].numpy())
+"""
+
+
+def test_serve_bytes_in_a_process_without_mmzoo_or_keras(small_model, exported, tmp_path):
+    model, x, n = small_model
+    wav = _wav(x["audio"], 4000)
+    inputs = {"text": x["text"], "features": x["features"], "image": np.array(_png(x["image"]), dtype=object),
+              "audio": np.array(wav, dtype=object)}
+    np.savez(tmp_path / "x.npz", **inputs)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
+    result = subprocess.run([sys.executable, "-c", CLIENT, exported[0], str(tmp_path / "x.npz"),
+                             str(tmp_path / "out.npy")], capture_output=True, text=True, env=env, cwd="/",
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    decoded = np.stack([tf.audio.decode_wav(w)[0].numpy()[:, 0] for w in wav])
+    expected = model.predict({**x, "audio": decoded}, verbose=0)
+    assert np.max(np.abs(np.load(tmp_path / "out.npy") - expected)) <= 1e-5
