@@ -20,6 +20,8 @@ from mmzoo.evaluation import evaluate  # noqa: E402
 from mmzoo.export import export, load  # noqa: E402
 from mmzoo.model import MultimodalModel  # noqa: E402
 from mmzoo.registry import list_encoders, list_fusions, list_models  # noqa: E402
+from mmzoo.split_optimizer import SplitOptimizer  # noqa: E402
+from mmzoo.transfer import fine_tune, pretrain_contrastive, pretrained_encoders  # noqa: E402
 from mmzoo.specs import Audio, Features, Image, Text  # noqa: E402
 from mmzoo.tasks import Classification, MultiLabel, Regression, Retrieval  # noqa: E402
 from mmzoo.zoo import build_fusion_model, build_model, encoder_model  # noqa: E402
@@ -30,5 +32,6 @@ __all__ = [
     "Audio", "Classification", "data", "datasets", "plots", "Features", "Image", "MultimodalModel", "Regression", "Text",
     "MultiLabel", "Retrieval", "adapt", "evaluate", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
     "list_models", "load", "attribution", "attribution_plots", "comparison_plots", "ablation", "fusion_weights",
-    "integrated_gradients", "modality_importance",
+    "integrated_gradients", "modality_importance", "SplitOptimizer", "fine_tune", "pretrain_contrastive",
+    "pretrained_encoders",
 ]
