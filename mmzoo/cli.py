@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -35,27 +36,56 @@ def cmd_train(args):
     import keras
 
     import mmzoo
+    from mmzoo.atomic import check_writable
+    from mmzoo.checkpoint import CheckpointError
     from mmzoo.train import save_artifacts, train
 
+    if args.limit_batches is not None and args.limit_batches < 1:
+        raise SystemExit(f"--limit-batches must be at least 1; received {args.limit_batches}.")
+    if args.dataset not in _datasets():
+        _load_splits(args.dataset, args.batch_size, args.seed, args.data_dir)  # exits naming the known datasets
+    run = args.run_name or f"{args.dataset}-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    output_dir = os.path.join(args.output, run)
+    checkpoint_dir = os.path.join(output_dir, "checkpoints")
+    created = not os.path.exists(output_dir)
+    try:  # fail fast, before loading data or taking a step
+        check_writable(output_dir, "output directory")
+        check_writable(checkpoint_dir, "checkpoint directory")
+    except OSError as error:
+        raise SystemExit(f"mmzoo train: {error.strerror or error}") from None
     keras.utils.set_random_seed(args.seed)
-    splits = _load_splits(args.dataset, args.batch_size, args.seed, args.data_dir)
-    mmzoo.adapt(splits.inputs, splits.train)
-    steps = int(splits.train.cardinality())
+    try:
+        splits = _load_splits(args.dataset, args.batch_size, args.seed, args.data_dir)
+    except SystemExit:
+        if created:  # leave no empty run folder behind for data that is not there
+            shutil.rmtree(output_dir, ignore_errors=True)
+        raise
+    if args.limit_batches is not None:  # a quick trial run on the first N batches of every split
+        splits = splits._replace(**{name: getattr(splits, name).take(args.limit_batches)
+                                    for name in ("train", "validation", "test")})
+    train_data = splits.train
+    mmzoo.adapt(splits.inputs, train_data)
+    steps = int(train_data.cardinality())
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=max(1, steps * args.epochs))
     model = mmzoo.build_model(args.model, splits.inputs, splits.task, learning_rate=schedule)
     print(f"mmzoo: training '{args.model}' on '{args.dataset}' "
           f"({model.count_params():,} parameters, inputs: {', '.join(s.name for s in splits.inputs)})")
+    print(f"mmzoo: checkpoints in {checkpoint_dir}/; after an interruption, resume with "
+          + ("the same command." if args.run_name else f"the same command plus --run-name {run}."))
     start = time.time()
-    history = train(model, splits.train, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
-                    restore_best=True)
+    try:
+        history = train(model, train_data, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
+                        restore_best=True, checkpoint_dir=checkpoint_dir)
+    except (FloatingPointError, CheckpointError) as error:
+        raise SystemExit(f"mmzoo train: {error}") from None
     seconds = time.time() - start
     test = model.evaluate(splits.test, return_dict=True, verbose=0)
     test = {k: float(v) for k, v in test.items()}
-    run = args.run_name or f"{args.dataset}-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    output_dir = os.path.join(args.output, run)
     config = {k: v for k, v in vars(args).items() if k != "func"}
     paths = save_artifacts(model, output_dir, history=history,
                            metrics={"test": test, "train_seconds": round(seconds, 1)}, config=config)
+    if not args.keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     print("\nTest metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items()))
     print(f"Trained in {seconds:.0f} s. Artifacts in {output_dir}/:")
     for name, path in paths.items():
@@ -126,8 +156,16 @@ def main(argv=None):
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="saved_models", help="directory for run folders")
-    p.add_argument("--run-name", default=None, help="run folder name (default: dataset-model-timestamp)")
+    p.add_argument("--run-name", default=None,
+                   help="run folder name (default: dataset-model-timestamp); if the folder holds checkpoints "
+                        "of an interrupted run, training resumes from the last finished epoch")
     p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
+    p.add_argument("--limit-batches", type=int, default=None, metavar="N",
+                   help="use only the first N batches of each split, every epoch: a quick trial run "
+                        "(validation and test metrics are then on that subset)")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep <run>/checkpoints/ after a successful run (default: deleted once the artifacts "
+                        "are written)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="evaluate a saved model on a dataset split; writes metrics and a plot")
     p.add_argument("--model", required=True, help="a .keras file")

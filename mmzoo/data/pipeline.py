@@ -1,13 +1,28 @@
-"""The tail every mmzoo input pipeline shares: cache, shuffle, batch, prefetch."""
+"""The tail every mmzoo input pipeline shares: cache, shuffle, batch, prefetch.
+
+A seeded shuffle here is *epoch-seeded*: the order of a pass depends only on
+`(seed, epoch)`, not on how many passes this process has already made, so a
+training run resumed from a checkpoint in a new process sees the same batches
+in epoch k as an uninterrupted run. `mmzoo.train` tells the dataset which
+epoch it is in (`set_epoch`); a plain loop over the dataset (or plain
+`model.fit`) counts its own passes 0, 1, 2, ... and reshuffles each time.
+"""
 
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
+_EPOCH_ATTR = "_mmzoo_epoch"
+_GRAPH_SEED = 87654321
 
 
 def finalize(ds, batch_size=32, shuffle=False, seed=None, cache=False, drop_remainder=False,
              shuffle_buffer=None, num_examples=None):
     """Caches (optional), shuffles (each epoch, seeded), batches and prefetches `ds`.
+
+    With `shuffle` and a `seed`, the order of each pass is a function of
+    `(seed, epoch)` only (see the module docstring), which makes training
+    resumable bit for bit; without a seed, it reshuffles from TensorFlow's
+    per-process seed state.
 
     Args:
         ds: an unbatched dataset of `({name: tensor}, label)` elements.
@@ -21,12 +36,113 @@ def finalize(ds, batch_size=32, shuffle=False, seed=None, cache=False, drop_rema
 
     Returns:
         The batched, prefetched dataset.
+
+    Example:
+        >>> ds = finalize(tf.data.Dataset.range(6), batch_size=3, shuffle=True, seed=1)
+        >>> first = [int(v) for b in ds for v in b]
+        >>> second = [int(v) for b in ds for v in b]
+        >>> sorted(first) == sorted(second) == list(range(6)), first != second
+        (True, True)
+        >>> set_epoch(ds, 0)
+        True
+        >>> [int(v) for b in ds for v in b] == first     # epoch 0's order, in any process
+        True
     """
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
+    epoch = None
     if shuffle:
         buffer = shuffle_buffer or min(num_examples or 10_000, 100_000)
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        if seed is None:
+            ds = ds.shuffle(buffer, reshuffle_each_iteration=True)
+        else:
+            ds, epoch = _epoch_seeded_shuffle(ds, buffer, seed)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE,
                   deterministic=True)
-    return ds.prefetch(AUTOTUNE)
+    ds = ds.prefetch(AUTOTUNE)
+    if epoch is not None:
+        setattr(ds, _EPOCH_ATTR, epoch)
+    return ds
+
+
+def _epoch_seeded_shuffle(ds, buffer, seed):
+    """`ds` shuffled with a seed drawn from `(seed, epoch)` at the start of each pass.
+
+    `epoch` is a variable: -1 (the default) means "count passes here",
+    anything else is the epoch a trainer set with `set_epoch`.
+    """
+    cardinality = int(ds.cardinality())
+    epoch = tf.Variable(tf.constant(-1, tf.int64), trainable=False, name="mmzoo_epoch")
+    passes = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="mmzoo_passes")
+    base = tf.constant(seed, tf.int64)
+
+    def pass_seed(_):
+        current = tf.cond(epoch >= 0, epoch.read_value, lambda: passes.assign_add(1) - 1)
+        return tf.random.stateless_uniform([], seed=tf.stack([base, current]), minval=None, maxval=None,
+                                           dtype=tf.int64)
+
+    def one_pass(pass_seed_value):
+        # A fixed graph-level seed: the order depends on (seed, epoch) only, not on tf.random.set_seed
+        # (and TF's seed helper cannot take a tensor seed while the global seed is 0).
+        tf.compat.v1.get_default_graph().seed = _GRAPH_SEED
+        return ds.shuffle(buffer, seed=pass_seed_value, reshuffle_each_iteration=False)
+
+    shuffled = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(pass_seed).flat_map(one_pass)
+    if cardinality >= 0:
+        shuffled = shuffled.apply(tf.data.experimental.assert_cardinality(cardinality))
+    return shuffled, epoch
+
+
+def _walk(ds):
+    """`ds` and the datasets it was built from (through `take`, `map`, ...)."""
+    stack, seen = [ds], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        try:
+            stack.extend(current._inputs())
+        except (AttributeError, NotImplementedError, TypeError):
+            pass
+
+
+def set_epoch(ds, epoch):
+    """Tells the epoch-seeded shuffles inside `ds` which epoch comes next.
+
+    Args:
+        ds: a dataset from `finalize` (or built on one with `take`, `map`, ...).
+        epoch: 0-based epoch; `None` goes back to counting passes.
+
+    Returns:
+        True if `ds` contains an epoch-seeded shuffle (its order now follows
+        `epoch`), False otherwise.
+
+    Example:
+        >>> set_epoch(tf.data.Dataset.range(3), 2)
+        False
+    """
+    found = False
+    for part in _walk(ds):
+        variable = getattr(part, _EPOCH_ATTR, None)
+        if variable is not None:
+            variable.assign(-1 if epoch is None else int(epoch))
+            found = True
+    return found
+
+
+def reshuffles_per_process(ds):
+    """True if `ds` reshuffles each pass from per-process state (a `shuffle` not made by `finalize` with a seed).
+
+    Such a dataset gives a resumed training run a different order than an
+    uninterrupted one, so `mmzoo.train` warns about it when checkpointing.
+
+    Example:
+        >>> reshuffles_per_process(tf.data.Dataset.range(8).shuffle(8, seed=1))
+        True
+        >>> reshuffles_per_process(finalize(tf.data.Dataset.range(8), shuffle=True, seed=1))
+        False
+    """
+    return any(type(part).__name__ == "_ShuffleDataset" and getattr(part, "_reshuffle_each_iteration", False)
+               for part in _walk(ds))
