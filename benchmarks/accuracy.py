@@ -99,7 +99,8 @@ def load_splits(dataset, seed, data_dir):
     if cfg["loader"] == "mosi":
         return datasets.mosi(data_dir, batch_size=cfg["batch_size"], seed=seed)
     if cfg["loader"] == "avmnist":
-        return datasets.avmnist(data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed)
+        extra = {"snr_db": cfg["snr_db"]} if "snr_db" in cfg else {}
+        return datasets.avmnist(data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed, **extra)
     return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed)
 
 
