@@ -154,8 +154,6 @@ def _frontend_tflite(quantize, tmp_path):
     return run(path, {"voice": waves})["logmel"], keras.ops.convert_to_numpy(layer(waves))
 
 
-@pytest.mark.xfail(strict=True, reason="exporters/frontend.py floors the mel power at min_power=1e-10, which TFLite's "
-                                       "float16 quantization rounds to 0: silent frames give log(0) = -inf")
 def test_tflite_float16_log_mel_is_finite(tmp_path):
     out, reference = _frontend_tflite("float16", tmp_path)
     assert np.isfinite(out).all()
