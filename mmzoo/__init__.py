@@ -25,6 +25,8 @@ from mmzoo.transfer import fine_tune, pretrain_contrastive, pretrained_encoders 
 from mmzoo.specs import Audio, Features, Image, Text  # noqa: E402
 from mmzoo.tasks import Classification, MultiLabel, Regression, Retrieval  # noqa: E402
 from mmzoo.zoo import build_fusion_model, build_model, encoder_model  # noqa: E402
+from mmzoo.config import load_config  # noqa: E402
+from mmzoo.tuning import tune  # noqa: E402  (imports KerasTuner only when called)
 
 __version__ = "0.1.0"
 
@@ -33,5 +35,5 @@ __all__ = [
     "MultiLabel", "Retrieval", "adapt", "evaluate", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
     "list_models", "load", "attribution", "attribution_plots", "comparison_plots", "ablation", "fusion_weights",
     "integrated_gradients", "modality_importance", "SplitOptimizer", "fine_tune", "pretrain_contrastive",
-    "pretrained_encoders",
+    "pretrained_encoders", "load_config", "tune",
 ]

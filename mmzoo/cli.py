@@ -1,4 +1,4 @@
-"""Command line: `python -m mmzoo train|list`."""
+"""Command line: `python -m mmzoo train|tune|evaluate|list`."""
 
 import argparse
 import json
@@ -9,17 +9,10 @@ import time
 
 
 def _datasets():
-    """Dataset name -> loader(batch_size, seed, data_dir) returning `Splits`."""
-    from mmzoo import datasets as d
+    """Dataset name -> loader(batch_size, seed, data_dir, **options) returning `Splits` (one table: mmzoo.experiment)."""
+    from mmzoo.experiment import dataset_loaders
 
-    return {
-        "avmnist_sample": lambda batch_size, seed, data_dir=None: d.load_avmnist_sample(batch_size=batch_size, seed=seed),
-        "avmnist": lambda batch_size, seed, data_dir=None: d.avmnist(data_dir, batch_size=batch_size, seed=seed),
-        "avmnist_hard": lambda batch_size, seed, data_dir=None: d.avmnist(data_dir, variant="hard",
-                                                                          batch_size=batch_size, seed=seed),
-        "mosi": lambda batch_size, seed, data_dir=None: d.mosi(data_dir, batch_size=batch_size, seed=seed),
-        "emoji": lambda batch_size, seed, data_dir=None: d.emoji(data_dir, batch_size=batch_size, seed=seed),
-    }
+    return dataset_loaders()
 
 
 def _load_splits(name, batch_size, seed, data_dir):
@@ -38,12 +31,14 @@ def cmd_train(args):
     import mmzoo
     from mmzoo.atomic import check_writable
     from mmzoo.checkpoint import CheckpointError
+    from mmzoo.config import ConfigError, config_from_args, save_config
+    from mmzoo.experiment import build_model_from_config, check_config, export_formats, load_data
     from mmzoo.train import save_artifacts, train
 
-    if args.limit_batches is not None and args.limit_batches < 1:
-        raise SystemExit(f"--limit-batches must be at least 1; received {args.limit_batches}.")
-    if args.dataset not in _datasets():
-        _load_splits(args.dataset, args.batch_size, args.seed, args.data_dir)  # exits naming the known datasets
+    try:  # one mechanism: defaults <- --config file <- flags <- --set; afterwards args mirror the config
+        config = check_config(config_from_args(args))
+    except ConfigError as error:
+        raise SystemExit(f"mmzoo train: {error}") from None
     run = args.run_name or f"{args.dataset}-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     output_dir = os.path.join(args.output, run)
     checkpoint_dir = os.path.join(output_dir, "checkpoints")
@@ -53,21 +48,21 @@ def cmd_train(args):
         check_writable(checkpoint_dir, "checkpoint directory")
     except OSError as error:
         raise SystemExit(f"mmzoo train: {error.strerror or error}") from None
+    config_path = save_config(config, os.path.join(output_dir, "config.yaml"),
+                              header=f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, --set).\n"
+                                     f"Repeat the run: python -m mmzoo train --config <this file>")
     keras.utils.set_random_seed(args.seed)
-    try:
-        splits = _load_splits(args.dataset, args.batch_size, args.seed, args.data_dir)
-    except SystemExit:
+    try:  # the dataset with the configured inputs, --limit-batches applied, preprocessing adapted
+        splits = load_data(config)
+    except (ConfigError, FileNotFoundError) as error:
         if created:  # leave no empty run folder behind for data that is not there
             shutil.rmtree(output_dir, ignore_errors=True)
-        raise
-    if args.limit_batches is not None:  # a quick trial run on the first N batches of every split
-        splits = splits._replace(**{name: getattr(splits, name).take(args.limit_batches)
-                                    for name in ("train", "validation", "test")})
+        raise SystemExit(f"mmzoo train: {error}" if isinstance(error, ConfigError) else str(error)) from None
     train_data = splits.train
-    mmzoo.adapt(splits.inputs, train_data)
-    steps = int(train_data.cardinality())
-    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=max(1, steps * args.epochs))
-    model = mmzoo.build_model(args.model, splits.inputs, splits.task, learning_rate=schedule)
+    try:
+        model = build_model_from_config(config, splits)
+    except (ConfigError, ValueError) as error:
+        raise SystemExit(f"mmzoo train: {error}") from None
     print(f"mmzoo: training '{args.model}' on '{args.dataset}' "
           f"({model.count_params():,} parameters, inputs: {', '.join(s.name for s in splits.inputs)})")
     print(f"mmzoo: checkpoints in {checkpoint_dir}/; after an interruption, resume with "
@@ -75,21 +70,44 @@ def cmd_train(args):
     start = time.time()
     try:
         history = train(model, train_data, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
-                        restore_best=True, checkpoint_dir=checkpoint_dir)
+                        restore_best=True, checkpoint_dir=checkpoint_dir,
+                        early_stopping_patience=config.training.early_stopping_patience)
     except (FloatingPointError, CheckpointError) as error:
         raise SystemExit(f"mmzoo train: {error}") from None
     seconds = time.time() - start
     test = model.evaluate(splits.test, return_dict=True, verbose=0)
     test = {k: float(v) for k, v in test.items()}
-    config = {k: v for k, v in vars(args).items() if k != "func"}
+    flags = {k: v for k, v in vars(args).items() if k != "func"}
     paths = save_artifacts(model, output_dir, history=history,
-                           metrics={"test": test, "train_seconds": round(seconds, 1)}, config=config)
+                           metrics={"test": test, "train_seconds": round(seconds, 1)}, config=flags)
+    try:
+        paths.update(export_formats(model, output_dir, config.export.formats))
+    except (ImportError, ValueError) as error:
+        raise SystemExit(f"mmzoo train: export.formats: {error}") from None
+    paths["yaml"] = config_path
     if not args.keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     print("\nTest metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items()))
     print(f"Trained in {seconds:.0f} s. Artifacts in {output_dir}/:")
     for name, path in paths.items():
         print(f"  {name:<10} {path}")
+    return 0
+
+
+def cmd_tune(args):
+    from mmzoo.config import ConfigError
+    from mmzoo.tuning import tune
+
+    try:
+        result = tune(args.config, overrides=args.overrides, verbose=args.verbose)
+    except (ConfigError, ImportError) as error:
+        raise SystemExit(f"mmzoo tune: {error}") from None
+    with open(result.paths["markdown"]) as f:
+        print("\n" + f.read())
+    print(f"{len(result.rows)} trials in {result.directory}/ (run the same command again to continue the search):")
+    for name, path in result.paths.items():
+        print(f"  {name:<12} {path}")
+    print(f"Train the best: python -m mmzoo train --config {result.paths['best_config']}")
     return 0
 
 
@@ -148,14 +166,22 @@ def cmd_list(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mmzoo", description="mmzoo: multimodal Keras model zoo")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("train", help="train a zoo model on a dataset and write its artifacts")
-    p.add_argument("--model", default="early_fusion", help="architecture (see `list`)")
-    p.add_argument("--dataset", default="avmnist_sample", help="dataset (default: the embedded AV-MNIST sample)")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", default="saved_models", help="directory for run folders")
+    p = sub.add_parser("train", help="train a zoo model on a dataset and write its artifacts",
+                       description="Every flag overrides one field of the experiment config (--config, else the "
+                                   "defaults); --set overrides any field. The resolved config is saved as "
+                                   "<run>/config.yaml.")
+    p.add_argument("--config", default=None, metavar="YAML", help="experiment config file (see configs/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set training.epochs=3 (repeatable; values are YAML; "
+                        "applied after the file and the flags)")
+    # flags default to None: "not given", so the config's value (or its default, shown) applies
+    p.add_argument("--model", help="architecture.name (see `list`; default early_fusion)")
+    p.add_argument("--dataset", help="dataset.name (default: avmnist_sample, the embedded AV-MNIST sample)")
+    p.add_argument("--epochs", type=int, help="training.epochs (default 8)")
+    p.add_argument("--batch-size", type=int, help="training.batch_size (default 64)")
+    p.add_argument("--learning-rate", type=float, help="training.learning_rate (default 0.001)")
+    p.add_argument("--seed", type=int, help="seed (default 0)")
+    p.add_argument("--output", help="export.output: directory for run folders (default saved_models)")
     p.add_argument("--run-name", default=None,
                    help="run folder name (default: dataset-model-timestamp); if the folder holds checkpoints "
                         "of an interrupted run, training resumes from the last finished epoch")
@@ -163,10 +189,19 @@ def main(argv=None):
     p.add_argument("--limit-batches", type=int, default=None, metavar="N",
                    help="use only the first N batches of each split, every epoch: a quick trial run "
                         "(validation and test metrics are then on that subset)")
-    p.add_argument("--keep-checkpoints", action="store_true",
+    p.add_argument("--keep-checkpoints", action="store_true", default=None,
                    help="keep <run>/checkpoints/ after a successful run (default: deleted once the artifacts "
                         "are written)")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("tune", help="hyperparameter search over a config's search: section (KerasTuner)",
+                       description="Runs the search described by the config's search: section; running the same "
+                                   "command again continues it. Writes results.csv, results.md and "
+                                   "best_config.yaml into the search folder.")
+    p.add_argument("--config", required=True, metavar="YAML", help="experiment config with a search: section")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set search.max_trials=20 (repeatable; values are YAML)")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1), help="0: no progress output")
+    p.set_defaults(func=cmd_tune)
     p = sub.add_parser("evaluate", help="evaluate a saved model on a dataset split; writes metrics and a plot")
     p.add_argument("--model", required=True, help="a .keras file")
     p.add_argument("--dataset", required=True)
