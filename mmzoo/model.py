@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmzoo.fast_predict import can_fast_predict, fast_predictor
 from mmzoo.modality import PRESENT_SUFFIX
 from mmzoo.specs import spec_from_config
 from mmzoo.tasks import task_from_config
@@ -109,8 +110,16 @@ class MultimodalModel(keras.Model):
     def evaluate(self, x=None, *args, **kwargs):
         return super().evaluate(self._prepare(x), *args, **kwargs)
 
-    def predict(self, x, *args, **kwargs):
-        return super().predict(self._prepare(x), *args, **kwargs)
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Keras's `predict`; a dict of arrays takes the compiled path of `mmzoo.fast_predict`.
+
+        Same outputs (same batches, `training=False`) without Keras's per-call
+        set-up, which dominates small-batch latency (benchmarks/PERFORMANCE.md).
+        """
+        x = self._prepare(x)
+        if can_fast_predict(self, x, steps, callbacks):
+            return fast_predictor(self)(x, batch_size=batch_size or 32)
+        return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def check_inputs(self, inputs):
         """Raises a `ValueError` naming the input if `inputs` do not fit the model."""

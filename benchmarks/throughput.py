@@ -1,0 +1,381 @@
+"""Throughput, latency, memory and FLOPs of every zoo architecture, side by side with PyTorch.
+
+One command writes `<output>/throughput.json` and `<output>/growth.png` and
+regenerates `benchmarks/PERFORMANCE.md` from the JSON (see that file for the
+numbers and what each column means):
+
+    python benchmarks/throughput.py                     # full run (CPU, float32, all architectures)
+    python benchmarks/throughput.py --quick             # a few minutes: one architecture, short runs
+    python benchmarks/throughput.py --device gpu --precision bfloat16 --jit on --output benchmarks/results/gpu
+    python benchmarks/throughput.py --report-only       # PERFORMANCE.md from the existing JSON
+
+At the reference input set (`mmzoo.reference`: 64 tokens over 20k words,
+64x64x3 images, 1 s of 16 kHz audio through the in-graph log-mel, 10
+classes), for each architecture it measures training samples/s (batch 64),
+inference samples/s (batch 256), batch-1 latency p50/p95, peak resident
+memory, parameters and FLOPs per sample, for
+
+- mmzoo (`mmzoo.build_model`, trained with `model.fit`, predicting with `model.predict`),
+- the same network hand-written in plain Keras (`throughput_keras.HANDWRITTEN`),
+- PyTorch ports (`throughput_torch.py`) in eager mode, `torch.compile` and channels-last.
+
+Each framework runs in its own worker process (`throughput_worker.py`) with
+the same thread count; the measurements alternate between them, round after
+round, after warm-up, and the median of the rounds is reported. It also
+measures the machine's float32 matmul peak (for utilisation), an input
+pipeline from PNG/WAV files vs cached tensors (`throughput_pipeline.py`), the
+jit_compile / steps_per_execution / text-as-strings choices, and cost growth
+with batch size, text length and image size.
+
+Needs PyTorch for the side-by-side part (`pip install -r benchmarks/requirements.txt`);
+without it the Keras part runs and the report says PyTorch was not measured.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+TORCH_CONFIGS = ("eager", "compile", "channels_last")
+FULL = {"rounds": 3, "train_steps": 10, "infer_batches": 4, "latency_calls": 50, "warmup": 3,
+        "growth": {"batch": [16, 32, 64, 128, 256, 512], "text": [32, 64, 128, 256, 512], "image": [32, 64, 128, 224]},
+        "growth_models": ["early_fusion", "tfn", "mult", "transformer"], "growth_steps": 4,
+        "pipeline": {"examples": 512, "steps": 16, "rounds": 3}, "matmul": 2048}
+TINY = {"rounds": 1, "train_steps": 2, "infer_batches": 1, "latency_calls": 3, "warmup": 1,
+        "growth": {"batch": [16], "text": [16], "image": [32]}, "growth_models": None, "growth_steps": 2,
+        "pipeline": {"examples": 64, "steps": 2, "rounds": 1}, "matmul": 256, "defaults_spe": 2, "defaults_jit": False}
+QUICK = {"rounds": 2, "train_steps": 4, "infer_batches": 2, "latency_calls": 15, "warmup": 2,
+         "growth": {"batch": [16, 64], "text": [32, 64], "image": [32, 64]},
+         "growth_models": None, "growth_steps": 2,
+         "pipeline": {"examples": 128, "steps": 4, "rounds": 1}, "matmul": 1024}
+
+
+class Worker:
+    """A framework's measuring process, spoken to in JSON lines."""
+
+    def __init__(self, framework, threads, env=None):
+        self.framework = framework
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "throughput_worker.py"), framework,
+                                      "--threads", str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env={**os.environ, **(env or {})})
+        self._read()
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"The {self.framework} worker exited (code {self.proc.poll()}); see its stderr above.")
+        return json.loads(line)
+
+    def __call__(self, op, **cmd):
+        self.proc.stdin.write(json.dumps({"op": op, **cmd}) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        try:
+            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+def machine_info(threads, device):
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    memory = None
+    try:
+        with open("/proc/meminfo") as f:
+            memory = round(int(f.readline().split()[1]) / 1024 ** 2, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "memory_gib": memory,
+            "platform": platform.platform(), "python": platform.python_version(), "device": device,
+            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+
+
+def torch_available():
+    try:
+        import importlib.util
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def log(*parts):
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
+
+
+def ok(reply, what):
+    if not reply.get("ok"):
+        log(f"FAILED {what}: {reply.get('error')}")
+    return reply
+
+
+def alternate(rounds, slots, op, **cmd):
+    """Runs `op` on every slot, `rounds` times, rotating the order each round; median per slot."""
+    runs = {name: [] for name in slots}
+    for r in range(rounds):
+        order = list(slots)[r % len(slots):] + list(slots)[:r % len(slots)]
+        for name in order:
+            worker, extra = slots[name]
+            reply = ok(worker(op, **{**cmd, **extra}), f"{op} {name}")
+            runs[name].append(reply)
+    out = {}
+    for name, replies in runs.items():
+        good = [r for r in replies if r.get("ok")]
+        if not good:
+            out[name] = {"error": replies[-1].get("error")}
+            continue
+        entry = {"peak_rss_mb": max(r["peak_rss_mb"] for r in good),
+                 "rss_before_mb": min(r["rss_before_mb"] for r in good)}
+        if "samples_per_s" in good[0]:
+            entry["samples_per_s"] = float(np.median([r["samples_per_s"] for r in good]))
+            entry["runs"] = [round(r["samples_per_s"], 2) for r in good]
+        if "p50_ms" in good[0]:
+            entry["p50_ms"] = float(np.median([r["p50_ms"] for r in good]))
+            entry["p95_ms"] = float(np.median([r["p95_ms"] for r in good]))
+            entry["runs_p50"] = [round(r["p50_ms"], 3) for r in good]
+        if good[0].get("first_fit_s") is not None:
+            entry["warmup_s"] = good[0]["first_fit_s"]
+        out[name] = entry
+    return out
+
+
+def measure_model(name, keras_w, torch_w, cfg, args):
+    """Every measurement of one architecture, alternating the implementations."""
+    import throughput_keras as K
+
+    log(f"== {name}")
+    common = {"model": name, "train_batch": 64, "infer_batch": 256, "precision": args.precision,
+              "modalities": args.modalities}
+    result = {"params": {}, "build_s": {}}
+    keras_slots, torch_slots = {}, {}
+    builds = [("mmzoo", "mmzoo")]
+    if name in K.HANDWRITTEN:
+        builds.append(("keras (hand-written)", "handwritten"))
+    if name == "early_fusion" and not args.quick:
+        builds.append(("mmzoo (raw strings)", "mmzoo_strings"))
+    for label, impl in builds:
+        reply = ok(keras_w("build", slot=label, impl=impl, jit=args.jit_value, **common), f"build {label}")
+        if reply.get("ok"):
+            keras_slots[label] = (keras_w, {"slot": label})
+            result["params"][label] = reply["params"]
+            result["build_s"][label] = reply["build_s"]
+            result.setdefault("jit_compile", reply.get("jit_compile"))
+    if torch_w is not None:
+        for config in args.torch_configs:
+            label = f"pytorch {config}"
+            reply = ok(torch_w("build", slot=label, impl=config, device=args.torch_device, **common), f"build {label}")
+            if reply.get("ok"):
+                torch_slots[label] = (torch_w, {"slot": label})
+                result["params"][label] = reply["params"]
+    if "mmzoo" in result["params"] and any(k.startswith("pytorch") for k in result["params"]):
+        import throughput_torch as T
+        torch_params = next(v for k, v in result["params"].items() if k.startswith("pytorch"))
+        result["param_diff"] = (torch_params - result["params"]["mmzoo"]) / result["params"]["mmzoo"]
+        T.check_params(torch_params, result["params"]["mmzoo"])
+    slots = {**keras_slots, **torch_slots}
+    rounds, warm = cfg["rounds"], cfg["warmup"]
+    log(f"   train x{rounds}")
+    result["train"] = alternate(rounds, slots, "train", steps=cfg["train_steps"], warmup=warm)
+    infer_slots = dict(slots)
+    if "mmzoo" in keras_slots:
+        infer_slots["mmzoo (Keras predict)"] = (keras_w, {"slot": "mmzoo", "path": "keras_predict"})
+    log(f"   infer x{rounds}")
+    result["infer"] = alternate(rounds, infer_slots, "infer", batches=cfg["infer_batches"], batch=256, warmup=2)
+    log(f"   latency x{rounds}")
+    result["latency"] = alternate(rounds, infer_slots, "latency", calls=cfg["latency_calls"], warmup=warm)
+    if torch_slots:
+        reply = ok(torch_w("flops", slot=next(iter(torch_slots))), "flops")
+        if reply.get("ok"):
+            result["flops"] = {k: v for k, v in reply.items() if k != "ok"}
+    for label in keras_slots:
+        keras_w("drop", slot=label)
+    for label in torch_slots:
+        torch_w("drop", slot=label)
+    return result
+
+
+def measure_growth(keras_w, cfg, args, models):
+    """mmzoo training throughput and memory as batch size, text length and image size grow."""
+    out = {}
+    for name in models:
+        rows = []
+        for axis, values in cfg["growth"].items():
+            for value in values:
+                if axis == "text" and "text" not in args.modalities or axis == "image" and "image" not in args.modalities:
+                    continue
+                cmd = {"model": name, "slot": "growth", "impl": "mmzoo", "jit": args.jit_value,
+                       "precision": args.precision, "train_batch": 64, "infer_batch": 64,
+                       "modalities": args.modalities}
+                if axis == "batch":
+                    cmd.update(train_batch=value, infer_batch=value)
+                elif axis == "text":
+                    cmd["sizes"] = {"sequence_length": value}
+                else:
+                    cmd["sizes"] = {"image_size": value}
+                row = {"axis": axis, "value": value}
+                build = ok(keras_w("build", **cmd), f"growth build {name} {axis}={value}")
+                if build.get("ok"):
+                    reply = ok(keras_w("train", slot="growth", steps=cfg["growth_steps"], warmup=1),
+                               f"growth {name} {axis}={value}")
+                    if reply.get("ok"):
+                        row.update(samples_per_s=reply["samples_per_s"], peak_rss_mb=reply["peak_rss_mb"],
+                                   rss_before_mb=reply["rss_before_mb"])
+                    else:
+                        row["error"] = reply.get("error")
+                else:
+                    row["error"] = build.get("error")
+                keras_w("drop", slot="growth")
+                rows.append(row)
+                log(f"   growth {name} {axis}={value}: {row.get('samples_per_s', row.get('error'))}")
+        out[name] = rows
+    return out
+
+
+def measure_defaults(keras_w, cfg, args):
+    """The measured basis of the library's defaults: jit_compile and steps_per_execution (early_fusion)."""
+    spe = cfg.get("defaults_spe", 8)
+    variants = {"jit_compile=False": {"jit": False}, "jit_compile=True": {"jit": True},
+                f"steps_per_execution={spe}": {"jit": False, "steps_per_execution": spe}}
+    if not cfg.get("defaults_jit", True):
+        del variants["jit_compile=True"]
+    slots = {}
+    for label, extra in variants.items():
+        reply = ok(keras_w("build", slot=label, impl="mmzoo", model="early_fusion", train_batch=64, infer_batch=256,
+                           precision=args.precision, modalities=args.modalities, **extra), f"build {label}")
+        if reply.get("ok"):
+            slots[label] = (keras_w, {"slot": label})
+    steps = max(spe, cfg["train_steps"])  # whole executions
+    out = {"train": alternate(cfg["rounds"], slots, "train", steps=steps, warmup=cfg["warmup"]),
+           "infer": alternate(cfg["rounds"], slots, "infer", batches=cfg["infer_batches"], batch=256)}
+    for label in slots:
+        keras_w("drop", slot=label)
+    return out
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", default=os.path.join(HERE, "results", "throughput"),
+                        help="folder for throughput.json and growth.png")
+    parser.add_argument("--report", default=os.path.join(HERE, "PERFORMANCE.md"), help="Markdown report to regenerate")
+    parser.add_argument("--models", nargs="+", help="architectures (default: all of mmzoo.list_models(); "
+                                                    "--quick: early_fusion)")
+    parser.add_argument("--quick", action="store_true", help="short runs for validation (numbers are rough)")
+    parser.add_argument("--tiny", action="store_true", help="the smallest run that exercises every part (tests)")
+    parser.add_argument("--modalities", nargs="+", default=["audio", "image", "text"],
+                        choices=("audio", "image", "text"), help="reference inputs to use (default: all three)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both frameworks")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--precision", choices=("float32", "bfloat16", "float16"), default="float32",
+                        help="Keras mixed-precision policy / torch.autocast dtype")
+    parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
+                        help="Keras jit_compile (auto: Keras's rule, off on CPU-only machines)")
+    parser.add_argument("--torch-configs", nargs="*", default=list(TORCH_CONFIGS), choices=TORCH_CONFIGS)
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch side")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("growth", "pipeline", "defaults"),
+                        help="parts to leave out")
+    parser.add_argument("--rounds", type=int, help="alternating rounds per measurement")
+    parser.add_argument("--report-only", action="store_true", help="regenerate the report from the JSON only")
+    args = parser.parse_args(argv)
+    args.jit_value = {"auto": "auto", "on": True, "off": False}[args.jit]
+    args.torch_device = "cuda" if args.device == "gpu" else "cpu"
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import throughput_report
+
+    json_path = os.path.join(args.output, "throughput.json")
+    if args.report_only:
+        with open(json_path) as f:
+            record = json.load(f)
+        throughput_report.write(record, args.report, args.output)
+        return record
+    args.quick = args.quick or args.tiny
+    cfg = dict(TINY if args.tiny else QUICK if args.quick else FULL)
+    if args.rounds:
+        cfg["rounds"] = args.rounds
+    import mmzoo  # noqa: F401  (only for the architecture list; the workers do the work)
+    from mmzoo.registry import MODELS
+    models = args.models or (["early_fusion"] if args.quick else MODELS.names())
+    os.makedirs(args.output, exist_ok=True)
+    env = {"CUDA_VISIBLE_DEVICES": "-1"} if args.device == "cpu" else {}
+    started = time.time()
+    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "command": " ".join([os.path.relpath(sys.argv[0], ROOT) if sys.argv and sys.argv[0] else "throughput.py"]
+                                  + (argv if argv is not None else sys.argv[1:])),
+              "quick": args.quick, "machine": machine_info(args.threads, args.device),
+              "settings": {k: v for k, v in cfg.items()} | {"precision": args.precision, "jit": args.jit,
+                                                             "torch_configs": args.torch_configs,
+                                                             "modalities": args.modalities},
+              "models": {}}
+    keras_w = Worker("keras", args.threads, env)
+    torch_w = None
+    record["versions"] = {k: v for k, v in keras_w("info").items() if k != "ok"}
+    if args.no_torch:
+        record["torch_skipped"] = "--no-torch"
+    elif not torch_available():
+        record["torch_skipped"] = "torch is not installed (pip install -r benchmarks/requirements.txt)"
+    else:
+        torch_w = Worker("torch", args.threads, env)
+        record["versions"].update({k: v for k, v in torch_w("info").items() if k != "ok"})
+    if record.get("torch_skipped"):
+        log("PyTorch side skipped:", record["torch_skipped"])
+    try:
+        peaks = {"tensorflow": ok(keras_w("matmul_peak", size=cfg["matmul"]), "matmul")}
+        if torch_w is not None:
+            peaks["torch"] = ok(torch_w("matmul_peak", size=cfg["matmul"], device=args.torch_device), "matmul")
+        record["matmul_peak"] = {k: v.get("flops_per_s") for k, v in peaks.items()}
+        for name in models:
+            record["models"][name] = measure_model(name, keras_w, torch_w, cfg, args)
+            _save(record, json_path, started)
+        if "pipeline" not in args.skip:
+            log("== input pipeline")
+            reply = ok(keras_w("pipeline", modalities=args.modalities, **cfg["pipeline"]), "pipeline")
+            record["pipeline"] = {k: v for k, v in reply.items() if k != "ok"}
+            _save(record, json_path, started)
+        if "defaults" not in args.skip:
+            log("== defaults (jit_compile, steps_per_execution)")
+            record["defaults"] = measure_defaults(keras_w, cfg, args)
+            _save(record, json_path, started)
+        if "growth" not in args.skip:
+            log("== cost growth")
+            record["growth"] = measure_growth(keras_w, cfg, args, cfg["growth_models"] or models[:1])
+    finally:
+        keras_w.close()
+        if torch_w is not None:
+            torch_w.close()
+    _save(record, json_path, started)
+    throughput_report.write(record, args.report, args.output)
+    log(f"wrote {json_path} and {args.report} in {time.time() - started:.0f} s")
+    return record
+
+
+def _save(record, path, started):
+    record["duration_s"] = round(time.time() - started, 1)
+    with open(path + ".tmp", "w") as f:
+        json.dump(record, f, indent=1, default=float)
+    os.replace(path + ".tmp", path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""benchmarks/throughput.py end to end in its tiny configuration (no timing assertions), so it cannot rot."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+sys.path.insert(0, str(BENCH))
+
+
+def _run(tmp_path, *extra):
+    command = [sys.executable, str(BENCH / "throughput.py"), "--tiny", "--models", "early_fusion", "--modalities",
+               "image", "--output", str(tmp_path / "out"), "--report", str(tmp_path / "PERFORMANCE.md"), *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "FAILED" not in done.stderr, done.stderr[-4000:]
+    with open(tmp_path / "out" / "throughput.json") as f:
+        return json.load(f), (tmp_path / "PERFORMANCE.md").read_text(), done.stderr
+
+
+def _positive(entry, key="samples_per_s"):
+    return entry.get(key, 0) > 0 and entry.get("peak_rss_mb", 0) > 0
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed: it is a benchmark-only dependency "
+                                          "(pip install -r benchmarks/requirements.txt); the Keras-only test runs")
+def test_throughput_benchmark_with_pytorch(tmp_path):
+    record, report, _ = _run(tmp_path, "--torch-configs", "eager", "--skip", "defaults", "growth", "pipeline")
+    model = record["models"]["early_fusion"]
+    assert abs(model["param_diff"]) < 0.01
+    for label in ("mmzoo", "keras (hand-written)", "pytorch eager"):
+        assert _positive(model["train"][label]) and _positive(model["infer"][label])
+        assert model["latency"][label]["p50_ms"] > 0
+    assert model["flops"]["forward_flops"] > 0
+    assert record["matmul_peak"]["torch"] > 0
+    assert "| `early_fusion` |" in report and "vs PyTorch" in report
+
+
+def test_throughput_benchmark_keras_part(tmp_path):
+    """mmzoo, hand-written Keras, pipeline, defaults and growth; the report and the plot are written."""
+    record, report, _ = _run(tmp_path, "--no-torch")
+    assert record["torch_skipped"] == "--no-torch"
+    model = record["models"]["early_fusion"]
+    assert model["params"]["mmzoo"] == model["params"]["keras (hand-written)"]
+    for label in ("mmzoo", "keras (hand-written)"):
+        assert _positive(model["train"][label]) and _positive(model["infer"][label])
+    assert model["latency"]["mmzoo"]["p50_ms"] > 0 and model["latency"]["mmzoo (Keras predict)"]["p50_ms"] > 0
+    pipeline = record["pipeline"]
+    assert pipeline["ratio_files_to_cached"] > 0 and pipeline["files_pipeline_alone_samples_per_s"] > 0
+    assert all(v > 0 for v in record["defaults"]["train"]["jit_compile=False"].values() if isinstance(v, float))
+    assert {r["axis"] for r in record["growth"]["early_fusion"]} == {"batch", "image"}
+    assert (tmp_path / "out" / "growth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for section in ("## Summary per architecture", "## Targets", "## No abstraction tax", "## Input pipeline",
+                    "## Defaults", "## Cost growth", "PyTorch was not measured"):
+        assert section in report
+
+
+def test_report_regenerates_from_json(tmp_path):
+    import throughput_report
+
+    record = {"date": "d", "quick": False, "machine": {"cpu": "cpu", "cores": 2, "threads": 2, "device": "cpu"},
+              "settings": {"precision": "float32", "jit": "auto", "rounds": 3, "train_steps": 10,
+                           "infer_batches": 4, "latency_calls": 50, "matmul": 2048},
+              "matmul_peak": {"tensorflow": 1e11},
+              "models": {"tfn": {
+                  "params": {"mmzoo": 100, "pytorch eager": 101}, "param_diff": 0.01,
+                  "flops": {"forward_flops": 1e8, "train_flops": 3e8, "parts": {"aten.convolution": 9e7}},
+                  "train": {"mmzoo": {"samples_per_s": 300.0, "peak_rss_mb": 10.0, "rss_before_mb": 5.0},
+                            "keras (hand-written)": {"samples_per_s": 300.0, "peak_rss_mb": 10.0, "rss_before_mb": 5.0},
+                            "pytorch eager": {"samples_per_s": 100.0, "peak_rss_mb": 9.0, "rss_before_mb": 5.0},
+                            "pytorch compile": {"samples_per_s": 150.0, "peak_rss_mb": 9.0, "rss_before_mb": 5.0}},
+                  "infer": {"mmzoo": {"samples_per_s": 900.0, "peak_rss_mb": 1, "rss_before_mb": 1}},
+                  "latency": {"mmzoo": {"p50_ms": 2.0, "p95_ms": 3.0, "peak_rss_mb": 1, "rss_before_mb": 1},
+                              "pytorch eager": {"p50_ms": 2.5, "p95_ms": 3.0, "peak_rss_mb": 1, "rss_before_mb": 1}}}},
+              "growth": {"tfn": [{"axis": "text", "value": 64, "samples_per_s": 100.0, "peak_rss_mb": 20.0,
+                                  "rss_before_mb": 10.0},
+                                 {"axis": "text", "value": 128, "samples_per_s": 25.0, "peak_rss_mb": 50.0,
+                                  "rss_before_mb": 10.0}]}}
+    rows, peak = throughput_report.summarise(record)
+    assert rows["tfn"]["train_ratio"] == 2.0 and rows["tfn"]["torch_train"] == ("compile", 150.0)
+    assert rows["tfn"]["latency_ratio"] == 0.8 and rows["tfn"]["tax_train"] == 1.0
+    assert rows["tfn"]["utilisation"] == pytest.approx(3e8 * 300 / 1e11)
+    slopes = throughput_report.growth_slopes(record["growth"]["tfn"])
+    assert slopes["text"]["time_slope"] == pytest.approx(2.0) and slopes["text"]["memory_slope"] == pytest.approx(2.0)
+    throughput_report.write(record, tmp_path / "P.md", str(tmp_path))
+    text = (tmp_path / "P.md").read_text()
+    assert "2.00x (compile)" in text and "Worse than linear in this run: `tfn` in text" in text
