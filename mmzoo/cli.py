@@ -31,10 +31,15 @@ def cmd_train(args):
     import mmzoo
     from mmzoo.atomic import check_writable
     from mmzoo.checkpoint import CheckpointError
+    from mmzoo.distribute import get_strategy, is_chief, worker_task
     from mmzoo.config import ConfigError, config_from_args, save_config
     from mmzoo.experiment import build_model_from_config, check_config, export_formats, load_data
     from mmzoo.train import save_artifacts, train
 
+    try:  # first: a multi-worker strategy must exist before TensorFlow runs anything; "tpu" fails fast
+        strategy = get_strategy(args.strategy)
+    except ValueError as error:
+        raise SystemExit(f"mmzoo train: --strategy {args.strategy}: {error}") from None
     try:  # one mechanism: defaults <- --config file <- flags <- --set; afterwards args mirror the config
         config = check_config(config_from_args(args))
     except ConfigError as error:
@@ -71,10 +76,16 @@ def cmd_train(args):
     try:
         history = train(model, train_data, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
                         restore_best=True, checkpoint_dir=checkpoint_dir,
+                        strategy=strategy, precision=args.precision,
                         early_stopping_patience=config.training.early_stopping_patience)
     except (FloatingPointError, CheckpointError) as error:
         raise SystemExit(f"mmzoo train: {error}") from None
     seconds = time.time() - start
+    if not is_chief(strategy):  # every worker trained; the chief alone evaluates and writes the artifacts
+        if not args.keep_checkpoints:
+            shutil.rmtree(os.path.join(checkpoint_dir, "-".join(map(str, worker_task(strategy)))), ignore_errors=True)
+        print(f"mmzoo: worker {worker_task(strategy)[1]} done; the chief writes the artifacts.")
+        return 0
     test = model.evaluate(splits.test, return_dict=True, verbose=0)
     test = {k: float(v) for k, v in test.items()}
     flags = {k: v for k, v in vars(args).items() if k != "func"}
@@ -136,6 +147,12 @@ def cmd_evaluate(args):
     return 0
 
 
+def cmd_predict(args):
+    from mmzoo.predict_cli import main as predict
+
+    return predict(args)
+
+
 def cmd_list(args):
     import mmzoo
     from mmzoo.registry import ENCODERS, FUSIONS, MODELS
@@ -192,6 +209,13 @@ def main(argv=None):
     p.add_argument("--keep-checkpoints", action="store_true", default=None,
                    help="keep <run>/checkpoints/ after a successful run (default: deleted once the artifacts "
                         "are written)")
+    p.add_argument("--strategy", default="auto", choices=("auto", "one_device", "mirrored", "multi_worker", "tpu"),
+                   help="tf.distribute strategy (default auto: TPU if found, mirrored on several GPUs, else one "
+                        "device); --batch-size is the global batch. multi_worker reads TF_CONFIG: run the same "
+                        "command on every worker, with the same --run-name")
+    p.add_argument("--precision", default=None, choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                   help="train under this dtype policy (default: float32); heads stay float32, the saved "
+                        "model is float32")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("tune", help="hyperparameter search over a config's search: section (KerasTuner)",
                        description="Runs the search described by the config's search: section; running the same "
@@ -210,6 +234,24 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
     p.add_argument("--output", default=None, help="folder for metrics.json and the plot")
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("predict", help="predict one example with a saved model (.keras, SavedModel, .tflite, .onnx)",
+                       description="Inputs go to the model's inputs by modality (--text/--image/--audio/"
+                                   "--features, when the model has one input of that kind) or by name "
+                                   "(--input NAME=VALUE). Images and WAVs are files, fitted to the input's "
+                                   "size and duration; features are numbers or a .npy file.")
+    p.add_argument("--model", required=True, help="a .keras file, a SavedModel folder, a .tflite or .onnx file")
+    p.add_argument("--text", help="the text of the model's text input")
+    p.add_argument("--image", metavar="PATH", help="PNG/JPEG file for the model's image input")
+    p.add_argument("--audio", metavar="PATH", help="16-bit PCM WAV file for the model's audio input")
+    p.add_argument("--features", metavar="NUMBERS", help="comma-separated numbers (or a .npy file) for the "
+                                                         "model's features input")
+    p.add_argument("--input", dest="inputs", action="append", default=[], metavar="NAME=VALUE",
+                   help="a value for the input NAME (repeatable)")
+    p.add_argument("--top", type=int, default=5, help="classes to show (default 5)")
+    p.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    p.add_argument("--trust", action="store_true",
+                   help="load a SavedModel mmzoo did not write (a SavedModel is a program: only if you trust it)")
+    p.set_defaults(func=cmd_predict)
     p = sub.add_parser("list", help="list the zoo: models, encoders, fusions, datasets")
     p.add_argument("--json", action="store_true", help="machine-readable listing")
     p.add_argument("--table", action="store_true",

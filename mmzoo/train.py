@@ -1,6 +1,7 @@
-"""Training convenience around `model.fit` (resumable, NaN-guarded, deterministic), and a run's artifacts."""
+"""Training convenience around `model.fit` (resumable, NaN-guarded, deterministic, distributed), and a run's artifacts."""
 
 import contextlib
+import functools
 import os
 import time
 import warnings
@@ -12,13 +13,17 @@ import tensorflow as tf
 from mmzoo.atomic import atomic_directory, atomic_file, atomic_write_json, check_writable
 from mmzoo.checkpoint import CheckpointError, Checkpoints
 from mmzoo.data.pipeline import reshuffles_per_process, set_epoch
+from mmzoo.distribute import (broadcast_from_chief, check_same_epoch, get_strategy, is_chief, is_multi_worker,
+                              worker_task)
+from mmzoo.distributed_fit import distributed_fit
 from mmzoo.export import export
+from mmzoo.placement import check_precision, copy_optimizer_state, copy_state, place
 from mmzoo.plots import plot_history
 
 
 def train(model, train_data, validation_data=None, epochs=10, callbacks=None, seed=None,
           early_stopping_patience=None, restore_best=False, verbose="auto", checkpoint_dir=None,
-          keep_checkpoints=2, deterministic=None):
+          keep_checkpoints=2, deterministic=None, strategy="auto", precision=None):
     """Fits `model` with mmzoo's guards; returns the Keras `History` (of every epoch, resumed ones too).
 
     - NaN/Inf: training stops at the first batch whose loss, or whose updated
@@ -44,6 +49,20 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
     - Determinism: with a `seed`, TensorFlow op determinism is on while
       training (`deterministic=None` means "when a seed is given"), so the
       same seed and data give bit-identical weights on CPU.
+    - Distribution (`strategy`, see `mmzoo.distribute`): the model is
+      rebuilt and compiled inside the strategy's scope (unless it was built
+      there), every dataset's batch size is the global batch, split across
+      the replicas, and the trained weights are copied back into `model`.
+      "auto" picks TPU, several GPUs (mirrored) or one device. Under
+      "multi_worker" every worker runs `train` with the same arguments:
+      training runs in mmzoo's `strategy.run` loop (`model.fit` fails there
+      in Keras 3), workers start from the chief's weights, each keeps its
+      own checkpoints (non-chief workers in `checkpoint_dir/worker-<id>/`),
+      and only the chief prints progress; write artifacts where
+      `mmzoo.distribute.is_chief()` holds.
+    - Mixed precision (`precision`): the model is rebuilt under the policy
+      (see `mmzoo.placement`), heads and output layers stay float32, and
+      `model` gets the trained (float32) weights back.
 
     Args:
         model: a compiled model.
@@ -59,6 +78,10 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         checkpoint_dir: folder for resumable epoch checkpoints (None: none).
         keep_checkpoints: how many recent checkpoints to keep.
         deterministic: force TensorFlow op determinism on (True) or leave it as is (False).
+        strategy: "auto", "one_device", "mirrored", "multi_worker", "tpu" or a
+            `tf.distribute.Strategy` (see `mmzoo.distribute.get_strategy`).
+        precision: "float32", "mixed_float16", "mixed_bfloat16", or None to
+            train under the policy the model was built with.
 
     Returns:
         The `History`; `history.history` covers the epochs of earlier,
@@ -68,6 +91,7 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         FloatingPointError: the loss became NaN or Inf.
         mmzoo.checkpoint.CheckpointError: `checkpoint_dir` holds checkpoints of a different configuration.
         OSError: `checkpoint_dir` is not writable (raised before the first step).
+        ValueError: an unknown `strategy` or `precision`, or strategy="tpu" without a TPU.
 
     Example:
         >>> import tempfile
@@ -82,12 +106,32 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         >>> len(train(model, data, epochs=3, seed=0, verbose=0, checkpoint_dir=folder).history["loss"])
         3
     """
+    strategy = get_strategy(strategy, model)  # fails fast: an unknown name, or "tpu" without a TPU
+    check_precision(precision)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if deterministic is None:
         deterministic = seed is not None
+    working = place(model, strategy, precision)  # `model` itself unless it must move into a scope or policy
+    try:
+        return _train(working, train_data, validation_data, epochs, callbacks, seed, early_stopping_patience,
+                      restore_best, verbose, checkpoint_dir, keep_checkpoints, deterministic, strategy)
+    finally:
+        if working is not model:  # the caller's model gets the trained state, whatever happened
+            copy_state(working, model)
+            copy_optimizer_state(working, model)
+
+
+def _train(model, train_data, validation_data, epochs, callbacks, seed, early_stopping_patience, restore_best,
+           verbose, checkpoint_dir, keep_checkpoints, deterministic, strategy):
+    multi_worker = is_multi_worker(strategy)
+    if multi_worker and not is_chief(strategy):
+        verbose = 0
     store, state = None, None
     if checkpoint_dir is not None:
+        task_type, task_id = worker_task(strategy)
+        if not is_chief(strategy):  # every worker keeps its own state; the chief's is the run's
+            checkpoint_dir = os.path.join(checkpoint_dir, f"{task_type}-{task_id}")
         store = Checkpoints(checkpoint_dir, keep=keep_checkpoints)
         check_writable(store.directory, "checkpoint directory")
         store.check_config(model, settings={"seed": seed})
@@ -95,11 +139,15 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         if reshuffles_per_process(train_data):
             warnings.warn("train_data reshuffles every pass from per-process state, so a resumed run sees a "
                           "different order than an uninterrupted one. Build it with mmzoo.data (shuffle=True "
-                          "and a seed) for bit-identical resumes.", stacklevel=2)
+                          "and a seed) for bit-identical resumes.", stacklevel=3)
     monitor = bool((early_stopping_patience or restore_best) and validation_data is not None)
     guard = _TrainingGuard(store, train_data, state or {}, monitor=monitor,
                            patience=early_stopping_patience or epochs, verbose=verbose)
     initial_epoch = int(state["epoch"]) if state else 0
+    if multi_worker:
+        check_same_epoch(strategy, initial_epoch)
+        optimizer = getattr(model, "optimizer", None)
+        broadcast_from_chief(strategy, list(model.variables) + (list(optimizer.variables) if optimizer else []))
     if state and verbose != 0:
         print(f"mmzoo: resuming from {state['path']} ({initial_epoch} of {epochs} epochs done)")
     if state and state.get("stopped"):
@@ -107,10 +155,10 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         history.set_model(model)
     else:
         try:
+            fit = functools.partial(distributed_fit, model, strategy=strategy) if multi_worker else model.fit
             with _op_determinism(deterministic):
-                history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
-                                    initial_epoch=initial_epoch, callbacks=[guard, *(callbacks or [])],
-                                    verbose=verbose)
+                history = fit(train_data, validation_data=validation_data, epochs=epochs,
+                              initial_epoch=initial_epoch, callbacks=[guard, *(callbacks or [])], verbose=verbose)
         finally:
             set_epoch(train_data, None)  # plain passes over the data count their own epochs again
     if guard.failure is not None:
