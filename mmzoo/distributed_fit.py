@@ -42,8 +42,15 @@ def distributed_fit(model, train_data, validation_data=None, epochs=1, initial_e
 
     Returns:
         A `keras.callbacks.History`.
+
+    Raises:
+        ValueError: `train_data` or `validation_data` is not a `tf.data.Dataset`.
     """
     strategy = strategy or model.distribute_strategy
+    for name, data in (("train_data", train_data), ("validation_data", validation_data)):
+        if data is not None and not isinstance(data, tf.data.Dataset):
+            raise ValueError(f"{name} must be a tf.data.Dataset of batches under a multi-worker strategy; "
+                             f"received {type(data).__name__}. Build one with mmzoo.data.from_arrays.")
     verbose = 1 if verbose == "auto" else verbose
     train_data = _prepared(model, train_data)
     validation_data = _prepared(model, validation_data) if validation_data is not None else None

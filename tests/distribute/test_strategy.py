@@ -66,3 +66,12 @@ def test_docstring_examples_run():
     for module in (distribute, placement, distributed_fit):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_the_multi_worker_loop_takes_datasets_only():
+    from mmzoo.distributed_fit import distributed_fit
+
+    train_data, _, inputs = data()
+    with pytest.raises(ValueError, match="validation_data must be a tf.data.Dataset of batches under a "
+                                         "multi-worker strategy; received tuple"):
+        distributed_fit(build(inputs), train_data, validation_data=({"a": None}, None), verbose=0)
