@@ -48,7 +48,7 @@ sys.path.insert(0, HERE)
 
 TORCH_CONFIGS = ("eager", "compile", "channels_last")
 FULL = {"rounds": 3, "train_steps": 10, "infer_batches": 4, "latency_calls": 50, "warmup": 3,
-        "growth": {"batch": [16, 32, 64, 128, 256, 512], "text": [32, 64, 128, 256, 512], "image": [32, 64, 128, 224]},
+        "growth": {"batch": [16, 64, 256, 512], "text": [32, 64, 128, 256, 512], "image": [32, 64, 128, 224]},
         "growth_models": ["early_fusion", "tfn", "mult", "transformer"], "growth_steps": 4,
         "pipeline": {"examples": 512, "steps": 16, "rounds": 3}, "matmul": 2048}
 TINY = {"rounds": 1, "train_steps": 2, "infer_batches": 1, "latency_calls": 3, "warmup": 1,
@@ -212,8 +212,12 @@ def measure_model(name, keras_w, torch_w, cfg, args):
     return result
 
 
-def measure_growth(keras_w, cfg, args, models):
-    """mmzoo training throughput and memory as batch size, text length and image size grow."""
+def measure_growth(cfg, args, models, env):
+    """mmzoo training throughput and memory as batch size, text length and image size grow.
+
+    Each setting runs in a fresh Keras worker, so its peak memory (tracing included, above the process's
+    memory before the model was built) is not hidden by memory an earlier setting left allocated.
+    """
     out = {}
     for name in models:
         rows = []
@@ -231,10 +235,11 @@ def measure_growth(keras_w, cfg, args, models):
                 else:
                     cmd["sizes"] = {"image_size": value}
                 row = {"axis": axis, "value": value}
+                keras_w = Worker("keras", args.threads, env)
                 build = ok(keras_w("build", **cmd), f"growth build {name} {axis}={value}")
                 if build.get("ok"):
-                    reply = ok(keras_w("train", slot="growth", steps=cfg["growth_steps"], warmup=1),
-                               f"growth {name} {axis}={value}")
+                    reply = ok(keras_w("train", slot="growth", steps=cfg["growth_steps"], warmup=1,
+                                       include_warmup=True), f"growth {name} {axis}={value}")
                     if reply.get("ok"):
                         row.update(samples_per_s=reply["samples_per_s"], peak_rss_mb=reply["peak_rss_mb"],
                                    rss_before_mb=reply["rss_before_mb"])
@@ -242,7 +247,7 @@ def measure_growth(keras_w, cfg, args, models):
                         row["error"] = reply.get("error")
                 else:
                     row["error"] = build.get("error")
-                keras_w("drop", slot="growth")
+                keras_w.close()
                 rows.append(row)
                 log(f"   growth {name} {axis}={value}: {row.get('samples_per_s', row.get('error'))}")
         out[name] = rows
@@ -346,7 +351,16 @@ def main(argv=None):
             peaks["torch"] = ok(torch_w("matmul_peak", size=cfg["matmul"], device=args.torch_device), "matmul")
         record["matmul_peak"] = {k: v.get("flops_per_s") for k, v in peaks.items()}
         for name in models:
-            record["models"][name] = measure_model(name, keras_w, torch_w, cfg, args)
+            try:
+                record["models"][name] = measure_model(name, keras_w, torch_w, cfg, args)
+            except (RuntimeError, OSError, json.JSONDecodeError) as e:  # a worker died: record it, start afresh
+                log(f"FAILED {name}: {e}")
+                record["models"][name] = {"error": str(e)}
+                for w in (keras_w, torch_w):
+                    if w is not None:
+                        w.proc.kill()
+                keras_w = Worker("keras", args.threads, env)
+                torch_w = Worker("torch", args.threads, env) if torch_w is not None else None
             _save(record, json_path, started)
         if "pipeline" not in args.skip:
             log("== input pipeline")
@@ -359,7 +373,7 @@ def main(argv=None):
             _save(record, json_path, started)
         if "growth" not in args.skip:
             log("== cost growth")
-            record["growth"] = measure_growth(keras_w, cfg, args, cfg["growth_models"] or models[:1])
+            record["growth"] = measure_growth(cfg, args, cfg["growth_models"] or models[:1], env)
     finally:
         keras_w.close()
         if torch_w is not None:

@@ -36,6 +36,8 @@ def summarise(record):
     peak = max((v for v in (record.get("matmul_peak") or {}).values() if v), default=None)
     rows = {}
     for name, m in record["models"].items():
+        if "error" in m:
+            continue
         train, infer, latency = m.get("train", {}), m.get("infer", {}), m.get("latency", {})
         mm_train = train.get("mmzoo", {}).get("samples_per_s")
         mm_infer = infer.get("mmzoo", {}).get("samples_per_s")
@@ -100,14 +102,15 @@ def plot_growth(record, path):
             xs = [r["value"] for r in pts]
             axes[0, col].plot(xs, [r["samples_per_s"] for r in pts], marker="o", label=name)
             axes[1, col].plot(xs, [r["peak_rss_mb"] - r["rss_before_mb"] for r in pts], marker="o", label=name)
-        for row, ylabel in ((0, "training samples/s"), (1, "peak RSS above start (MB)")):
+        for row, ylabel in ((0, "training samples/s"), (1, "peak RSS of training above the build (MB)")):
             ax = axes[row, col]
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel(label)
             ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+    if axes[0, 0].get_legend_handles_labels()[0]:
+        axes[0, 0].legend(fontsize=8)
     fig.suptitle(f"mmzoo cost growth ({record['machine']['cpu']}, {record['machine']['threads']} threads)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -203,6 +206,8 @@ def write(record, report_path, output_dir):
               "| architecture | implementation | params | train samples/s | infer samples/s | p50 ms | p95 ms "
               "| peak RSS MB train |", "|---|---|---|---|---|---|---|---|"]
     for name, m in record["models"].items():
+        if "error" in m:
+            lines.append(f"| `{name}` | – | – | – | – | – | – | – — error: {m['error'][:160]} |")
         labels = list(dict.fromkeys(list(m.get("train", {})) + list(m.get("infer", {}))))
         for label in labels:
             t, i, lat = m.get("train", {}).get(label, {}), m.get("infer", {}).get(label, {}), m.get("latency", {}).get(label, {})
@@ -352,9 +357,10 @@ def _growth_section(record, rel):
     lines += [f"![cost growth]({os.path.join(rel, 'growth.png')})", "",
               "mmzoo training (batch 64 unless batch is the axis). Slope: the log-log slope of the cost between "
               "the two largest sizes: time per step against batch size, time per sample against tokens (text) "
-              "and pixels (image), and peak memory above the start against the same; 1 is linear, above ~1.1 "
-              "grows worse than linearly.", "",
-              "| architecture | axis | sizes | samples/s | peak RSS above start MB | time slope | memory slope |",
+              "and pixels (image), and peak memory against the same; 1 is linear, above ~1.1 grows worse than "
+              "linearly. Memory: each setting runs in a fresh process; the peak resident memory of its training "
+              "(tracing included) above the process's memory before the model was built.", "",
+              "| architecture | axis | sizes | samples/s | peak RSS above the build MB | time slope | memory slope |",
               "|---|---|---|---|---|---|---|"]
     worse = []
     for name, rows in growth.items():

@@ -92,6 +92,7 @@ class KerasWorker:
         tf = self.tf
         K = self.K
         keras.utils.set_random_seed(0)
+        rss_before_build = rss_mb("VmRSS")
         sizes = cmd.get("sizes", {})
         modalities = tuple(cmd.get("modalities", ("audio", "image", "text")))
         precision = cmd.get("precision", "float32")
@@ -120,7 +121,8 @@ class KerasWorker:
         retrieval = cmd["model"] == "clip"
         ds = tf.data.Dataset.from_tensors((x,) if retrieval else (x, y)).repeat().prefetch(2)
         self.slots[cmd["slot"]] = {"model": model, "batches": batches, "train_ds": ds, "train_batch": train_batch,
-                                   "trained": False, "impl": cmd["impl"], "strings": strings}
+                                   "trained": False, "impl": cmd["impl"], "strings": strings,
+                                   "rss_before_build": rss_before_build}
         return {"params": int(model.count_params()), "build_s": time.perf_counter() - start,
                 "jit_compile": bool(model.jit_compile)}
 
@@ -138,6 +140,9 @@ class KerasWorker:
     def train(self, cmd):
         slot = self.slots[cmd["slot"]]
         spe = int(getattr(slot["model"], "steps_per_execution", 1) or 1)
+        whole = cmd.get("include_warmup") and not slot["trained"]
+        if whole:  # peak memory of the whole training (tracing included), above the RSS before the build
+            reset_peak_rss()
         if not slot["trained"]:
             start = time.perf_counter()
             self._fit(slot, max(2, cmd.get("warmup", 3)) * spe)
@@ -153,6 +158,10 @@ class KerasWorker:
             samples = executions * spe * slot["train_batch"]
             return {"samples_per_s": samples / seconds, "seconds": seconds, "steps": executions * spe,
                     "first_fit_s": slot.get("first_fit_s")}
+        if whole:
+            out = run()
+            out.update(rss_before_mb=round(slot["rss_before_build"], 1), peak_rss_mb=round(rss_mb("VmHWM"), 1))
+            return out
         return measured(run)
 
     def infer(self, cmd):
