@@ -27,6 +27,8 @@ from mmzoo.tasks import Classification, MultiLabel, Regression, Retrieval  # noq
 from mmzoo.zoo import build_fusion_model, build_model, encoder_model  # noqa: E402
 from mmzoo.config import load_config  # noqa: E402
 from mmzoo.tuning import tune  # noqa: E402  (imports KerasTuner only when called)
+from mmzoo.training import save_artifacts, train  # noqa: E402
+from mmzoo import compression  # noqa: E402,F401
 
 __version__ = "0.1.0"
 
@@ -35,5 +37,5 @@ __all__ = [
     "MultiLabel", "Retrieval", "adapt", "evaluate", "build_fusion_model", "build_model", "encoder_model", "export", "list_encoders", "list_fusions",
     "list_models", "load", "attribution", "attribution_plots", "comparison_plots", "ablation", "fusion_weights",
     "integrated_gradients", "modality_importance", "SplitOptimizer", "fine_tune", "pretrain_contrastive",
-    "pretrained_encoders", "load_config", "tune",
+    "pretrained_encoders", "load_config", "tune", "train", "save_artifacts", "compression",
 ]

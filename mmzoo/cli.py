@@ -34,7 +34,7 @@ def cmd_train(args):
     from mmzoo.distribute import get_strategy, is_chief, worker_task
     from mmzoo.config import ConfigError, config_from_args, save_config
     from mmzoo.experiment import build_model_from_config, check_config, export_formats, load_data
-    from mmzoo.train import save_artifacts, train
+    from mmzoo.training import save_artifacts, train
 
     try:  # first: a multi-worker strategy must exist before TensorFlow runs anything; "tpu" fails fast
         strategy = get_strategy(args.strategy)

@@ -121,7 +121,7 @@ def _sampled(config, values):
 
 
 def _hypermodel(kt, base, objective, verbose):
-    from mmzoo.train import train
+    from mmzoo.training import train
 
     class ConfigHyperModel(kt.HyperModel):
         """One trial: the base config with the trial's values, loaded, built and trained like `mmzoo train`."""

@@ -17,7 +17,7 @@ import numpy as np
 
 import mmzoo
 from mmzoo.data.pipeline import set_epoch
-from mmzoo.train import train
+from mmzoo.training import train
 from tests.distribute.workload import BATCH, build, data, ids, weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -8,7 +8,7 @@ import pytest
 
 import mmzoo
 from mmzoo.placement import place
-from mmzoo.train import train
+from mmzoo.training import train
 from tests.distribute.workload import build, data, weights
 
 

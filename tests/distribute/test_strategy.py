@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from mmzoo import distribute
-from mmzoo.train import train
+from mmzoo.training import train
 from tests.distribute.workload import build, data, weights
 
 

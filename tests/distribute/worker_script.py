@@ -16,7 +16,7 @@ strategy = distribute.get_strategy("multi_worker")  # first: before TensorFlow r
 import numpy as np  # noqa: E402
 
 from mmzoo.data.pipeline import set_epoch  # noqa: E402
-from mmzoo.train import save_artifacts, train  # noqa: E402
+from mmzoo.training import save_artifacts, train  # noqa: E402
 from tests.distribute.workload import build, data, ids, weights  # noqa: E402
 
 out = sys.argv[1]

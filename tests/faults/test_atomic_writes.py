@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import mmzoo.checkpoint
-import mmzoo.train
+import mmzoo.training
 from mmzoo.atomic import atomic_directory, atomic_file, check_writable
 from mmzoo.checkpoint import Checkpoints
-from mmzoo.train import save_artifacts
+from mmzoo.training import save_artifacts
 from tests.faults.helpers import build
 
 
@@ -94,7 +94,7 @@ def test_save_artifacts_replaces_every_artifact_atomically(tmp_path, monkeypatch
             f.write(b"partial")
         raise Boom
 
-    monkeypatch.setattr(mmzoo.train, "export", export_then_die)
+    monkeypatch.setattr(mmzoo.training, "export", export_then_die)
     with pytest.raises(Boom):
         save_artifacts(model, str(run), metrics={"test": {"accuracy": 0.9}}, config={"seed": 1})
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}

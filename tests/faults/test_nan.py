@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from mmzoo.checkpoint import Checkpoints
-from mmzoo.train import train
+from mmzoo.training import train
 from tests.faults.helpers import X, Y, CountSteps, assert_bit_identical, build, splits, weights
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mmzoo.checkpoint import CheckpointError, Checkpoints
-from mmzoo.train import train
+from mmzoo.training import train
 from tests.faults.helpers import CountSteps, CrashMidEpoch, Interrupt, assert_bit_identical, build, splits, weights
 
 EPOCHS = 3
