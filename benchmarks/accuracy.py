@@ -42,6 +42,9 @@ sys.path.insert(0, HERE)
 import accuracy_report  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 
 SMALL_CNN = ("cnn", {"filters": (16, 32), "units": 64})
+# AV-MNIST: a small CNN on the digit; a GRU over the log-mel frames for the voice (a CNN with
+# global pooling on the log-mel reaches only ~36% on clean voices in 6 epochs, a GRU ~96%).
+AVMNIST_ENCODERS = {"digit": SMALL_CNN, "voice": ("gru", {})}
 
 # Per dataset: loader arguments, training budget, encoders, the metric early stopping
 # and the bar chart use, and published numbers to print beside ours.
@@ -70,7 +73,7 @@ DATASETS = {
     },
     "avmnist_hard": {
         "loader": "avmnist", "variant": "hard", "batch_size": 64, "epochs": 6, "learning_rate": 2e-3,
-        "patience": 3, "encoders": SMALL_CNN, "primary": "accuracy", "metrics": ["accuracy", "macro_f1"],
+        "patience": 3, "encoders": AVMNIST_ENCODERS, "primary": "accuracy", "metrics": ["accuracy", "macro_f1"],
         "references": [
             {"model": "image only (MultiBench)", "accuracy": 0.65,
              "source": "MultiBench AV-MNIST (ESC-50 noise, other degradation): comparable in kind only"},
@@ -80,7 +83,7 @@ DATASETS = {
     },
     "avmnist": {
         "loader": "avmnist", "variant": "clean", "batch_size": 64, "epochs": 6, "learning_rate": 2e-3,
-        "patience": 3, "encoders": SMALL_CNN, "primary": "accuracy", "metrics": ["accuracy", "macro_f1"],
+        "patience": 3, "encoders": AVMNIST_ENCODERS, "primary": "accuracy", "metrics": ["accuracy", "macro_f1"],
         "references": [],
     },
     "emoji": {
