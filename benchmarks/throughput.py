@@ -197,6 +197,8 @@ def measure_model(name, keras_w, torch_w, cfg, args):
     infer_slots = dict(slots)
     if "mmzoo" in keras_slots:
         infer_slots["mmzoo (Keras predict)"] = (keras_w, {"slot": "mmzoo", "path": "keras_predict"})
+        if "text" in args.modalities:
+            infer_slots["mmzoo (no fused LSTM)"] = (keras_w, {"slot": "mmzoo", "path": "no_fused_lstm"})
     log(f"   infer x{rounds}")
     result["infer"] = alternate(rounds, infer_slots, "infer", batches=cfg["infer_batches"], batch=256, warmup=2)
     log(f"   latency x{rounds}")

@@ -184,6 +184,12 @@ class KerasWorker:
 
     def _predict_fn(self, model, path, batch):
         import keras
+        if path == "no_fused_lstm":  # mmzoo's compiled path without the fused LSTM kernel (before/after)
+            from mmzoo.fast_predict import FastPredictor
+            if not hasattr(model, "_benchmark_unfused"):
+                object.__setattr__(model, "_benchmark_unfused", FastPredictor(model, fused_lstm=False, weak=True))
+            predictor = model._benchmark_unfused
+            return lambda x: predictor(x, batch_size=batch)
         if path == "keras_predict":  # Keras's own predict, bypassing mmzoo's compiled path
             return lambda x: keras.Model.predict(model, model._prepare(x) if hasattr(model, "_prepare") else x,
                                                  batch_size=batch, verbose=0)

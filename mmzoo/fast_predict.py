@@ -6,7 +6,8 @@ latency of a batch of one (measured on a 2-core CPU, reference early_fusion
 model: see `benchmarks/PERFORMANCE.md`). `FastPredictor` traces the model's
 forward pass once, with a signature taken from `model.inputs` (batch
 dimension left free, so no batch size ever retraces), and calls it directly.
-`MultimodalModel.predict` uses it for dicts of arrays or tensors; datasets,
+In that trace, batches of up to 32 run mmzoo's recurrent encoders through a
+fused LSTM kernel (`mmzoo.encoders.fused_lstm`). `MultimodalModel.predict` uses it for dicts of arrays or tensors; datasets,
 callbacks and `steps` still go through Keras's `predict`.
 """
 
@@ -14,6 +15,8 @@ import weakref
 
 import numpy as np
 import tensorflow as tf
+
+from mmzoo.encoders.fused_lstm import fused_inference
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 
@@ -31,6 +34,8 @@ class FastPredictor:
         jit_compile: compile with XLA; None follows `model.jit_compile`
             (Keras resolves "auto" to False on CPU-only machines and for
             models with string ops, True on GPUs).
+        weak: hold the model through a weak reference (the cache does).
+        fused_lstm: let small batches use the fused LSTM kernel.
 
     Example:
         >>> import numpy as np, mmzoo
@@ -41,7 +46,7 @@ class FastPredictor:
         (2, 3)
     """
 
-    def __init__(self, model, jit_compile=None, weak=False):
+    def __init__(self, model, jit_compile=None, weak=False, fused_lstm=True):
         # The cache in `fast_predictor` holds the model weakly, so a cached predictor never keeps it alive.
         self._model = weakref.ref(model) if weak else (lambda: model)
         self.signature = {
@@ -62,7 +67,10 @@ class FastPredictor:
                 args = [x[_input_name(t)] for t in structure]
             else:
                 args = x[_input_name(structure)]
-            return model_ref()(args, training=False)
+            if not fused_lstm:
+                return model_ref()(args, training=False)
+            with fused_inference():  # small batches: fused LSTM kernel (mmzoo/encoders/fused_lstm.py)
+                return model_ref()(args, training=False)
 
         self._forward = tf.function(forward, input_signature=[self.signature], jit_compile=jit_compile,
                                     reduce_retracing=True)

@@ -2,6 +2,7 @@
 
 import keras
 
+from mmzoo.encoders import fused_lstm
 from mmzoo.encoders.sequence_input import SequenceEncoder
 from mmzoo.registry import ENCODERS
 
@@ -62,9 +63,15 @@ class RecurrentEncoder(SequenceEncoder):
 
     def call(self, x, mask=None, training=None):
         x, mask = self.stem(x, mask=mask)
-        for rnn in self.rnns:
-            x = self.drop(rnn(x, mask=mask, training=training), training=training)
-        return self.finish(x, mask, x)
+
+        def keras_path(x=x):
+            for rnn in self.rnns:
+                x = self.drop(rnn(x, mask=mask, training=training), training=training)
+            return self.finish(x, mask, x)
+
+        if fused_lstm.applies(self, training):  # only inside mmzoo's compiled predict path
+            return fused_lstm.encode(self, x, mask, keras_path)
+        return keras_path()
 
     def get_config(self):
         return {**super().get_config(), "embedding_dim": self.embedding_dim, "units": self.units,
