@@ -35,7 +35,7 @@ class FastPredictor:
             (Keras resolves "auto" to False on CPU-only machines and for
             models with string ops, True on GPUs).
         weak: hold the model through a weak reference (the cache does).
-        fused_lstm: let small batches use the fused LSTM kernel.
+        fused_lstm: let small batches use the fused LSTM kernel (never under XLA).
 
     Example:
         >>> import numpy as np, mmzoo
@@ -56,6 +56,7 @@ class FastPredictor:
         if jit_compile is None:
             jit_compile = bool(getattr(model, "jit_compile", False))
         self.jit_compile = jit_compile
+        fused_lstm = fused_lstm and not jit_compile  # XLA has no kernel for the fused op, and loops fine itself
 
         model_ref = self._model
         structure = model.input

@@ -120,3 +120,14 @@ def test_fused_lstm_matches_keras(encoder, sequences):
     np.testing.assert_allclose(model.predict(holes), _keras_predict(model, holes), rtol=1e-5, atol=1e-6)
     big = {k: np.concatenate([v] * 7) for k, v in x.items()}  # 42 > MAX_BATCH: Keras's path
     np.testing.assert_allclose(model.predict(big, batch_size=64), _keras_predict(model, big, 64), rtol=1e-5, atol=1e-6)
+
+
+def test_xla_predictor_keeps_keras_lstm():
+    """XLA has no kernel for the fused LSTM op: a jit-compiled predictor (Keras's GPU default) skips it."""
+    keras.utils.set_random_seed(2)
+    specs = [mmzoo.Text("t", vocabulary_size=30, sequence_length=5, token_ids=True), mmzoo.Image("i", shape=(8, 8, 1))]
+    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(3), encoders={
+        "t": ("bilstm", {"units": 4, "embedding_dim": 4}), "i": ("cnn", {"filters": (4,), "units": 4})})
+    x = {"t": np.random.default_rng(0).integers(1, 30, (2, 5)).astype("int32"), "i": np.zeros((2, 8, 8, 1), "uint8")}
+    np.testing.assert_allclose(FastPredictor(model, jit_compile=True)(x), _keras_predict(model, x), rtol=1e-5,
+                               atol=1e-6)
