@@ -204,7 +204,7 @@ def write(record, report_path, output_dir):
 
     lines += ["## Every implementation", "",
               "| architecture | implementation | params | train samples/s | infer samples/s | p50 ms | p95 ms "
-              "| peak RSS MB train |", "|---|---|---|---|---|---|---|---|"]
+              "| peak RSS MB train (GPU peak MB) |", "|---|---|---|---|---|---|---|---|"]
     for name, m in record["models"].items():
         if "error" in m:
             lines.append(f"| `{name}` | – | – | – | – | – | – | – — error: {m['error'][:160]} |")
@@ -215,7 +215,9 @@ def write(record, report_path, output_dir):
             params = m.get("params", {}).get(label)
             lines.append(f"| `{name}` | {label} | {_fmt(params)} | {_fmt(t.get('samples_per_s'), 1)} "
                          f"| {_fmt(i.get('samples_per_s'), 1)} | {_fmt(lat.get('p50_ms'), 2)} | {_fmt(lat.get('p95_ms'), 2)} "
-                         f"| {_fmt(t.get('peak_rss_mb'))}{' — error: ' + err[:120] if err else ''} |")
+                         f"| {_fmt(t.get('peak_rss_mb'))}"
+                         f"{' (GPU ' + _fmt(t['gpu_peak_mb']) + ')' if t.get('gpu_peak_mb') else ''}"
+                         f"{' — error: ' + err[:120] if err else ''} |")
     lines += ["", "Parameter counts: PyTorch ports differ from Keras only by `nn.LSTM`'s second bias "
               "(`b_hh`, +512 for the BiLSTM); BatchNorm running statistics count on both sides. The check "
               "(within 1%) runs in the benchmark.", ""]

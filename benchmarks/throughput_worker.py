@@ -48,12 +48,19 @@ def rss_mb(field="VmHWM"):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+GPU_PEAK = None  # (reset, read_mb) for the worker's framework when it runs on a GPU
+
+
 def measured(fn):
     """Runs `fn()` between a peak-RSS reset and a read; returns its dict with memory fields added."""
     reset_peak_rss()
+    if GPU_PEAK:
+        GPU_PEAK[0]()
     before = rss_mb("VmRSS")
     out = fn()
     out.update(rss_before_mb=round(before, 1), peak_rss_mb=round(rss_mb("VmHWM"), 1))
+    if GPU_PEAK:
+        out["gpu_peak_mb"] = round(GPU_PEAK[1](), 1)
     return out
 
 
@@ -74,6 +81,11 @@ class KerasWorker:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
         self.tf = tf
         import keras  # noqa: F401
+
+        global GPU_PEAK
+        if tf.config.list_physical_devices("GPU"):
+            GPU_PEAK = (lambda: tf.config.experimental.reset_memory_stats("GPU:0"),
+                        lambda: tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 20)
 
         import throughput_keras
         self.K = throughput_keras
@@ -216,7 +228,7 @@ class KerasWorker:
         n = cmd.get("size", 2048)
         a = tf.random.normal((n, n))
         b = tf.random.normal((n, n))
-        f = tf.function(lambda a, b: tf.matmul(a, b))
+        f = tf.function(tf.matmul, autograph=False)
         f(a, b).numpy()
         best = 0.0
         for _ in range(cmd.get("repeats", 5)):
@@ -259,6 +271,9 @@ class TorchWorker:
         self.slots = {}
         self.autocast = None
         self.device = torch.device("cpu")
+        global GPU_PEAK
+        if torch.cuda.is_available():
+            GPU_PEAK = (torch.cuda.reset_peak_memory_stats, lambda: torch.cuda.max_memory_allocated() / 2 ** 20)
 
     def info(self, _):
         torch = self.torch
