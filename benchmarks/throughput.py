@@ -171,8 +171,11 @@ def measure_model(name, keras_w, torch_w, cfg, args):
         builds.append(("keras (hand-written)", "handwritten"))
     if name == "early_fusion" and not args.quick:
         builds.append(("mmzoo (raw strings)", "mmzoo_strings"))
+    if name == "early_fusion":
+        builds.append(("mmzoo (Keras BatchNormalization)", "mmzoo"))
     for label, impl in builds:
-        reply = ok(keras_w("build", slot=label, impl=impl, jit=args.jit_value, **common), f"build {label}")
+        reply = ok(keras_w("build", slot=label, impl=impl, jit=args.jit_value,
+                           keras_batchnorm=label == "mmzoo (Keras BatchNormalization)", **common), f"build {label}")
         if reply.get("ok"):
             keras_slots[label] = (keras_w, {"slot": label})
             result["params"][label] = reply["params"]
@@ -194,7 +197,7 @@ def measure_model(name, keras_w, torch_w, cfg, args):
     rounds, warm = cfg["rounds"], cfg["warmup"]
     log(f"   train x{rounds}")
     result["train"] = alternate(rounds, slots, "train", steps=cfg["train_steps"], warmup=warm)
-    infer_slots = dict(slots)
+    infer_slots = {k: v for k, v in slots.items() if k != "mmzoo (Keras BatchNormalization)"}  # same inference
     if "mmzoo" in keras_slots:
         infer_slots["mmzoo (Keras predict)"] = (keras_w, {"slot": "mmzoo", "path": "keras_predict"})
         if "text" in args.modalities:

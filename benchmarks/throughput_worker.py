@@ -122,6 +122,10 @@ class KerasWorker:
                                       steps_per_execution=cmd.get("steps_per_execution", 1), **sizes)
         else:
             model = K.build_handwritten(cmd["model"], modalities, jit_compile=cmd.get("jit", False), **sizes)
+        if cmd.get("keras_batchnorm"):  # before/after of the fused BatchNorm: Keras's own code path
+            for layer in model._flatten_layers():
+                if type(layer).__name__ == "FusedBatchNormalization":
+                    layer._fusable = lambda *args: False
         names = [t.name.split(":")[0] for t in model.inputs]
         used = tuple(m for m in modalities if m in names)
         batches = {}
