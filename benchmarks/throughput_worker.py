@@ -64,6 +64,21 @@ def measured(fn):
     return out
 
 
+
+def time_calls(fn, x, cmd):
+    """Batch-1 latency: `cmd["warmup"]` untimed calls, then the percentiles of `cmd["calls"]` timed ones."""
+    for _ in range(cmd.get("warmup", 3)):
+        fn(x)
+
+    def run():
+        times = []
+        for _ in range(cmd["calls"]):
+            start = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - start)
+        return percentiles(times)
+    return measured(run)
+
 def percentiles(times):
     ms = np.asarray(times) * 1e3
     return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "calls": len(ms)}
@@ -214,18 +229,7 @@ class KerasWorker:
     def latency(self, cmd):
         slot = self.slots[cmd["slot"]]
         x, _ = slot["batches"][1]
-        fn = self._predict_fn(slot["model"], cmd.get("path", "predict"), 1)
-        for _ in range(cmd.get("warmup", 3)):
-            fn(x)
-
-        def run():
-            times = []
-            for _ in range(cmd["calls"]):
-                start = time.perf_counter()
-                fn(x)
-                times.append(time.perf_counter() - start)
-            return percentiles(times)
-        return measured(run)
+        return time_calls(self._predict_fn(slot["model"], cmd.get("path", "predict"), 1), x, cmd)
 
     def matmul_peak(self, cmd):
         tf = self.tf
@@ -384,18 +388,7 @@ class TorchWorker:
     def latency(self, cmd):
         slot = self.slots[cmd["slot"]]
         x, _ = slot["batches"][1]
-        fn = self._infer_fn(slot)
-        for _ in range(cmd.get("warmup", 3)):
-            fn(x)
-
-        def run():
-            times = []
-            for _ in range(cmd["calls"]):
-                start = time.perf_counter()
-                fn(x)
-                times.append(time.perf_counter() - start)
-            return percentiles(times)
-        return measured(run)
+        return time_calls(self._infer_fn(slot), x, cmd)
 
     def flops(self, cmd):
         import flops
