@@ -132,10 +132,11 @@ class DFTLogMel(keras.layers.Layer):
         bins = self.fft_length // 2 + 1
         power = ops.square(spectrum[..., :bins]) + ops.square(spectrum[..., bins:])
         mel = ops.matmul(power, ops.convert_to_tensor(self._mel))
-        # floor after the log, not before: float16 (TFLite float16 quantization) rounds
-        # min_power=1e-10 to 0, so a floor on the power would give log(0) = -inf on silent frames
+        # floor before the log (no -inf anywhere in float32, which int8 calibration needs) and
+        # again after it: TFLite float16 rounds min_power=1e-10 to 0, and log(0) = -inf there
         floor_db = float(10.0 * np.log10(self.min_power))
-        log_spec = ops.maximum(float(10.0 / np.log(10.0)) * ops.log(mel), floor_db) - float(self._offset)
+        log_mel = float(10.0 / np.log(10.0)) * ops.log(ops.maximum(mel, self.min_power))
+        log_spec = ops.maximum(log_mel, floor_db) - float(self._offset)
         if self.top_db is not None:
             log_spec = ops.maximum(log_spec, ops.max(log_spec) - self.top_db)
         return ops.cast(ops.transpose(log_spec, (0, 2, 1)), self.compute_dtype)
