@@ -302,9 +302,9 @@ NOTES = """\
   rows): dynamic-range quantization also quantizes the DFT basis and, on the fly, the waveform
   itself to 8 bits, which lifts quiet mel bins by tens of dB; full-integer int8 quantizes the
   activations linearly to 8 bits (about 48 dB of range) where the mel power spans 100 dB before
-  the log;
-  float16 quantization rounds the frontend's `min_power` (1e-10) to 0, so silent frames give
-  `log(0) = -inf` and the model outputs NaN. The MOSI feature models show no such loss.
+  the log. float16 keeps the accuracy (the frontend floors the log-mel in dB after the log, so
+  the `min_power` that float16 rounds to 0 no longer gives `log(0) = -inf`). The MOSI feature
+  models show no such loss.
 - **TFLite of a Keras-int8 model** does not convert: TFLite's `fully_connected` takes float or
   quantized-type inputs, not the plain int8 tensors Keras's int8 matmul produces. Quantize for
   TFLite with `mmzoo.export(..., quantize=...)` from the float model.
