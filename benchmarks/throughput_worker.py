@@ -65,6 +65,20 @@ def measured(fn):
 
 
 
+
+def time_batches(fn, x, batch, cmd):
+    """Inference throughput: `cmd["warmup"]` untimed calls, then samples/s over `cmd["batches"]` calls."""
+    for _ in range(cmd.get("warmup", 2)):
+        fn(x)
+
+    def run():
+        start = time.perf_counter()
+        for _ in range(cmd["batches"]):
+            fn(x)
+        seconds = time.perf_counter() - start
+        return {"samples_per_s": cmd["batches"] * batch / seconds, "seconds": seconds}
+    return measured(run)
+
 def time_calls(fn, x, cmd):
     """Batch-1 latency: `cmd["warmup"]` untimed calls, then the percentiles of `cmd["calls"]` timed ones."""
     for _ in range(cmd.get("warmup", 3)):
@@ -202,16 +216,7 @@ class KerasWorker:
         x, _ = slot["batches"][b]
         path = cmd.get("path", "predict")
         fn = self._predict_fn(model, path, b)
-        for _ in range(cmd.get("warmup", 2)):
-            fn(x)
-
-        def run():
-            start = time.perf_counter()
-            for _ in range(cmd["batches"]):
-                fn(x)
-            seconds = time.perf_counter() - start
-            return {"samples_per_s": cmd["batches"] * b / seconds, "seconds": seconds}
-        return measured(run)
+        return time_batches(fn, x, b, cmd)
 
     def _predict_fn(self, model, path, batch):
         import keras
@@ -374,16 +379,7 @@ class TorchWorker:
         b = cmd.get("batch", 256)
         x, _ = slot["batches"][b]
         fn = self._infer_fn(slot)
-        for _ in range(cmd.get("warmup", 2)):
-            fn(x)
-
-        def run():
-            start = time.perf_counter()
-            for _ in range(cmd["batches"]):
-                fn(x)
-            seconds = time.perf_counter() - start
-            return {"samples_per_s": cmd["batches"] * b / seconds, "seconds": seconds}
-        return measured(run)
+        return time_batches(fn, x, b, cmd)
 
     def latency(self, cmd):
         slot = self.slots[cmd["slot"]]
