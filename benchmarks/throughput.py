@@ -171,6 +171,8 @@ def measure_model(name, keras_w, torch_w, cfg, args):
         builds.append(("keras (hand-written)", "handwritten"))
     if name == "early_fusion" and not args.quick:
         builds.append(("mmzoo (raw strings)", "mmzoo_strings"))
+    if name == "early_fusion":
+        builds.append(("mmzoo (Keras BatchNormalization)", "mmzoo"))
     for label, impl in builds:
         reply = ok(keras_w("build", slot=label, impl=impl, jit=args.jit_value,
                            keras_batchnorm=label == "mmzoo (Keras BatchNormalization)", **common), f"build {label}")

@@ -40,14 +40,19 @@ def test_fusion_learns_xor_but_single_modality_cannot(modalities):
 # held to the same bar as the others.
 NOT_XOR = ("clip", "late_fusion")
 LEARNERS = [m for m in mmzoo.list_models() if m not in NOT_XOR]
+# The [CLS]-token transformer sits on a plateau near chance before it takes off, for a number of
+# epochs that depends on the seed and the float rounding (at lr 3e-3, seeds 0-3: 0.51-1.00 after
+# 12 epochs, and the test's own run still 0.54 after 24). With a transformer's usual lr 1e-3 it took
+# off within 10 epochs for seeds 0-4 and ended at 1.00 after 24 (the test's thread count).
+SETTINGS = {"transformer": {"epochs": 20, "learning_rate": 1e-3}}
 
 
-def _xor_accuracy(name, epochs=12):
+def _xor_accuracy(name, epochs=12, learning_rate=3e-3):
     x, y, inputs = make_xor(1200, ("image", "audio"), seed=1)
     keras.utils.set_random_seed(0)
     encoders = {s.name: ("cnn", {"filters": (16, 32), "units": 32}) for s in inputs}
     model = mmzoo.build_model(name, inputs, mmzoo.Classification(num_classes=2), encoders=encoders,
-                              learning_rate=3e-3)
+                              learning_rate=learning_rate)
     model.fit({k: v[:800] for k, v in x.items()}, y[:800], epochs=epochs, batch_size=32, verbose=0)
     return model.evaluate({k: v[800:] for k, v in x.items()}, y[800:], return_dict=True, verbose=0)["accuracy"]
 
@@ -56,7 +61,7 @@ def _xor_accuracy(name, epochs=12):
 @pytest.mark.parametrize("name", LEARNERS)
 def test_every_fusion_architecture_learns_xor(name):
     """Every fusion architecture that models interactions between modalities solves the XOR."""
-    accuracy = _xor_accuracy(name)
+    accuracy = _xor_accuracy(name, **SETTINGS.get(name, {}))
     assert accuracy >= 0.90, f"{name}: XOR accuracy {accuracy:.3f} < 0.90"
 
 

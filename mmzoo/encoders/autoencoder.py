@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from mmzoo.encoders.base import Encoder
 from mmzoo.encoders.base import image_shape, propagate_frozen, with_channels
+from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization
 from mmzoo.registry import ENCODERS
 
 PAPER = "Masci et al. 2011, Stacked Convolutional Auto-Encoders for Hierarchical Feature Extraction"
@@ -87,7 +88,7 @@ class ConvAutoencoderEncoder(Encoder):
         for i, f in enumerate(self.filters):
             self.blocks.append([
                 keras.layers.Conv2D(f, kernel_size, strides=2, padding="same", use_bias=False, name=f"conv{i}"),
-                keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
+                FusedBatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
                 keras.layers.Activation("relu", name=f"relu{i}"),
             ])
         self.flatten = keras.layers.Flatten()
@@ -183,7 +184,7 @@ def build_decoder(encoder, input_shape, name="decoder"):
     for i, f in enumerate(reversed(encoder.filters)):
         layers += [keras.layers.Conv2DTranspose(f, encoder.kernel_size, strides=2, padding="same", use_bias=False,
                                                 name=f"deconv{i}"),
-                   keras.layers.BatchNormalization(momentum=encoder.bn_momentum, name=f"debn{i}"),
+                   FusedBatchNormalization(momentum=encoder.bn_momentum, name=f"debn{i}"),
                    keras.layers.Activation("relu")]
     layers += [keras.layers.Conv2D(1, encoder.kernel_size, padding="same", name="reconstruct", dtype="float32"),
                keras.layers.Cropping2D(((0, height * up - input_shape[1]), (0, width * up - input_shape[2]))),

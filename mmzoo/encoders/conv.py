@@ -3,6 +3,7 @@
 import keras
 
 from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
+from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization
 from mmzoo.registry import ENCODERS
 
 
@@ -45,7 +46,7 @@ class ConvEncoder(Encoder):
             self.blocks.append(
                 [
                     keras.layers.Conv2D(f, kernel_size, padding="same", use_bias=False, name=f"conv{i}"),
-                    keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
+                    FusedBatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
                     keras.layers.Activation("relu", name=f"relu{i}"),
                     keras.layers.MaxPooling2D(2, padding="same", name=f"pool{i}"),
                 ]

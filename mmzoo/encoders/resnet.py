@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
+from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization
 from mmzoo.registry import ENCODERS
 
 
@@ -51,14 +52,14 @@ class ResidualBlock(keras.layers.Layer):
         self.bn_momentum = bn_momentum
         conv = dict(padding="same", use_bias=False, kernel_initializer="he_normal")
         self.conv1 = keras.layers.Conv2D(filters, 3, strides=strides, name="conv1", **conv)
-        self.bn1 = keras.layers.BatchNormalization(momentum=bn_momentum, name="bn1")
+        self.bn1 = FusedBatchNormalization(momentum=bn_momentum, name="bn1")
         self.conv2 = keras.layers.Conv2D(filters, 3, name="conv2", **conv)
-        self.bn2 = keras.layers.BatchNormalization(momentum=bn_momentum, name="bn2")
+        self.bn2 = FusedBatchNormalization(momentum=bn_momentum, name="bn2")
         self.shortcut = []
         if project:
             self.shortcut = [
                 keras.layers.Conv2D(filters, 1, strides=strides, name="shortcut_conv", **conv),
-                keras.layers.BatchNormalization(momentum=bn_momentum, name="shortcut_bn"),
+                FusedBatchNormalization(momentum=bn_momentum, name="shortcut_bn"),
             ]
         propagate_frozen(self)
 
@@ -145,7 +146,7 @@ class ResNetEncoder(Encoder):
         self.stem = [
             keras.layers.Conv2D(self.stem_filters, 3, strides=stem_strides, padding="same", use_bias=False,
                                 kernel_initializer="he_normal", name="stem_conv"),
-            keras.layers.BatchNormalization(momentum=bn_momentum, name="stem_bn"),
+            FusedBatchNormalization(momentum=bn_momentum, name="stem_bn"),
         ]
         self.residual_blocks, channels = [], self.stem_filters
         for i, (filters, count) in enumerate(zip(self.stages, self.blocks)):

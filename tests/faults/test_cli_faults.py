@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -82,7 +83,8 @@ def test_nan_loss_exits_non_zero_with_the_epoch_and_batch(tmp_path):
     result = _run(["train", "--epochs", "1", "--batch-size", "32", "--limit-batches", "3",
                    "--learning-rate", "1e30", "--run-name", "nan", "--output", "runs"], tmp_path)
     assert result.returncode != 0
-    assert "mmzoo train: Training stopped: the loss became" in result.stderr
+    # with fused BatchNorm the normalised loss can stay finite while the weights overflow: either guard stops it
+    assert re.search(r"mmzoo train: Training stopped: the (loss|weights .*) became", result.stderr)
     assert "at epoch 1, batch" in result.stderr
     assert not (tmp_path / "runs" / "nan" / "model.keras").exists()
 
