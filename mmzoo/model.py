@@ -154,6 +154,8 @@ class MultimodalModel(keras.Model):
                     _kind(ref.dtype) == "float" and _kind(dtype) == "int"
                 ) or (_kind(ref.dtype) == "int" and _kind(dtype) == "int") or (
                     _kind(ref.dtype) == "bool" and _kind(dtype) in ("int", "bool"))
+            if ok and dtype is not None and _kind(dtype) == "int" and _kind(ref.dtype) == "int":
+                _check_int_range(name, modality, value, ref.dtype, want_desc)
             if not ok:
                 hint = ""
                 if _kind(ref.dtype) == "string":
@@ -174,6 +176,19 @@ class MultimodalModel(keras.Model):
                 return spec_from_config(config).describe()
         dims = ", ".join(["batch"] + [str(d) for d in ref.shape[1:]])
         return f"{ref.dtype} values of shape ({dims})"
+
+
+def _check_int_range(name, modality, value, dtype, want_desc):
+    """Integer arrays cast to a narrower integer input (e.g. int64 pixels into uint8) must fit: no silent wrap."""
+    target = np.dtype(str(getattr(dtype, "name", dtype)))
+    if not isinstance(value, np.ndarray) or value.size == 0 or np.can_cast(value.dtype, target):
+        return  # symbolic tensors and dataset specs carry no values; a safe cast cannot wrap
+    info = np.iinfo(target)
+    low, high = value.min(), value.max()
+    if low < info.min or high > info.max:
+        raise ValueError(f"{modality} input '{name}' expects {want_desc}; received {value.dtype} values from "
+                         f"{low} to {high}, outside [{info.min}, {info.max}]. Scale or clip them first "
+                         f"(images: 0-255).")
 
 
 def _as_strings(value):

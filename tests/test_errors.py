@@ -33,6 +33,8 @@ def test_missing_input_key(model_and_data):
         ("audio", np.zeros((8, 1000, 2), "float32"), r"Audio input 'audio' .* Mix multi-channel audio down to mono"),
         ("text", np.zeros((8,), "float32"), r"Text input 'text' expects strings .* received float32"),
         ("image", np.array(["x"] * 8, dtype=object), r"Image input 'image' expects uint8 .* received object"),
+        ("image", np.full((8, 12, 12, 3), 256, "int64"), r"Image input 'image' expects uint8 .* received int64 values "
+                                                          r"from 256 to 256, outside \[0, 255\]"),
     ],
 )
 def test_wrong_rank_shape_dtype_at_predict(model_and_data, name, bad, message):
