@@ -187,8 +187,8 @@ def _check_int_range(name, modality, value, dtype, want_desc):
     low, high = value.min(), value.max()
     if low < info.min or high > info.max:
         raise ValueError(f"{modality} input '{name}' expects {want_desc}; received {value.dtype} values from "
-                         f"{low} to {high}, outside [{info.min}, {info.max}]. Scale or clip them first "
-                         f"(images: 0-255).")
+                         f"{low} to {high}, outside [{info.min}, {info.max}]. Scale or clip them first"
+                         + (" (pixels: 0-255)." if modality == "Image" else "."))
 
 
 def _as_strings(value):
