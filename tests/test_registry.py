@@ -27,6 +27,12 @@ SMALL_FUSION_OPTIONS = {"mult": {"units": 16, "num_heads": 2, "num_layers": 1},
                         "transformer": {"units": 16, "num_heads": 2, "num_layers": 1}}
 
 
+# Tracing a Keras LSTM costs seconds per trace on 2 CPU cores, and every registry case traces its model
+# about ten times (fit, clone, .keras reload, SavedModel export, mixed precision). The fusion, task and
+# model cases take text through a convolutional encoder instead; `test_every_encoder` covers the
+# recurrent encoders on every modality they accept.
+FAST_TEXT_ENCODER = ("kim_cnn", SMALL_OPTIONS["kim_cnn"])
+
 
 def _small_fusion(name):
     return {"fusion_options": SMALL_FUSION_OPTIONS[name]} if name in SMALL_FUSION_OPTIONS else {}
@@ -74,7 +80,7 @@ def test_every_fusion(fusion, tmp_path):
     specs, x, n = small_inputs(("image", "features", "text"))
     task = mmzoo.Classification(num_classes=3)
     sequences = FUSIONS.meta(fusion).get("inputs") == "sequences"
-    encoders = {"image": ("cnn", SMALL_OPTIONS["cnn"]), "text": ("bilstm", SMALL_OPTIONS["bilstm"])}
+    encoders = {"image": ("cnn", SMALL_OPTIONS["cnn"]), "text": FAST_TEXT_ENCODER}
 
     def build():
         return mmzoo.build_model("early_fusion", specs, task, fusion=fusion, encoders=encoders,
@@ -94,7 +100,7 @@ TASKS = {"binary": mmzoo.Classification(num_classes=2), "multiclass": mmzoo.Clas
 @pytest.mark.parametrize("task", sorted(TASKS))
 def test_every_task(task, tmp_path):
     specs, x, n = small_inputs(("text", "features"))
-    model = mmzoo.build_model("early_fusion", specs, TASKS[task], encoders={"text": ("bilstm", SMALL_OPTIONS["bilstm"])})
+    model = mmzoo.build_model("early_fusion", specs, TASKS[task], encoders={"text": FAST_TEXT_ENCODER})
     run_model_test(model, x, _labels(TASKS[task], n), str(tmp_path))
 
 
@@ -108,6 +114,7 @@ def test_every_model(name, tmp_path):
         specs, x, n = small_inputs()
         task = mmzoo.Classification(num_classes=2)
     encoders = {s.name: (s.default_encoder, SMALL_OPTIONS.get(s.default_encoder, {})) for s in specs}
+    encoders["text"] = FAST_TEXT_ENCODER
 
     def build(**options):
         return mmzoo.build_model(name, specs, task, encoders=encoders, **_small_fusion(name), **options)
