@@ -32,7 +32,7 @@ def load(results_dir):
 
 
 def summarize(record):
-    """Per model row: kind, seeds, `{metric: (mean, std)}`, mean train seconds, parameters."""
+    """Per model row: kind, seeds, `{metric: (mean, std)}`, median train seconds, parameters."""
     rows = {}
     for run in record["runs"]:
         rows.setdefault(run["model"], []).append(run)
@@ -44,7 +44,7 @@ def summarize(record):
             if len(values):
                 stats[metric] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0)
         out.append({"model": model, "kind": runs[0]["kind"], "seeds": sorted(r["seed"] for r in runs),
-                    "stats": stats, "train_seconds": float(np.mean([r["train_seconds"] for r in runs])),
+                    "stats": stats, "train_seconds": float(np.median([r["train_seconds"] for r in runs])),
                     "params": runs[0]["params"]})
     primary = record["primary"]
     sign = 1 if primary in LOWER_IS_BETTER else -1
@@ -65,7 +65,7 @@ def _percent(metric):
 
 def table(record, rows):
     metrics = record["metrics"]
-    head = "| model | kind | seeds | " + " | ".join(metrics) + " | train s | parameters |"
+    head = "| model | kind | seeds | " + " | ".join(metrics) + " | median train s | parameters |"
     lines = [head, "|" + "---|" * (len(metrics) + 5)]
     for r in rows:
         cells = [_cell(r["stats"].get(m), _percent(m)) for m in metrics]
@@ -169,8 +169,9 @@ def write(results_dir, report_path, plot_path):
              "`benchmarks/results/accuracy/*.json`; do not edit by hand. Cells are the mean ± sample "
              "standard deviation over the seeds in the `seeds` column, on the test split. Unimodal rows "
              "are the `early_fusion` builder on that input alone with the same encoder. The protocol is "
-             "`--seeds 5`; a row with fewer seeds is a partial run (training time is wall-clock on a "
-             "shared 2-core machine and only roughly comparable between rows). AV-MNIST and emoji seeds 0-1 (and "
+             "`--seeds 5`; a row with fewer seeds is a partial run (training time is the median wall-clock over seeds on a "
+             "shared 2-core machine whose speed and load varied between sessions, up to ~3x for the same run: "
+             "only roughly comparable between rows; speed is measured in PERFORMANCE.md). AV-MNIST and emoji seeds 0-1 (and "
              "AV-MNIST clean seed 0's first nine fusion rows) trained the CNN encoders with Keras's "
              "`BatchNormalization`, later runs with mmzoo's fused kernel (`FusedBatchNormalization`: the same "
              "computation to float32 rounding, faster); MOSI has no CNN.", ""]
