@@ -28,27 +28,15 @@ def _positive(entry, key="samples_per_s"):
     return entry.get(key, 0) > 0 and entry.get("peak_rss_mb", 0) > 0
 
 
-@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed: it is a benchmark-only dependency "
-                                          "(pip install -r benchmarks/requirements.txt); the Keras-only test runs")
-def test_throughput_benchmark_with_pytorch(tmp_path):
-    record, report, _ = _run(tmp_path, "--torch-configs", "eager", "--skip", "defaults", "growth", "pipeline")
-    model = record["models"]["early_fusion"]
-    assert abs(model["param_diff"]) < 0.01
-    for label in ("mmzoo", "keras (hand-written)", "pytorch eager"):
-        assert _positive(model["train"][label]) and _positive(model["infer"][label])
-        assert model["latency"][label]["p50_ms"] > 0
-    assert model["flops"]["forward_flops"] > 0
-    assert record["matmul_peak"]["torch"] > 0
-    assert "| `early_fusion` |" in report and "vs PyTorch" in report
-
-
-def test_throughput_benchmark_keras_part(tmp_path):
-    """mmzoo, hand-written Keras, pipeline, defaults and growth; the report and the plot are written."""
-    record, report, _ = _run(tmp_path, "--no-torch")
-    assert record["torch_skipped"] == "--no-torch"
+def test_throughput_benchmark_end_to_end(tmp_path):
+    """One tiny run of every part: mmzoo vs hand-written Keras (and PyTorch eager where torch is installed),
+    the input pipeline, the defaults, cost growth, the report and the plot. One run, not one per framework:
+    each run starts its own TensorFlow worker and traces the model again."""
+    record, report, _ = _run(tmp_path, *(["--torch-configs", "eager"] if HAS_TORCH else ["--no-torch"]))
     model = record["models"]["early_fusion"]
     assert model["params"]["mmzoo"] == model["params"]["keras (hand-written)"]
-    for label in ("mmzoo", "keras (hand-written)"):
+    labels = ["mmzoo", "keras (hand-written)"] + (["pytorch eager"] if HAS_TORCH else [])
+    for label in labels:
         assert _positive(model["train"][label]) and _positive(model["infer"][label])
     assert model["latency"]["mmzoo"]["p50_ms"] > 0 and model["latency"]["mmzoo (Keras predict)"]["p50_ms"] > 0
     pipeline = record["pipeline"]
@@ -57,8 +45,18 @@ def test_throughput_benchmark_keras_part(tmp_path):
     assert {r["axis"] for r in record["growth"]["early_fusion"]} == {"batch", "image"}
     assert (tmp_path / "out" / "growth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for section in ("## Summary per architecture", "## Targets", "## No abstraction tax", "## Input pipeline",
-                    "## Defaults", "## Cost growth", "PyTorch was not measured"):
+                    "## Defaults", "## Cost growth"):
         assert section in report
+    assert "| `early_fusion` |" in report
+    if HAS_TORCH:
+        assert abs(model["param_diff"]) < 0.01
+        assert model["latency"]["pytorch eager"]["p50_ms"] > 0
+        assert model["flops"]["forward_flops"] > 0
+        assert record["matmul_peak"]["torch"] > 0
+        assert "vs PyTorch" in report
+    else:  # torch is a benchmark-only dependency (pip install -r benchmarks/requirements.txt)
+        assert record["torch_skipped"] == "--no-torch"
+        assert "PyTorch was not measured" in report
 
 
 def test_report_regenerates_from_json(tmp_path):
