@@ -18,7 +18,7 @@ NOTEBOOKS = os.path.join(ROOT, "notebooks")
 NAMES = sorted(f for f in os.listdir(NOTEBOOKS) if f.endswith(".ipynb"))
 SMALL = {
     "quickstart.ipynb": "EPOCHS = 1\nOUT = 'saved_models/quickstart'",
-    "zoo_tour.ipynb": "EPOCHS = 2\nMODELS = ['early_fusion', 'tfn', 'late_fusion', 'clip']",
+    "zoo_tour.ipynb": "EPOCHS = 1\nMODELS = ['early_fusion', 'tfn', 'late_fusion', 'clip']",
     "own_data_csv.ipynb": "ROOT = 'my_dataset'\nTRAIN_EXAMPLES = 200\nTEST_EXAMPLES = 100\nEPOCHS = 1",
     "deploy.ipynb": ("EPOCHS = 1\nSTEPS_PER_EPOCH = 5\nOUT = 'saved_models/deploy'\n"
                      "PORTABLE_FORMATS = ['tflite', 'onnx']"),
