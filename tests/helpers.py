@@ -34,3 +34,24 @@ def small_inputs(modalities=("text", "image", "audio", "features"), overrides=No
             spec.adapt(x["features"])
         specs.append(spec)
     return specs, x, n
+
+
+def run_cli(*args, capsys):
+    """`python -m mmzoo ARGS` in this process: `(exit code, stdout, stderr)`.
+
+    `python -m mmzoo` is `sys.exit(main())`, so this runs the same code without
+    the ~8 s of a new interpreter importing TensorFlow; tests of the entry point
+    itself (the main job, SIGKILL and resume) still start a process.
+    """
+    import sys
+
+    from mmzoo.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # sys.exit("message"): Python prints the message to stderr and exits with 1
+        code = exit_.code if isinstance(exit_.code, int) else 1
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+    out, err = capsys.readouterr()
+    return code, out, err

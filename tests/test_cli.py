@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import mmzoo
+from tests.helpers import run_cli
 
 
 def _run(*args, cwd):
@@ -17,27 +18,30 @@ def _run(*args, cwd):
                           cwd=cwd, env=env, timeout=900)
 
 
-def test_list_shows_the_zoo(tmp_path):
-    result = _run("list", "--json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    listing = json.loads(result.stdout)
+def test_list_shows_the_zoo(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("list", "--json", capsys=capsys)
+    assert code == 0, err[-2000:]
+    listing = json.loads(out)
     assert sorted(listing["models"]) == mmzoo.list_models()
     assert sorted(listing["encoders"]) == mmzoo.list_encoders()
     assert "avmnist_sample" in listing["datasets"]
 
 
-def test_train_rejects_unknown_dataset(tmp_path):
-    result = _run("train", "--dataset", "nope", cwd=tmp_path)
-    assert result.returncode != 0
-    assert "Unknown dataset 'nope'. Known datasets: avmnist, avmnist_hard, avmnist_sample, emoji, mosi" in result.stderr
+def test_train_rejects_unknown_dataset(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("train", "--dataset", "nope", capsys=capsys)
+    assert code != 0
+    assert "Unknown dataset 'nope'. Known datasets: avmnist, avmnist_hard, avmnist_sample, emoji, mosi" in err
+    assert not (tmp_path / "saved_models").exists() or not os.listdir(tmp_path / "saved_models")
 
 
-def test_real_dataset_without_data_says_where_to_get_it(tmp_path):
-    env_free = {k: v for k, v in os.environ.items() if k != "MMZOO_DATA"}
-    result = subprocess.run([sys.executable, "-m", "mmzoo", "train", "--dataset", "mosi"], capture_output=True,
-                            text=True, cwd=tmp_path, env={**env_free, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
-    assert result.returncode != 0
-    assert "mosi_bclstm_utterances.npz" in result.stderr and "MMZOO_DATA" in result.stderr
+def test_real_dataset_without_data_says_where_to_get_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MMZOO_DATA", raising=False)
+    code, _, err = run_cli("train", "--dataset", "mosi", capsys=capsys)
+    assert code != 0
+    assert "mosi_bclstm_utterances.npz" in err and "MMZOO_DATA" in err
 
 
 @pytest.mark.slow

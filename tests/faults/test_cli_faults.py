@@ -1,4 +1,4 @@
-"""`python -m mmzoo train` under faults: SIGKILL mid-epoch, NaN loss, unwritable output."""
+"""`python -m mmzoo train` under faults: SIGKILL mid-epoch (a real process), NaN loss, unwritable output (in-process)."""
 
 import json
 import os
@@ -14,6 +14,7 @@ import numpy as np
 
 import mmzoo  # noqa: F401  (registers the layers model.keras needs)
 from mmzoo.checkpoint import Checkpoints
+from tests.helpers import run_cli
 
 EPOCHS = 3
 TRAIN = ["train", "--epochs", str(EPOCHS), "--batch-size", "32", "--limit-batches", "3", "--run-name", "run",
@@ -79,19 +80,21 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes_to_bit_identical_weight
     assert not (run / "checkpoints").exists()  # removed once the artifacts are written
 
 
-def test_nan_loss_exits_non_zero_with_the_epoch_and_batch(tmp_path):
-    result = _run(["train", "--epochs", "1", "--batch-size", "32", "--limit-batches", "3",
-                   "--learning-rate", "1e30", "--run-name", "nan", "--output", "runs"], tmp_path)
-    assert result.returncode != 0
+def test_nan_loss_exits_non_zero_with_the_epoch_and_batch(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("train", "--epochs", "1", "--batch-size", "32", "--limit-batches", "3",
+                           "--learning-rate", "1e30", "--run-name", "nan", "--output", "runs", capsys=capsys)
+    assert code != 0
     # with fused BatchNorm the normalised loss can stay finite while the weights overflow: either guard stops it
-    assert re.search(r"mmzoo train: Training stopped: the (loss|weights .*) became", result.stderr)
-    assert "at epoch 1, batch" in result.stderr
+    assert re.search(r"mmzoo train: Training stopped: the (loss|weights .*) became", err)
+    assert "at epoch 1, batch" in err
     assert not (tmp_path / "runs" / "nan" / "model.keras").exists()
 
 
-def test_unwritable_output_fails_before_training(tmp_path):
+def test_unwritable_output_fails_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "blocker").write_text("a file, not a folder")
-    result = _run(["train", "--output", "blocker/runs", "--run-name", "x"], tmp_path)
-    assert result.returncode != 0
-    assert "Cannot write to the output directory 'blocker/runs/x'" in result.stderr
-    assert "Epoch 1/" not in result.stdout and "training" not in result.stdout
+    code, out, err = run_cli("train", "--output", "blocker/runs", "--run-name", "x", capsys=capsys)
+    assert code != 0
+    assert "Cannot write to the output directory 'blocker/runs/x'" in err
+    assert "Epoch 1/" not in out and "training" not in out
