@@ -17,3 +17,13 @@ def _clear_keras_session():
 
     keras.utils.clear_session()
     yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end (`slow`) tests first, each group in collection order.
+
+    pytest-xdist hands tests out in this order, so the minute-long runs start
+    while the short tests can still fill the other worker; collected last, one
+    of them could leave a worker idle for minutes at the end of the run.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

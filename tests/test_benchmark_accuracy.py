@@ -28,6 +28,7 @@ def _run(tmp_path, data_dir, *extra):
         return json.load(f)
 
 
+@pytest.mark.slow
 def test_benchmark_runs_end_to_end_and_merges_reruns(tmp_path):
     """Fusion + unimodal + ridge rows land in the JSON, the report and the PNG; a rerun replaces, not appends."""
     data_dir = DATA_DIR if HAS_DATA else DUMMY

@@ -28,6 +28,7 @@ def _positive(entry, key="samples_per_s"):
     return entry.get(key, 0) > 0 and entry.get("peak_rss_mb", 0) > 0
 
 
+@pytest.mark.slow
 def test_throughput_benchmark_end_to_end(tmp_path):
     """One tiny run of every part: mmzoo vs hand-written Keras (and PyTorch eager where torch is installed),
     the input pipeline, the defaults, cost growth, the report and the plot. One run, not one per framework:

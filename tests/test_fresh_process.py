@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import mmzoo
 from tests.helpers import small_inputs
@@ -43,6 +44,7 @@ def _run(code, *args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_keras_and_savedmodel_reload_in_fresh_processes(tmp_path):
     specs, x, n = small_inputs()
     model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=3))

@@ -10,10 +10,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_logical_cpus_matches_one_device():
     result = subprocess.run([sys.executable, "-m", "tests.distribute.mirrored_script"], cwd=ROOT, text=True,
                             capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import mmzoo
 from mmzoo.data.pipeline import set_epoch
@@ -56,6 +57,7 @@ def _run_workers(out, count=2, timeout=300):
     return [json.loads((out / f"worker-{i}.json").read_text()) for i in range(count)]
 
 
+@pytest.mark.slow
 def test_two_workers_shard_the_data_and_match_single_process_training(tmp_path):
     reports = _run_workers(tmp_path)
     assert [r["chief"] for r in reports] == [True, False]

@@ -64,6 +64,7 @@ def _cli(*args):
     return result.stdout
 
 
+@pytest.mark.slow
 def test_saved_model_cli_shows_and_runs_both_signatures(small_model, exported, tmp_path):
     model, x, n = small_model
     path, _ = exported

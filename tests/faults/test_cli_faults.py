@@ -11,6 +11,7 @@ import time
 
 import keras
 import numpy as np
+import pytest
 
 import mmzoo  # noqa: F401  (registers the layers model.keras needs)
 from mmzoo.checkpoint import Checkpoints
@@ -54,6 +55,7 @@ def _weights(run):
     return keras.saving.load_model(str(run / "model.keras")).get_weights()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_the_same_command_resumes_to_bit_identical_weights(tmp_path):
     reference = _run(TRAIN, tmp_path / "uninterrupted")
     assert reference.returncode == 0, reference.stderr[-3000:]
