@@ -12,7 +12,7 @@ class StopWhenFit(keras.callbacks.Callback):
     """Ends training once an epoch's training accuracy reaches `threshold`: the epoch budget is a ceiling, and
     the held-out accuracy asserted afterwards still has to show the model learned (most solve it in a few epochs)."""
 
-    def __init__(self, threshold=0.98):
+    def __init__(self, threshold=0.95):
         super().__init__()
         self.threshold = threshold
 
@@ -53,19 +53,25 @@ def test_fusion_learns_xor_but_single_modality_cannot(modalities):
 # held to the same bar as the others.
 NOT_XOR = ("clip", "late_fusion")
 LEARNERS = [m for m in mmzoo.list_models() if m not in NOT_XOR]
-# The [CLS]-token transformer sits on a plateau near chance before it takes off, for a number of
-# epochs that depends on the seed and the float rounding (at lr 3e-3, seeds 0-3: 0.51-1.00 after
-# 12 epochs, and the test's own run still 0.54 after 24). With a transformer's usual lr 1e-3 it took
-# off within 10 epochs for seeds 0-4 and ended at 1.00 after 24 (the test's thread count).
-SETTINGS = {"transformer": {"epochs": 20, "learning_rate": 1e-3}}
+# The attention fusions are trained at a reduced width, without dropout (the architecture and code are
+# the preset's): at the presets' sizes the [CLS]-token transformer sat on a plateau near chance for
+# 10-14 epochs (97-114 s of the suite) and MulT took 74 s. Measured here, seeds 0-3 (epoch at which
+# training accuracy left chance): transformer at width 32, 2 layers, lr 1e-3: 7, 6, 3, 3 (held-out
+# 0.98-1.00); at lr 3e-3, or one layer, the plateau came back for some seeds. MulT at width 16, one
+# layer: solved in 3-4 epochs (seeds 1, 2).
+SETTINGS = {
+    "transformer": {"epochs": 20, "learning_rate": 1e-3,
+                    "fusion_options": {"units": 32, "num_heads": 2, "num_layers": 2, "dropout": 0.0}},
+    "mult": {"fusion_options": {"units": 16, "num_heads": 2, "num_layers": 1, "dropout": 0.0}},
+}
 
 
-def _xor_accuracy(name, epochs=12, learning_rate=3e-3):
+def _xor_accuracy(name, epochs=12, learning_rate=3e-3, **options):
     x, y, inputs = make_xor(1200, ("image", "audio"), seed=1)
     keras.utils.set_random_seed(0)
     encoders = {s.name: ("cnn", {"filters": (16, 32), "units": 32}) for s in inputs}
     model = mmzoo.build_model(name, inputs, mmzoo.Classification(num_classes=2), encoders=encoders,
-                              learning_rate=learning_rate)
+                              learning_rate=learning_rate, **options)
     model.fit({k: v[:800] for k, v in x.items()}, y[:800], epochs=epochs, batch_size=32, verbose=0,
               callbacks=[StopWhenFit()])
     return model.evaluate({k: v[800:] for k, v in x.items()}, y[800:], return_dict=True, verbose=0)["accuracy"]
