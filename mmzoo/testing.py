@@ -51,7 +51,7 @@ def run_mixed_precision_step(build, x, y, policy="mixed_float16"):
         model.run_eagerly = True  # dtype errors show eagerly too; tracing a float16 graph costs ~30 s on CPU
         loss = model.fit(x, y, epochs=1, batch_size=len(next(iter(x.values()))), verbose=0).history["loss"][0]
         assert np.isfinite(loss), f"non-finite loss under {policy}: {loss}"
-        out = model.predict(x, verbose=0)
+        out = call_outputs(model, x)  # eager, like the step: `predict` would trace a float16 graph
         assert out.dtype == np.float32, f"outputs are {out.dtype} under {policy}; heads must be float32"
         return loss
     finally:
