@@ -1,7 +1,9 @@
 """Every registry entry: build, train a step, JSON config, .keras and SavedModel round trips, mixed precision.
 
-(Two large keras.applications backbones skip the SavedModel and mixed-precision parts: see LARGE_BACKBONES;
-fusions are trained under mixed precision, with presence masks, in test_fusion_vectors/test_fusion_attention.)
+Every zoo model is exported as a SavedModel; encoders are exported on the first modality they take, fusions
+through the zoo model built on them (see `_exports`, `PRESET_OF`). Two large keras.applications backbones
+skip the SavedModel and mixed-precision parts (see LARGE_BACKBONES); fusions are trained under mixed
+precision, with presence masks, in test_fusion_vectors/test_fusion_attention.
 """
 
 import numpy as np
@@ -73,6 +75,13 @@ def _encoder_case(encoder, modality):
 LARGE_BACKBONES = ("resnet50", "efficientnet_b0")
 
 
+# An encoder that takes several modalities is exported with the first one it lists: on the others the same
+# layer sits behind another spec's front end (vocabulary, log-mel, normalisation), and every front end is
+# exported by test_every_model (text, image, audio and features inputs). An export costs ~5 s here.
+def _exports(encoder, modality):
+    return encoder not in LARGE_BACKBONES and modality == ENCODERS.meta(encoder)["modalities"][0]
+
+
 @pytest.mark.parametrize("encoder,modality", ENCODER_CASES)
 def test_every_encoder(encoder, modality, tmp_path):
     specs, x, n, encoders = _encoder_case(encoder, modality)
@@ -80,13 +89,20 @@ def test_every_encoder(encoder, modality, tmp_path):
     model = mmzoo.build_model("early_fusion", specs, task, encoders=encoders)
     assert model.get_layer(f"{modality}_encoder").__class__ is ENCODERS.get(encoder)
     large = encoder in LARGE_BACKBONES
-    run_model_test(model, x, _labels(task, n), str(tmp_path), savedmodel=not large)
+    run_model_test(model, x, _labels(task, n), str(tmp_path), savedmodel=_exports(encoder, modality))
     if not large:
         run_mixed_precision_step(lambda: mmzoo.build_model("early_fusion", specs, task, encoders=encoders),
                                  x, _labels(task, n))
 
 
 FUSION_CASES = [f for f in FUSIONS.names() if FUSIONS.meta(f).get("inputs", "vectors") != "decisions"]
+# Every fusion is some zoo model's fusion, and test_every_model exports every model: the fusion cases make
+# the config and .keras round trips on other inputs and leave the SavedModel export (~5 s each) to it.
+PRESET_OF = {MODELS.meta(m).get("fusion"): m for m in MODELS.names()}
+
+
+def test_every_fusion_is_exported_through_a_zoo_model():
+    assert sorted(set(FUSION_CASES) - set(PRESET_OF)) == []
 
 
 @pytest.mark.parametrize("fusion", FUSION_CASES)
@@ -98,7 +114,7 @@ def test_every_fusion(fusion, tmp_path):
 
     model = mmzoo.build_model("early_fusion", specs, task, fusion=fusion, encoders=encoders, sequences=sequences)
     assert model.get_layer("early_fusion_fusion").__class__ is FUSIONS.get(fusion)
-    run_model_test(model, x, _labels(task, n), str(tmp_path))
+    run_model_test(model, x, _labels(task, n), str(tmp_path), savedmodel=False)  # see PRESET_OF
     # mixed_float16: test_fusion_vectors.py and test_fusion_attention.py train every fusion but concat under it,
     # with presence masks (which this case lacks); concat is every encoder case's fusion
 
