@@ -52,7 +52,7 @@ FULL = {"rounds": 3, "train_steps": 10, "infer_batches": 4, "latency_calls": 50,
         "growth_models": ["early_fusion", "tfn", "mult", "transformer"], "growth_steps": 4,
         "pipeline": {"examples": 512, "steps": 16, "rounds": 3}, "matmul": 2048}
 TINY = {"rounds": 1, "train_steps": 2, "infer_batches": 1, "latency_calls": 3, "warmup": 1,
-        "growth": {"batch": [16], "text": [16], "image": [32]}, "growth_models": None, "growth_steps": 2,
+        "growth": {"batch": [16]}, "growth_models": None, "growth_steps": 2,
         "pipeline": {"examples": 64, "steps": 2, "rounds": 1}, "matmul": 256, "defaults_spe": 2, "defaults_jit": False}
 QUICK = {"rounds": 2, "train_steps": 4, "infer_batches": 2, "latency_calls": 15, "warmup": 2,
          "growth": {"batch": [16, 64], "text": [32, 64], "image": [32, 64]},

@@ -13,7 +13,7 @@ import mmzoo
 from mmzoo.registry import ENCODERS, MODELS
 from mmzoo.safety import CODE_LAYERS, check_artifact, config_problems
 from tests.helpers import small_inputs
-from tests.test_registry import SMALL_OPTIONS, _small_fusion
+from tests.test_registry import FAST_TEXT_ENCODER, SMALL_OPTIONS, _small_fusion
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
@@ -55,6 +55,7 @@ def _build(name):
         specs, x, _ = small_inputs()
         task = mmzoo.Classification(num_classes=2)
     encoders = {s.name: (s.default_encoder, SMALL_OPTIONS.get(s.default_encoder, {})) for s in specs}
+    encoders["text"] = FAST_TEXT_ENCODER  # the BiLSTM's layers are walked in test_every_encoder's safe reload
     return mmzoo.build_model(name, specs, task, encoders=encoders, **_small_fusion(name)), x
 
 
