@@ -261,7 +261,8 @@ def test_one_training_step_under_mixed_float16(fusion):
         assert fused.dtype == "float16"
         outputs = keras.layers.Activation("softmax", dtype="float32")(keras.layers.Dense(3)(fused))
         model = keras.Model({**inputs, **{f"{n}_present": p for n, p in presence.items()}}, outputs)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        # eagerly: dtype errors show the same way, and tracing a float16 graph costs seconds per fusion on CPU
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
         rng = np.random.default_rng(0)
         data = {"text": rng.standard_normal((8, 5)), "audio": rng.standard_normal((8, 3)),
                 "text_present": np.array([1, 0] * 4, "float32"), "audio_present": np.ones(8, "float32")}
@@ -270,7 +271,7 @@ def test_one_training_step_under_mixed_float16(fusion):
         loss = model.fit(data, np.arange(8) % 3, batch_size=8, epochs=6, verbose=0).history["loss"][-1]
         assert np.isfinite(loss)
         assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
-        assert np.all(np.isfinite(model.predict(data, verbose=0)))
+        assert np.all(np.isfinite(keras.ops.convert_to_numpy(model(data, training=False))))
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
