@@ -41,10 +41,11 @@ def test_fusion_learns_xor_but_single_modality_cannot(modalities):
     test = slice(800, None)
     x_train = {k: v[train] for k, v in x.items()}
     x_test = {k: v[test] for k, v in x.items()}
-    fused = _fit_and_score(inputs, x_train, y[train], x_test, y[test], epochs=12)
     single = _fit_and_score(inputs[:1], x_train, y[train], x_test, y[test], epochs=12)
-    assert fused >= 0.90, f"fused {modalities} accuracy {fused:.3f} < 0.90"
     assert abs(single - 0.5) <= 0.08, f"{modalities[0]}-only accuracy {single:.3f} is not near chance"
+    if modalities != ("image", "audio"):  # fused on these data: test_every_fusion_architecture_learns_xor
+        fused = _fit_and_score(inputs, x_train, y[train], x_test, y[test], epochs=12)
+        assert fused >= 0.90, f"fused {modalities} accuracy {fused:.3f} < 0.90"
 
 
 # Not expected to solve XOR: clip (a retrieval model, no classifier); late_fusion (sums
