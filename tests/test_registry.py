@@ -75,9 +75,10 @@ def _encoder_case(encoder, modality):
 LARGE_BACKBONES = ("resnet50", "efficientnet_b0")
 
 
-# An encoder that takes several modalities is exported with the first one it lists: on the others the same
-# layer sits behind another spec's front end (vocabulary, log-mel, normalisation), and every front end is
-# exported by test_every_model (text, image, audio and features inputs). An export costs ~5 s here.
+# An encoder that takes several modalities is exported, and stepped under mixed precision, with the first one
+# it lists: on the others the same layer sits behind another spec's front end (vocabulary, log-mel,
+# normalisation), and every front end is exported and stepped under mixed precision by test_every_model (text,
+# image, audio and features inputs). An export costs ~5 s here.
 def _exports(encoder, modality):
     return encoder not in LARGE_BACKBONES and modality == ENCODERS.meta(encoder)["modalities"][0]
 
@@ -88,9 +89,8 @@ def test_every_encoder(encoder, modality, tmp_path):
     task = mmzoo.Classification(num_classes=2)
     model = mmzoo.build_model("early_fusion", specs, task, encoders=encoders)
     assert model.get_layer(f"{modality}_encoder").__class__ is ENCODERS.get(encoder)
-    large = encoder in LARGE_BACKBONES
     run_model_test(model, x, _labels(task, n), str(tmp_path), savedmodel=_exports(encoder, modality))
-    if not large:
+    if _exports(encoder, modality):
         run_mixed_precision_step(lambda: mmzoo.build_model("early_fusion", specs, task, encoders=encoders),
                                  x, _labels(task, n))
 
