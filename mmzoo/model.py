@@ -114,7 +114,7 @@ class MultimodalModel(keras.Model):
             if spec is not None:
                 try:
                     self._symbolic_build(data_batch=spec)
-                except (RuntimeError, TypeError, NotImplementedError):
+                except (AttributeError, RuntimeError, TypeError, NotImplementedError):
                     pass  # what cannot be built symbolically is built in the first trace, as Keras does
                 return
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
