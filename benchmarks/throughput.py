@@ -8,6 +8,7 @@ numbers and what each column means):
     python benchmarks/throughput.py --quick             # a few minutes: one architecture, short runs
     python benchmarks/throughput.py --device gpu --precision bfloat16 --jit on --output benchmarks/results/gpu
     python benchmarks/throughput.py --report-only       # PERFORMANCE.md from the existing JSON
+    python benchmarks/throughput.py --resume            # continue an interrupted run, measuring only the rest
 
 At the reference input set (`mmzoo.reference`: 64 tokens over 20k words,
 64x64x3 images, 1 s of 16 kHz audio through the in-graph log-mel, 10
@@ -304,6 +305,9 @@ def parse_args(argv=None):
                         help="parts to leave out")
     parser.add_argument("--rounds", type=int, help="alternating rounds per measurement")
     parser.add_argument("--report-only", action="store_true", help="regenerate the report from the JSON only")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run: keep what the existing JSON measured with the same "
+                             "settings on this machine and measure only the rest")
     args = parser.parse_args(argv)
     args.jit_value = {"auto": "auto", "on": True, "off": False}[args.jit]
     args.torch_device = "cuda" if args.device == "gpu" else "cpu"
@@ -338,8 +342,14 @@ def main(argv=None):
                                                              "torch_configs": args.torch_configs,
                                                              "modalities": args.modalities},
               "models": {}}
+    if args.resume:
+        record = resume_record(json_path, record)
+        done = [name for name in models if name in record["models"]]
+        models = [name for name in models if name not in done]
+        log(f"resuming {json_path}: kept {done or 'nothing'}")
     keras_w = Worker("keras", args.threads, env)
     torch_w = None
+    kept_versions = record.get("versions")
     record["versions"] = {k: v for k, v in keras_w("info").items() if k != "ok"}
     if args.no_torch:
         record["torch_skipped"] = "--no-torch"
@@ -350,6 +360,9 @@ def main(argv=None):
         record["versions"].update({k: v for k, v in torch_w("info").items() if k != "ok"})
     if record.get("torch_skipped"):
         log("PyTorch side skipped:", record["torch_skipped"])
+    if kept_versions is not None and kept_versions != record["versions"]:
+        raise SystemExit(f"--resume: {json_path} was measured with {kept_versions}, this run has "
+                         f"{record['versions']}; run without --resume to start afresh.")
     try:
         peaks = {"tensorflow": ok(keras_w("matmul_peak", size=cfg["matmul"]), "matmul")}
         if torch_w is not None:
@@ -367,16 +380,16 @@ def main(argv=None):
                 keras_w = Worker("keras", args.threads, env)
                 torch_w = Worker("torch", args.threads, env) if torch_w is not None else None
             _save(record, json_path, started)
-        if "pipeline" not in args.skip:
+        if "pipeline" not in args.skip and "pipeline" not in record:
             log("== input pipeline")
             reply = ok(keras_w("pipeline", modalities=args.modalities, **cfg["pipeline"]), "pipeline")
             record["pipeline"] = {k: v for k, v in reply.items() if k != "ok"}
             _save(record, json_path, started)
-        if "defaults" not in args.skip:
+        if "defaults" not in args.skip and "defaults" not in record:
             log("== defaults (jit_compile, steps_per_execution)")
             record["defaults"] = measure_defaults(keras_w, cfg, args)
             _save(record, json_path, started)
-        if "growth" not in args.skip:
+        if "growth" not in args.skip and "growth" not in record:
             log("== cost growth")
             record["growth"] = measure_growth(cfg, args, cfg["growth_models"] or models[:1], env)
     finally:
@@ -389,8 +402,34 @@ def main(argv=None):
     return record
 
 
+def resume_record(path, fresh):
+    """The record of an interrupted run at `path`, to be continued by the run described by `fresh`.
+
+    Keeps the architectures (and pipeline, defaults, growth parts) measured without error, when the
+    settings, the machine (CPU, cores, threads, device) and the versions match; each sitting is listed
+    under "parts", and the durations add up. Anything else starts afresh, with a message saying why.
+    """
+    if not os.path.exists(path):
+        return fresh
+    with open(path) as f:
+        old = json.load(f)
+    same_machine = {k: old.get("machine", {}).get(k) for k in ("cpu", "cores", "threads", "device")} == \
+        {k: fresh["machine"][k] for k in ("cpu", "cores", "threads", "device")}
+    if old.get("settings") != json.loads(json.dumps(fresh["settings"])) or not same_machine or old.get("quick"):
+        log(f"not resuming {path}: it was measured with other settings or on another machine")
+        return fresh
+    old["models"] = {k: v for k, v in old.get("models", {}).items() if "error" not in v}
+    old["parts"] = old.get("parts") or [{k: old.get(k) for k in ("date", "command", "duration_s")}]
+    old["parts"].append({"date": fresh["date"], "command": fresh["command"], "duration_s": 0.0})
+    old["resumed_duration_s"] = sum(p["duration_s"] or 0 for p in old["parts"][:-1])
+    return old
+
+
 def _save(record, path, started):
-    record["duration_s"] = round(time.time() - started, 1)
+    elapsed = round(time.time() - started, 1)
+    record["duration_s"] = round(record.get("resumed_duration_s", 0) + elapsed, 1)
+    if record.get("parts"):
+        record["parts"][-1]["duration_s"] = elapsed
     with open(path + ".tmp", "w") as f:
         json.dump(record, f, indent=1, default=float)
     os.replace(path + ".tmp", path)

@@ -143,7 +143,10 @@ def write(record, report_path, output_dir):
                   "the benchmark works. The lead runs the full benchmark on a quiet machine.", ""]
     gpu = v.get("gpu")
     lines += [
-        f"- Date: {record['date']}; command: `{record.get('command', '')}`; took {record.get('duration_s', 0):.0f} s.",
+        f"- Date: {record['date']}; command: `{record.get('command', '')}`; took {record.get('duration_s', 0):.0f} s"
+        + ("; measured in sittings (`--resume`): " + "; ".join(
+            f"{p['date']} `{p['command']}` {p['duration_s'] or 0:.0f} s" for p in record["parts"])
+           if len(record.get("parts") or []) > 1 else "") + ".",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine.get('memory_gib')} GiB; "
         f"{machine['threads']} threads for both frameworks (`tf.config.threading` intra/inter-op = "
         f"`torch.set_num_threads`/`set_num_interop_threads`); device {machine['device']}"

@@ -92,3 +92,30 @@ def test_report_regenerates_from_json(tmp_path):
     throughput_report.write(record, tmp_path / "P.md", str(tmp_path))
     text = (tmp_path / "P.md").read_text()
     assert "2.00x (compile)" in text and "Worse than linear in this run: `tfn` in text" in text
+
+
+def test_resume_keeps_only_what_matches(tmp_path):
+    """--resume keeps the architectures an interrupted run measured without error, on the same settings and
+    machine; anything else starts afresh."""
+    import throughput
+
+    machine = {"cpu": "cpu", "cores": 2, "threads": 2, "device": "cpu", "load_average_at_start": [1.0]}
+    settings = {"rounds": 3, "growth": {"batch": [16, 64]}, "precision": "float32"}
+    old = {"date": "d1", "command": "throughput.py", "duration_s": 100.0, "quick": False, "machine": machine,
+           "settings": settings, "models": {"tfn": {"params": {}}, "mult": {"error": "worker died"}},
+           "pipeline": {"ratio_files_to_cached": 1.0}}
+    path = tmp_path / "throughput.json"
+    path.write_text(json.dumps(old))
+    fresh = {"date": "d2", "command": "throughput.py --resume", "quick": False,
+             "machine": {**machine, "load_average_at_start": [0.5]}, "settings": settings, "models": {}}
+    record = throughput.resume_record(str(path), fresh)
+    assert list(record["models"]) == ["tfn"] and record["pipeline"] == old["pipeline"]
+    assert [p["date"] for p in record["parts"]] == ["d1", "d2"] and record["resumed_duration_s"] == 100.0
+    throughput._save(record, str(path), started=throughput.time.time() - 50)
+    saved = json.loads(path.read_text())
+    assert saved["duration_s"] == pytest.approx(150.0, abs=1) and saved["parts"][1]["duration_s"] == pytest.approx(50, abs=1)
+    other = {**fresh, "settings": {**settings, "rounds": 2}}
+    assert throughput.resume_record(str(path), other) is other
+    elsewhere = {**fresh, "machine": {**machine, "cores": 16}}
+    assert throughput.resume_record(str(path), elsewhere) is elsewhere
+    assert throughput.resume_record(str(tmp_path / "none.json"), fresh) is fresh
