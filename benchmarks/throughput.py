@@ -333,7 +333,7 @@ def main(argv=None):
     models = args.models or (["early_fusion"] if args.quick else MODELS.names())
     os.makedirs(args.output, exist_ok=True)
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if args.device == "cpu" else {}
-    started = time.time()
+    started, ticks = time.time(), cpu_ticks()
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "command": " ".join([os.path.relpath(sys.argv[0], ROOT) if sys.argv and sys.argv[0] else "throughput.py"]
                                   + (argv if argv is not None else sys.argv[1:])),
@@ -379,16 +379,16 @@ def main(argv=None):
                         w.proc.kill()
                 keras_w = Worker("keras", args.threads, env)
                 torch_w = Worker("torch", args.threads, env) if torch_w is not None else None
-            _save(record, json_path, started)
+            _save(record, json_path, started, ticks)
         if "pipeline" not in args.skip and "pipeline" not in record:
             log("== input pipeline")
             reply = ok(keras_w("pipeline", modalities=args.modalities, **cfg["pipeline"]), "pipeline")
             record["pipeline"] = {k: v for k, v in reply.items() if k != "ok"}
-            _save(record, json_path, started)
+            _save(record, json_path, started, ticks)
         if "defaults" not in args.skip and "defaults" not in record:
             log("== defaults (jit_compile, steps_per_execution)")
             record["defaults"] = measure_defaults(keras_w, cfg, args)
-            _save(record, json_path, started)
+            _save(record, json_path, started, ticks)
         if "growth" not in args.skip and "growth" not in record:
             log("== cost growth")
             record["growth"] = measure_growth(cfg, args, cfg["growth_models"] or models[:1], env)
@@ -396,7 +396,7 @@ def main(argv=None):
         keras_w.close()
         if torch_w is not None:
             torch_w.close()
-    _save(record, json_path, started)
+    _save(record, json_path, started, ticks)
     throughput_report.write(record, args.report, args.output)
     log(f"wrote {json_path} and {args.report} in {time.time() - started:.0f} s")
     return record
@@ -425,11 +425,25 @@ def resume_record(path, fresh):
     return old
 
 
-def _save(record, path, started):
+def cpu_ticks():
+    """(steal, total) CPU ticks so far from /proc/stat, or None where there is none (not Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (values[7] if len(values) > 7 else 0), sum(values)
+
+
+def _save(record, path, started, ticks=None):
     elapsed = round(time.time() - started, 1)
     record["duration_s"] = round(record.get("resumed_duration_s", 0) + elapsed, 1)
+    now = cpu_ticks() if ticks else None
+    if now and now[1] > ticks[1]:  # a virtual machine's CPU time taken by the hypervisor: numbers run slower
+        record["machine"]["steal_percent"] = round(100 * (now[0] - ticks[0]) / (now[1] - ticks[1]), 1)
     if record.get("parts"):
         record["parts"][-1]["duration_s"] = elapsed
+        record["parts"][-1]["steal_percent"] = record["machine"].get("steal_percent")
     with open(path + ".tmp", "w") as f:
         json.dump(record, f, indent=1, default=float)
     os.replace(path + ".tmp", path)

@@ -75,6 +75,7 @@ class FastPredictor:
 
         self._forward = tf.function(forward, input_signature=[self.signature], jit_compile=jit_compile,
                                     reduce_retracing=True)
+        self._concrete = None
 
     @property
     def model(self):
@@ -94,13 +95,21 @@ class FastPredictor:
             out[name] = value
         return out
 
+    def _run(self, x):
+        # The signature is fixed, so there is one concrete function: calling it directly skips the
+        # tf.function's dispatch (about 1 ms of a ~5 ms batch-1 call on a 2-core CPU).
+        if self._concrete is None:
+            self._concrete = self._forward.get_concrete_function()
+        return tf.nest.map_structure(lambda t: t.numpy(), self._concrete(x))
+
     def __call__(self, x, batch_size=None):
         """Predicts on `x` in chunks of `batch_size` (all at once when None); NumPy outputs."""
         x = self.convert(x)
-        n = int(tf.shape(next(iter(x.values())))[0])
+        n = int(next(iter(x.values())).shape[0])  # eager tensors: a static shape, no op
         size = n if not batch_size else int(batch_size)
-        chunks = [tf.nest.map_structure(lambda t: t.numpy(), self._forward({k: v[i:i + size] for k, v in x.items()}))
-                  for i in range(0, n, size)] if n else []
+        if 0 < n <= size:  # one chunk: no slicing (each slice is an eager op per input)
+            return self._run(x)
+        chunks = [self._run({k: v[i:i + size] for k, v in x.items()}) for i in range(0, n, size)] if n else []
         if not chunks:
             raise ValueError(f"Model '{self.model.name}' received an empty batch to predict on.")
         if len(chunks) == 1:

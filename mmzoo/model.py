@@ -163,8 +163,6 @@ class MultimodalModel(keras.Model):
             shape = tuple(getattr(value, "shape", ()))
             dtype = getattr(value, "dtype", None)
             want = tuple(ref.shape)
-            want_desc = self._describe(name, ref)
-            got = f"{getattr(dtype, 'name', dtype)} of shape {tuple(None if d is None else int(d) for d in shape)}"
             ok = len(shape) == len(want) and all(
                 w is None or s is None or int(s) == int(w) for s, w in zip(shape, want)
             )
@@ -174,8 +172,10 @@ class MultimodalModel(keras.Model):
                 ) or (_kind(ref.dtype) == "int" and _kind(dtype) == "int") or (
                     _kind(ref.dtype) == "bool" and _kind(dtype) in ("int", "bool"))
             if ok and dtype is not None and _kind(dtype) == "int" and _kind(ref.dtype) == "int":
-                _check_int_range(name, modality, value, ref.dtype, want_desc)
+                _check_int_range(name, modality, value, ref.dtype, lambda: self._describe(name, ref))
             if not ok:
+                want_desc = self._describe(name, ref)  # only on failure: it rebuilds the spec (predict latency)
+                got = f"{getattr(dtype, 'name', dtype)} of shape {tuple(None if d is None else int(d) for d in shape)}"
                 hint = ""
                 if _kind(ref.dtype) == "string":
                     hint = " Pass raw strings as a dtype=object NumPy array or a tf.constant."
@@ -197,15 +197,18 @@ class MultimodalModel(keras.Model):
         return f"{ref.dtype} values of shape ({dims})"
 
 
-def _check_int_range(name, modality, value, dtype, want_desc):
-    """Integer arrays cast to a narrower integer input (e.g. int64 pixels into uint8) must fit: no silent wrap."""
+def _check_int_range(name, modality, value, dtype, describe):
+    """Integer arrays cast to a narrower integer input (e.g. int64 pixels into uint8) must fit: no silent wrap.
+
+    `describe()` returns what the input expects, for the error message.
+    """
     target = np.dtype(str(getattr(dtype, "name", dtype)))
     if not isinstance(value, np.ndarray) or value.size == 0 or np.can_cast(value.dtype, target):
         return  # symbolic tensors and dataset specs carry no values; a safe cast cannot wrap
     info = np.iinfo(target)
     low, high = value.min(), value.max()
     if low < info.min or high > info.max:
-        raise ValueError(f"{modality} input '{name}' expects {want_desc}; received {value.dtype} values from "
+        raise ValueError(f"{modality} input '{name}' expects {describe()}; received {value.dtype} values from "
                          f"{low} to {high}, outside [{info.min}, {info.max}]. Scale or clip them first"
                          + (" (pixels: 0-255)." if modality == "Image" else "."))
 

@@ -114,6 +114,9 @@ def test_resume_keeps_only_what_matches(tmp_path):
     throughput._save(record, str(path), started=throughput.time.time() - 50)
     saved = json.loads(path.read_text())
     assert saved["duration_s"] == pytest.approx(150.0, abs=1) and saved["parts"][1]["duration_s"] == pytest.approx(50, abs=1)
+    throughput._save(record, str(path), started=throughput.time.time(), ticks=(0, 1))  # ticks since boot
+    steal = json.loads(path.read_text())["machine"]["steal_percent"]
+    assert 0 <= steal <= 100 and record["parts"][1]["steal_percent"] == steal
     other = {**fresh, "settings": {**settings, "rounds": 2}}
     assert throughput.resume_record(str(path), other) is other
     elsewhere = {**fresh, "machine": {**machine, "cores": 16}}
