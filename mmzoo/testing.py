@@ -95,7 +95,8 @@ def run_model_test(model, x, y, workdir, atol=1e-5, savedmodel=True):
 
     path = os.path.join(workdir, "model.keras")
     model.save(path)
-    reloaded = keras.saving.load_model(path)
+    reloaded = keras.saving.load_model(path)  # safe mode
+    assert type(reloaded) is type(model), f"reloaded as {type(reloaded).__name__}, not {type(model).__name__}"
     diffs["keras"] = float(np.max(np.abs(call_outputs(reloaded, x) - reference)))
 
     if savedmodel:

@@ -1,5 +1,6 @@
 """Small specs and data for fast registry-wide tests."""
 
+import keras
 import numpy as np
 
 import mmzoo
@@ -55,3 +56,13 @@ def run_cli(*args, capsys):
             print(exit_.code, file=sys.stderr)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def code_layers(model):
+    """Names of code-carrying layers anywhere in `model`, nested layers of custom layers included."""
+    from mmzoo.safety import CODE_LAYERS
+
+    layers = model._flatten_layers(include_self=False, recursive=True)
+    assert len(layers) > len(model.layers)  # the walk reaches inside encoders and fusions
+    return [layer.name for layer in layers
+            if type(layer).__name__ in CODE_LAYERS or isinstance(layer, keras.layers.Lambda)]
