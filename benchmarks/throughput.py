@@ -406,8 +406,9 @@ def resume_record(path, fresh):
     """The record of an interrupted run at `path`, to be continued by the run described by `fresh`.
 
     Keeps the architectures (and pipeline, defaults, growth parts) measured without error, when the
-    settings, the machine (CPU, cores, threads, device) and the versions match; each sitting is listed
-    under "parts", and the durations add up. Anything else starts afresh, with a message saying why.
+    settings and the machine (CPU, cores, threads, device) match; each sitting is listed under "parts",
+    and the durations add up. Anything else starts afresh, with a message saying why. (`main` stops if
+    the workers then report other library versions than the kept record's.)
     """
     if not os.path.exists(path):
         return fresh

@@ -107,13 +107,11 @@ class FastPredictor:
         x = self.convert(x)
         n = int(next(iter(x.values())).shape[0])  # eager tensors: a static shape, no op
         size = n if not batch_size else int(batch_size)
-        if 0 < n <= size:  # one chunk: no slicing (each slice is an eager op per input)
-            return self._run(x)
-        chunks = [self._run({k: v[i:i + size] for k, v in x.items()}) for i in range(0, n, size)] if n else []
-        if not chunks:
+        if n == 0:
             raise ValueError(f"Model '{self.model.name}' received an empty batch to predict on.")
-        if len(chunks) == 1:
-            return chunks[0]
+        if n <= size:  # one chunk: no slicing (each slice is an eager op per input)
+            return self._run(x)
+        chunks = [self._run({k: v[i:i + size] for k, v in x.items()}) for i in range(0, n, size)]
         return tf.nest.map_structure(lambda *parts: np.concatenate(parts, axis=0), *chunks)
 
 

@@ -89,6 +89,8 @@ def test_standalone_predictor_works_on_a_plain_keras_model():
     data = np.arange(12, dtype="float32").reshape(4, 3)
     np.testing.assert_allclose(FastPredictor(plain)({"x": data}, batch_size=3), plain.predict(data, verbose=0),
                                rtol=1e-6)
+    with pytest.raises(ValueError, match="empty batch"):
+        FastPredictor(plain)({"x": data[:0]})
 
 
 @pytest.mark.parametrize("encoder, sequences", [
