@@ -22,6 +22,13 @@ Usage (the full protocol, ~5 h on 2 CPU cores; MOSI alone ~15 min):
     python benchmarks/accuracy.py --datasets avmnist_hard --models early_fusion tfn --seeds 2
     python benchmarks/accuracy.py --report-only          # rebuild RESULTS.md and the PNG
 
+A variant of a dataset's protocol (what else was tried) is run with a name and
+overrides (JSON values); it is stored in `<dataset>@<variant>.json` and listed
+under the dataset in RESULTS.md, never mixed into the protocol's table:
+
+    python benchmarks/accuracy.py --datasets mosi --variant mse --set loss=mse \
+        --models late_fusion "text only"
+
 Example (a smoke run, as the test suite does):
 
     python benchmarks/accuracy.py --datasets mosi --models early_fusion --seeds 1 \\
@@ -94,17 +101,42 @@ DATASETS = {
 }
 
 
-def load_splits(dataset, seed, data_dir):
-    """The dataset's `Splits` for this seed."""
+# What a variant may change (`--set KEY=VALUE`); the loader, metrics and references stay.
+TUNABLE = ("batch_size", "epochs", "learning_rate", "patience", "loss", "weight_decay", "encoders",
+           "model_options", "loader_options")
+LOSSES = {"mae": "MeanAbsoluteError", "mse": "MeanSquaredError", "huber": "Huber"}
+
+
+def configuration(dataset, overrides=None):
+    """The dataset's protocol with a variant's `overrides` applied (unknown keys and losses refused).
+
+    Example:
+        >>> configuration("mosi", {"loss": "mse"})["loss"], configuration("mosi")["loss"]
+        ('mse', 'mae')
+    """
+    cfg = dict(DATASETS[dataset])
+    for key, value in (overrides or {}).items():
+        if key not in TUNABLE:
+            raise SystemExit(f"--set {key}=...: a variant may change only {list(TUNABLE)}.")
+        cfg[key] = value
+    if cfg.get("loss") not in (None, *LOSSES):
+        raise SystemExit(f"--set loss={cfg['loss']}: choose from {sorted(LOSSES)} (default: the task's loss).")
+    return cfg
+
+
+def load_splits(dataset, seed, data_dir, cfg=None):
+    """The dataset's `Splits` for this seed (`cfg`: a variant's configuration)."""
     from mmzoo import datasets
 
-    cfg = DATASETS[dataset]
+    cfg = cfg or DATASETS[dataset]
+    options = dict(cfg.get("loader_options") or {})
     if cfg["loader"] == "mosi":
-        return datasets.mosi(data_dir, batch_size=cfg["batch_size"], seed=seed)
+        return datasets.mosi(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
     if cfg["loader"] == "avmnist":
         extra = {"snr_db": cfg["snr_db"]} if "snr_db" in cfg else {}
-        return datasets.avmnist(data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed, **extra)
-    return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed)
+        return datasets.avmnist(data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed,
+                                **extra, **options)
+    return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
 
 
 def candidates(inputs, models=None, extra=()):
@@ -131,18 +163,18 @@ def _encoders(cfg, specs):
     choice = cfg["encoders"]
     if choice is None:
         return None
-    if isinstance(choice, tuple):
-        return {s.name: choice for s in specs}
+    if isinstance(choice, (tuple, list)):  # one (name, options) for every input; JSON gives a list
+        return {s.name: tuple(choice) for s in specs}
     return {s.name: choice[s.name] for s in specs if s.name in choice}
 
 
-def train_one(dataset, architecture, input_names, splits, seed, epochs=None):
+def train_one(dataset, architecture, input_names, splits, seed, epochs=None, cfg=None):
     """Trains one model for one seed; returns its record (metrics, time, parameters, epochs)."""
     import keras
 
     import mmzoo
 
-    cfg = DATASETS[dataset]
+    cfg = cfg or DATASETS[dataset]
     specs = [s for s in splits.inputs if s.name in input_names]
     train, validation, test = (_select(d, input_names) for d in (splits.train, splits.validation, splits.test))
     epochs = epochs or cfg["epochs"]
@@ -151,7 +183,7 @@ def train_one(dataset, architecture, input_names, splits, seed, epochs=None):
                               **cfg.get("model_options", {}))
     steps = int(train.cardinality())
     schedule = keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=max(1, steps * epochs))
-    loss = keras.losses.MeanAbsoluteError() if cfg.get("loss") == "mae" else splits.task.loss()
+    loss = getattr(keras.losses, LOSSES[cfg["loss"]])() if cfg.get("loss") else splits.task.loss()
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.get("weight_decay", 0.004))
     model.compile(optimizer=optimizer, loss=loss, metrics=splits.task.metrics())
     stop = keras.callbacks.EarlyStopping(patience=cfg["patience"], restore_best_weights=True)
@@ -188,13 +220,13 @@ def ridge_text(splits, alpha=1.0):
             "metrics": {**mosi_metrics(yt, prediction), "num_examples": int(len(yt))}}
 
 
-def result_path(results_dir, dataset):
-    return os.path.join(results_dir, f"{dataset}.json")
+def result_path(results_dir, dataset, variant=None):
+    return os.path.join(results_dir, f"{dataset}@{variant}.json" if variant else f"{dataset}.json")
 
 
-def merge(results_dir, dataset, runs, settings):
-    """Adds `runs` to the dataset's JSON, replacing earlier runs of the same (model, seed)."""
-    path = result_path(results_dir, dataset)
+def merge(results_dir, dataset, runs, settings, variant=None, overrides=None):
+    """Adds `runs` to the dataset's (or its variant's) JSON, replacing earlier runs of the same (model, seed)."""
+    path = result_path(results_dir, dataset, variant)
     old = {"runs": []}
     if os.path.exists(path):
         with open(path) as f:
@@ -204,6 +236,8 @@ def merge(results_dir, dataset, runs, settings):
     record = {"dataset": dataset, "settings": settings, "references": DATASETS[dataset]["references"],
               "primary": DATASETS[dataset]["primary"], "metrics": DATASETS[dataset]["metrics"],
               "runs": kept + runs}
+    if variant:
+        record.update(variant=variant, overrides=overrides or {})
     os.makedirs(results_dir, exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -212,30 +246,51 @@ def merge(results_dir, dataset, runs, settings):
     return path
 
 
-def run(dataset, seeds, models, data_dir, results_dir, epochs=None):
-    """Trains every candidate for every seed on `dataset`, saving after each run."""
+def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None, overrides=None):
+    """Trains every candidate for every seed on `dataset` (or a named variant of its protocol), saving after each run."""
     import platform
 
     import keras
     import tensorflow as tf
 
-    settings = {k: v for k, v in DATASETS[dataset].items() if k != "references"}
+    cfg = configuration(dataset, overrides)
+    save = dict(variant=variant, overrides=overrides)
+    settings = {k: v for k, v in cfg.items() if k != "references"}
     settings.update(epochs=epochs or settings["epochs"], tensorflow=tf.__version__, keras=keras.__version__,
                     machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
     for seed in seeds:
-        splits = load_splits(dataset, seed, data_dir)
+        splits = load_splits(dataset, seed, data_dir, cfg)
         rows = candidates(splits.inputs, models, extra=("ridge (text)",) if dataset == "mosi" else ())
         if dataset == "mosi" and (not models or "ridge (text)" in models):
             merge(results_dir, dataset, [{"model": "ridge (text)", "kind": "baseline", "seed": seed,
-                                          "inputs": ["text"], **ridge_text(splits)}], settings)
+                                          "inputs": ["text"], **ridge_text(splits)}], settings, **save)
         for row, architecture, names in rows:
-            record = train_one(dataset, architecture, names, splits, seed, epochs)
+            record = train_one(dataset, architecture, names, splits, seed, epochs, cfg)
             kind = "unimodal" if row.endswith(" only") else "fusion"
             merge(results_dir, dataset, [{"model": row, "kind": kind, "seed": seed, "inputs": names, **record}],
-                  settings)
+                  settings, **save)
             shown = DATASETS[dataset]["primary"]
-            print(f"{dataset} seed {seed} {row:<14} {shown}={record['metrics'][shown]:.4f} "
+            print(f"{dataset}{'@' + variant if variant else ''} seed {seed} {row:<14} {shown}={record['metrics'][shown]:.4f} "
                   f"({record['train_seconds']:.0f} s, {record['epochs_run']} epochs)", flush=True)
+
+
+def parse_overrides(items):
+    """`["loss=mse", 'encoders=["mlp", {"units": [32]}]']` -> `{"loss": "mse", "encoders": [...]}`.
+
+    Example:
+        >>> parse_overrides(["loss=mse", "weight_decay=0.05", 'loader_options={"audio_raw": true}'])
+        {'loss': 'mse', 'weight_decay': 0.05, 'loader_options': {'audio_raw': True}}
+    """
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE.")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
 
 
 def main(argv=None):
@@ -251,11 +306,20 @@ def main(argv=None):
     parser.add_argument("--report", default=os.path.join(HERE, "RESULTS.md"))
     parser.add_argument("--plot", default=os.path.join(HERE, "accuracy.png"))
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report and plot")
+    parser.add_argument("--variant", default=None,
+                        help="name of a variant of the protocol (needs --set); results go to <dataset>@<name>.json")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help=f"a variant's changes, VALUE as JSON (else a string); keys: {', '.join(TUNABLE)}")
     args = parser.parse_args(argv)
+    overrides = parse_overrides(args.overrides)
+    if bool(args.variant) != bool(overrides):
+        parser.error("--variant NAME and --set KEY=VALUE go together: a variant is named and changes something.")
+    if args.variant and not args.variant.replace("-", "").replace("_", "").isalnum():
+        parser.error(f"--variant {args.variant!r}: use letters, digits, '-' and '_' (it names a file).")
     if not args.report_only:
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         for dataset in args.datasets:
-            run(dataset, seeds, args.models, args.data_dir, args.results_dir, args.epochs)
+            run(dataset, seeds, args.models, args.data_dir, args.results_dir, args.epochs, args.variant, overrides)
     accuracy_report.write(args.results_dir, args.report, args.plot)
     print(f"Wrote {args.report} and {args.plot}")
     return 0

@@ -18,13 +18,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import accuracy_report  # noqa: E402
 
 
-def _run(tmp_path, data_dir, *extra):
+def _run(tmp_path, data_dir, *extra, name="mosi"):
     command = [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--datasets", "mosi", "--seeds", "1",
                "--epochs", "2", "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "results"),
                "--report", str(tmp_path / "RESULTS.md"), "--plot", str(tmp_path / "accuracy.png"), *extra]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    with open(tmp_path / "results" / "mosi.json") as f:
+    with open(tmp_path / "results" / f"{name}.json") as f:
         return json.load(f)
 
 
@@ -47,6 +47,17 @@ def test_benchmark_runs_end_to_end_and_merges_reruns(tmp_path):
     again = _run(tmp_path, data_dir, "--models", "text only")
     assert len(again["runs"]) == 3  # same (model, seed) replaced
     assert again["runs"][-1]["model"] == "text only"
+    protocol = (tmp_path / "results" / "mosi.json").read_text()
+    variant = _run(tmp_path, data_dir, "--models", "text only", "--variant", "mse", "--set", "loss=mse",
+                   "weight_decay=0.1", name="mosi@mse")
+    assert (tmp_path / "results" / "mosi.json").read_text() == protocol  # the protocol's runs untouched
+    assert variant["variant"] == "mse" and variant["overrides"] == {"loss": "mse", "weight_decay": 0.1}
+    assert variant["settings"]["loss"] == "mse" and variant["settings"]["weight_decay"] == 0.1
+    trained = variant["runs"][0]["metrics"]["mae"]
+    assert trained != pytest.approx(again["runs"][-1]["metrics"]["mae"], abs=1e-6)  # the changes were applied
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "Also tried" in report and "| `mse` | `loss=\"mse\", weight_decay=0.1` | best unimodal `text only` | 1 |" \
+        in report
 
 
 @pytest.mark.skipif(not HAS_DATA, reason="real data not available: set MMZOO_DATA to the shared data folder")
@@ -87,3 +98,36 @@ def test_clean_target_flags_a_fusion_model_below_the_best_single_modality():
                                ("name only", "unimodal", 0, 0.94), ("name only", "unimodal", 1, 0.95)])
     checks = accuracy_report.targets("emoji", accuracy_report.summarize(record))
     assert [(("`tfn`" in text), met) for text, met in checks] == [(True, False)]
+
+
+def test_variant_overrides_are_parsed_and_unknown_keys_refused():
+    import accuracy
+
+    parsed = accuracy.parse_overrides(["loss=mse", "epochs=3", 'encoders=["mlp", {"units": [32]}]'])
+    assert parsed == {"loss": "mse", "epochs": 3, "encoders": ["mlp", {"units": [32]}]}
+    cfg = accuracy.configuration("mosi", parsed)
+    assert cfg["epochs"] == 3 and accuracy.DATASETS["mosi"]["epochs"] == 40  # a copy, not the protocol
+    assert accuracy._encoders(cfg, [type("Spec", (), {"name": "text"})()]) == {"text": ("mlp", {"units": [32]})}
+    with pytest.raises(SystemExit, match="primary"):
+        accuracy.configuration("mosi", {"primary": "mae"})
+    with pytest.raises(SystemExit, match="loss=hinge"):
+        accuracy.configuration("mosi", {"loss": "hinge"})
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        accuracy.parse_overrides(["loss"])
+
+
+def test_variants_are_reported_apart_from_the_protocol(tmp_path):
+    protocol = _record("emoji", [("tfn", "fusion", 0, 0.80), ("name only", "unimodal", 0, 0.70)])
+    variant = {**_record("emoji", [("tfn", "fusion", 0, 0.60), ("gmu", "fusion", 0, 0.65),
+                                   ("name only", "unimodal", 0, 0.50)]),
+               "variant": "tiny-lr", "overrides": {"learning_rate": 1e-5}}
+    for name, record in (("emoji", protocol), ("emoji@tiny-lr", variant)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    assert list(accuracy_report.load(tmp_path)) == ["emoji"]
+    assert accuracy_report.load(tmp_path)["emoji"]["runs"] == protocol["runs"]
+    checks = accuracy_report.write(tmp_path, tmp_path / "R.md", tmp_path / "a.png")
+    assert checks == [("emoji", "every fusion model >= the best single modality (`name only` 70.0%) within noise "
+                       "(2 std, at least 1 point)", True)]  # the variant's 60% tfn is not checked
+    report = (tmp_path / "R.md").read_text()
+    assert "| `tiny-lr` | `learning_rate=1e-05` | best fusion `gmu` | 1 | 65.0 ± 0.0 |" in report
+    assert "| `tiny-lr` | `learning_rate=1e-05` | best unimodal `name only` | 1 | 50.0 ± 0.0 |" in report
