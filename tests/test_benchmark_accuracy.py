@@ -29,8 +29,8 @@ def _run(tmp_path, data_dir, *extra, name="mosi"):
 
 
 @pytest.mark.slow
-def test_benchmark_runs_end_to_end_and_merges_reruns(tmp_path):
-    """Fusion + unimodal + ridge rows land in the JSON, the report and the PNG; a rerun replaces, not appends."""
+def test_benchmark_runs_end_to_end_and_a_variant_lands_apart(tmp_path):
+    """Fusion + unimodal + ridge rows land in the JSON, the report and the PNG; a variant in its own file."""
     data_dir = DATA_DIR if HAS_DATA else DUMMY
     models = ["--models", "early_fusion", "text only", "ridge (text)"]
     record = _run(tmp_path, data_dir, *models)
@@ -44,9 +44,6 @@ def test_benchmark_runs_end_to_end_and_merges_reruns(tmp_path):
     report = (tmp_path / "RESULTS.md").read_text()
     assert "| `early_fusion` | fusion | 1 |" in report and "HFFN" in report and "Targets:" in report
     assert (tmp_path / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    again = _run(tmp_path, data_dir, "--models", "text only")
-    assert len(again["runs"]) == 3  # same (model, seed) replaced
-    assert again["runs"][-1]["model"] == "text only"
     protocol = (tmp_path / "results" / "mosi.json").read_text()
     variant = _run(tmp_path, data_dir, "--models", "text only", "--variant", "mse", "--set", "loss=mse",
                    "weight_decay=0.1", name="mosi@mse")
@@ -54,17 +51,18 @@ def test_benchmark_runs_end_to_end_and_merges_reruns(tmp_path):
     assert variant["variant"] == "mse" and variant["overrides"] == {"loss": "mse", "weight_decay": 0.1}
     assert variant["settings"]["loss"] == "mse" and variant["settings"]["weight_decay"] == 0.1
     trained = variant["runs"][0]["metrics"]["mae"]
-    assert trained != pytest.approx(again["runs"][-1]["metrics"]["mae"], abs=1e-6)  # the changes were applied
+    assert trained != pytest.approx(runs["text only"]["metrics"]["mae"], abs=1e-6)  # the changes were applied
     report = (tmp_path / "RESULTS.md").read_text()
     assert "Also tried" in report and "| `mse` | `loss=\"mse\", weight_decay=0.1` | best unimodal `text only` | 1 |" \
         in report
 
 
 @pytest.mark.skipif(not HAS_DATA, reason="real data not available: set MMZOO_DATA to the shared data folder")
-def test_ridge_reference_reproduces_the_published_text_baseline(tmp_path):
+def test_ridge_reference_reproduces_the_published_text_baseline():
     """PROVENANCE.md: a ridge regression on the text vector gives Acc-2 79.0%, MAE 0.877, Corr 0.658."""
-    record = _run(tmp_path, DATA_DIR, "--models", "ridge (text)")
-    metrics = record["runs"][0]["metrics"]
+    import accuracy
+
+    metrics = accuracy.ridge_text(accuracy.load_splits("mosi", 0, DATA_DIR))["metrics"]
     assert metrics["num_examples"] == 752
     assert abs(metrics["acc2_has0"] - 0.790) <= 0.005
     assert abs(metrics["mae"] - 0.877) <= 0.005
@@ -98,6 +96,22 @@ def test_clean_target_flags_a_fusion_model_below_the_best_single_modality():
                                ("name only", "unimodal", 0, 0.94), ("name only", "unimodal", 1, 0.95)])
     checks = accuracy_report.targets("emoji", accuracy_report.summarize(record))
     assert [(("`tfn`" in text), met) for text, met in checks] == [(True, False)]
+
+
+def test_a_rerun_replaces_the_same_model_and_seed_and_keeps_the_rest(tmp_path):
+    import accuracy
+
+    def runs(*rows):
+        return [{"model": m, "seed": s, "metrics": {"mae": v}} for m, s, v in rows]
+
+    accuracy.merge(tmp_path, "mosi", runs(("tfn", 0, 1.0), ("tfn", 1, 2.0), ("gmu", 0, 3.0)), {"epochs": 1})
+    path = accuracy.merge(tmp_path, "mosi", runs(("tfn", 1, 5.0)), {"epochs": 2})
+    with open(path) as f:
+        record = json.load(f)
+    assert [(r["model"], r["seed"], r["metrics"]["mae"]) for r in record["runs"]] == [
+        ("tfn", 0, 1.0), ("gmu", 0, 3.0), ("tfn", 1, 5.0)]
+    assert record["settings"] == {"epochs": 2} and "variant" not in record
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_variant_overrides_are_parsed_and_unknown_keys_refused():
