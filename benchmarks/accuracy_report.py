@@ -137,13 +137,13 @@ def targets(dataset, rows):
         ridge = next((r for r in rows if r["model"] == "ridge (text)"), None)
         if best:
             acc = best["stats"]["acc2_has0"][0]
-            checks.append((f"best fusion Acc-2 >= 80.5% (HFFN 80.45%): `{best['model']}` {100 * acc:.1f}%",
-                           acc >= 0.805))
+            checks.append((f"best fusion Acc-2 >= 80.5% (HFFN 80.45%): `{best['model']}` {100 * acc:.1f}% "
+                           f"({100 * acc - 80.5:+.1f} points)", acc >= 0.805))
             if ridge:
                 for metric, better in (("mae", lambda a, b: a < b), ("corr", lambda a, b: a > b)):
                     ours, theirs = best["stats"][metric][0], ridge["stats"][metric][0]
                     checks.append((f"`{best['model']}` beats the text-only ridge on {metric}: "
-                                   f"{ours:.3f} vs {theirs:.3f}", better(ours, theirs)))
+                                   f"{ours:.3f} vs {theirs:.3f} ({ours - theirs:+.3f})", better(ours, theirs)))
     elif dataset == "avmnist_hard":
         fusion, single = _best(rows, "fusion", "accuracy"), _best(rows, "unimodal", "accuracy")
         if fusion and single:
