@@ -114,6 +114,10 @@ def test_clean_target_flags_a_fusion_model_below_the_best_single_modality():
                                ("name only", "unimodal", 0, 0.94), ("name only", "unimodal", 1, 0.95)])
     checks = accuracy_report.targets("emoji", accuracy_report.summarize(record))
     assert [(("`tfn`" in text), met) for text, met in checks] == [(True, False)]
+    record["runs"][2:4] = [{**record["runs"][2], "metrics": {"accuracy": 0.92}},
+                           {**record["runs"][3], "metrics": {"accuracy": 0.96}}]  # tfn 94.0 ± 2.8: within noise
+    ((text, met),) = accuracy_report.targets("emoji", accuracy_report.summarize(record))
+    assert met and text.endswith("; below its mean: `tfn` -0.5 (std 2.8) points")
 
 
 def test_a_rerun_replaces_the_same_model_and_seed_and_keeps_the_rest(tmp_path):
