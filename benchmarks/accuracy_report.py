@@ -234,7 +234,8 @@ def write(results_dir, report_path, plot_path):
         checks += [(dataset, text, ok) for text, ok in found]
         if variants.get(dataset):
             parts += ["Also tried (variants of this protocol, each `--variant NAME --set KEY=VALUE` on the rows "
-                      "listed in its JSON; not part of the table or the targets above; best rows by "
+                      "listed in its JSON; not part of the table or the targets above, and test numbers like them: "
+                      "adopting the best of them would select on the test split; best rows by "
                       f"{record['primary']}):", "", variants_table(variants[dataset]), ""]
     for dataset in sorted(set(variants) - set(records)):
         parts += [f"## {dataset} (variants only; the protocol has not been run)", "",
