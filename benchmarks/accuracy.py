@@ -26,7 +26,7 @@ A variant of a dataset's protocol (what else was tried) is run with a name and
 overrides (JSON values); it is stored in `<dataset>@<variant>.json` and listed
 under the dataset in RESULTS.md, never mixed into the protocol's table:
 
-    python benchmarks/accuracy.py --datasets mosi --variant mse --set loss=mse \
+    python benchmarks/accuracy.py --datasets mosi --variant mse --set loss=mse \\
         --models late_fusion "text only"
 
 Example (a smoke run, as the test suite does):
@@ -246,14 +246,26 @@ def merge(results_dir, dataset, runs, settings, variant=None, overrides=None):
     return path
 
 
+def check_variant(results_dir, dataset, variant, overrides):
+    """Refuses to add runs to a variant's file that holds runs of other changes (they would mix)."""
+    path = result_path(results_dir, dataset, variant)
+    if variant and os.path.exists(path):
+        with open(path) as f:
+            held = json.load(f).get("overrides")
+        if held != (overrides or {}):
+            raise SystemExit(f"{path} holds variant '{variant}' with --set {held}, not {overrides}: "
+                             f"choose another --variant name, or delete that file to start it again.")
+
+
 def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None, overrides=None):
-    """Trains every candidate for every seed on `dataset` (or a named variant of its protocol), saving after each run."""
+    """Trains every candidate for every seed on `dataset` (or a named variant of it), saving after each run."""
     import platform
 
     import keras
     import tensorflow as tf
 
     cfg = configuration(dataset, overrides)
+    check_variant(results_dir, dataset, variant, overrides)
     save = dict(variant=variant, overrides=overrides)
     settings = {k: v for k, v in cfg.items() if k != "references"}
     settings.update(epochs=epochs or settings["epochs"], tensorflow=tf.__version__, keras=keras.__version__,
@@ -270,7 +282,8 @@ def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None
             merge(results_dir, dataset, [{"model": row, "kind": kind, "seed": seed, "inputs": names, **record}],
                   settings, **save)
             shown = DATASETS[dataset]["primary"]
-            print(f"{dataset}{'@' + variant if variant else ''} seed {seed} {row:<14} {shown}={record['metrics'][shown]:.4f} "
+            name = f"{dataset}@{variant}" if variant else dataset
+            print(f"{name} seed {seed} {row:<14} {shown}={record['metrics'][shown]:.4f} "
                   f"({record['train_seconds']:.0f} s, {record['epochs_run']} epochs)", flush=True)
 
 

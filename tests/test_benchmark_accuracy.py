@@ -152,6 +152,16 @@ def test_variant_overrides_are_parsed_and_unknown_keys_refused():
         accuracy.parse_overrides(["loss"])
 
 
+def test_a_variant_name_keeps_its_changes(tmp_path):
+    import accuracy
+
+    accuracy.merge(tmp_path, "mosi", [{"model": "tfn", "seed": 0}], {}, variant="v", overrides={"loss": "mse"})
+    accuracy.check_variant(tmp_path, "mosi", "v", {"loss": "mse"})  # more seeds of the same variant: fine
+    accuracy.check_variant(tmp_path, "mosi", "w", {"loss": "huber"})  # a new name: fine
+    with pytest.raises(SystemExit, match="holds variant 'v'"):
+        accuracy.check_variant(tmp_path, "mosi", "v", {"loss": "huber"})
+
+
 def test_variants_are_reported_apart_from_the_protocol(tmp_path):
     protocol = _record("emoji", [("tfn", "fusion", 0, 0.80), ("name only", "unimodal", 0, 0.70)])
     variant = {**_record("emoji", [("tfn", "fusion", 0, 0.60), ("gmu", "fusion", 0, 0.65),
