@@ -267,6 +267,7 @@ def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None
     cfg = configuration(dataset, overrides)
     check_variant(results_dir, dataset, variant, overrides)
     save = dict(variant=variant, overrides=overrides)
+    name, shown = (f"{dataset}@{variant}" if variant else dataset), cfg["primary"]
     settings = {k: v for k, v in cfg.items() if k != "references"}
     settings.update(epochs=epochs or settings["epochs"], tensorflow=tf.__version__, keras=keras.__version__,
                     machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
@@ -281,8 +282,6 @@ def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None
             kind = "unimodal" if row.endswith(" only") else "fusion"
             merge(results_dir, dataset, [{"model": row, "kind": kind, "seed": seed, "inputs": names, **record}],
                   settings, **save)
-            shown = DATASETS[dataset]["primary"]
-            name = f"{dataset}@{variant}" if variant else dataset
             print(f"{name} seed {seed} {row:<14} {shown}={record['metrics'][shown]:.4f} "
                   f"({record['train_seconds']:.0f} s, {record['epochs_run']} epochs)", flush=True)
 
