@@ -6,8 +6,12 @@ latency of a batch of one (measured on a 2-core CPU, reference early_fusion
 model: see `benchmarks/PERFORMANCE.md`). `FastPredictor` traces the model's
 forward pass once, with a signature taken from `model.inputs` (batch
 dimension left free, so no batch size ever retraces), and calls it directly.
-In that trace, batches of up to 32 run mmzoo's recurrent encoders through a
-fused LSTM kernel (`mmzoo.encoders.fused_lstm`). `MultimodalModel.predict` uses it for dicts of arrays or tensors; datasets,
+In that trace (`mmzoo.encoders.compiled_inference`), batches of up to 32 run
+mmzoo's recurrent encoders through a fused LSTM kernel
+(`mmzoo.encoders.fused_lstm`), and each convolution followed by
+BatchNormalization runs as one convolution with the normalisation folded into
+its kernel and bias (`mmzoo.encoders.fused_batchnorm.conv_bn`).
+`MultimodalModel.predict` uses it for dicts of arrays or tensors; datasets,
 callbacks and `steps` still go through Keras's `predict`.
 """
 
@@ -16,7 +20,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from mmzoo.encoders.fused_lstm import fused_inference
+from mmzoo.encoders.compiled_inference import compiled_inference
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 
@@ -36,6 +40,8 @@ class FastPredictor:
             models with string ops, True on GPUs).
         weak: hold the model through a weak reference (the cache does).
         fused_lstm: let small batches use the fused LSTM kernel (never under XLA).
+        fold_batchnorm: fold inference BatchNormalization into the preceding
+            convolution.
 
     Example:
         >>> import numpy as np, mmzoo
@@ -46,7 +52,7 @@ class FastPredictor:
         (2, 3)
     """
 
-    def __init__(self, model, jit_compile=None, weak=False, fused_lstm=True):
+    def __init__(self, model, jit_compile=None, weak=False, fused_lstm=True, fold_batchnorm=True):
         # The cache in `fast_predictor` holds the model weakly, so a cached predictor never keeps it alive.
         self._model = weakref.ref(model) if weak else (lambda: model)
         self.signature = {
@@ -68,9 +74,7 @@ class FastPredictor:
                 args = [x[_input_name(t)] for t in structure]
             else:
                 args = x[_input_name(structure)]
-            if not fused_lstm:
-                return model_ref()(args, training=False)
-            with fused_inference():  # small batches: fused LSTM kernel (mmzoo/encoders/fused_lstm.py)
+            with compiled_inference(fused_lstm=fused_lstm, fold_batchnorm=fold_batchnorm):
                 return model_ref()(args, training=False)
 
         self._forward = tf.function(forward, input_signature=[self.signature], jit_compile=jit_compile,

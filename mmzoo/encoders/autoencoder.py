@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from mmzoo.encoders.base import Encoder
 from mmzoo.encoders.base import image_shape, propagate_frozen, with_channels
-from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization
+from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
 from mmzoo.registry import ENCODERS
 
 PAPER = "Masci et al. 2011, Stacked Convolutional Auto-Encoders for Hierarchical Feature Extraction"
@@ -136,7 +136,7 @@ class ConvAutoencoderEncoder(Encoder):
     def call(self, x, training=None):
         x = with_channels(x)
         for conv, bn, act in self.blocks:
-            x = act(bn(conv(x), training=training))
+            x = act(conv_bn(conv, bn, x, training))
         x = self.drop(self.bottleneck(self.flatten(x)), training=training)
         return keras.ops.expand_dims(x, 1) if self.return_sequences else x
 

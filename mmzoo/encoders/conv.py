@@ -3,7 +3,7 @@
 import keras
 
 from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
-from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization
+from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
 from mmzoo.registry import ENCODERS
 
 
@@ -67,7 +67,7 @@ class ConvEncoder(Encoder):
     def call(self, x, training=None):
         x = with_channels(x)
         for conv, bn, act, pool in self.blocks:
-            x = pool(act(bn(conv(x), training=training)))
+            x = pool(act(conv_bn(conv, bn, x, training)))
         if self.return_sequences:
             x = spatial_tokens(x)
         else:

@@ -8,32 +8,20 @@ c, o as Keras, no peepholes, no forget bias added) and took 0.4 ms at batch 1,
 but it is slower than Keras's loop at batch 64, and TFLite/ONNX have no such op.
 
 So it is used only while `mmzoo.fast_predict` traces its inference function
-(`fused_inference()`), only for batches of at most `MAX_BATCH`, and only when
-every mask is a prefix (padding at the end, as `TextVectorization` makes it);
-otherwise the same graph takes Keras's path (`tf.cond`). Training, `.keras`
+(`mmzoo.encoders.compiled_inference`), only for batches of at most
+`MAX_BATCH`, and only when every mask is a prefix (padding at the end, as
+`TextVectorization` makes it); otherwise the same graph takes Keras's path
+(`tf.cond`). Training, `.keras`
 files and every export keep Keras's LSTM. Outputs agree with Keras's to float32
 rounding (measured 4e-9 at the layer).
 """
 
-import contextlib
-import threading
-
 import keras
 import tensorflow as tf
 
+from mmzoo.encoders import compiled_inference
+
 MAX_BATCH = 32  # measured on 2 CPU cores: faster than Keras's loop at 1-32, slower at 64
-_STATE = threading.local()
-
-
-@contextlib.contextmanager
-def fused_inference():
-    """Within this block, `RecurrentEncoder`s traced for inference may use the fused kernel."""
-    previous = getattr(_STATE, "on", False)
-    _STATE.on = True
-    try:
-        yield
-    finally:
-        _STATE.on = previous
 
 
 def _plain_lstm(layer, backwards=False):
@@ -45,7 +33,7 @@ def _plain_lstm(layer, backwards=False):
 
 def applies(encoder, training):
     """True when `encoder` may take the fused path in this trace (see the module docstring)."""
-    if not getattr(_STATE, "on", False) or training or encoder.compute_dtype != "float32":
+    if not compiled_inference.active("fused_lstm") or training or encoder.compute_dtype != "float32":
         return False
     for rnn in encoder.rnns:
         if isinstance(rnn, keras.layers.Bidirectional):

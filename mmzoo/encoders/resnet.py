@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
-from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization
+from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
 from mmzoo.registry import ENCODERS
 
 
@@ -77,9 +77,9 @@ class ResidualBlock(keras.layers.Layer):
         shortcut = x
         if self.shortcut:
             conv, bn = self.shortcut
-            shortcut = bn(conv(x), training=training)
-        y = ops.relu(self.bn1(self.conv1(x), training=training))
-        y = self.bn2(self.conv2(y), training=training)
+            shortcut = conv_bn(conv, bn, x, training)
+        y = ops.relu(conv_bn(self.conv1, self.bn1, x, training))
+        y = conv_bn(self.conv2, self.bn2, y, training)
         return ops.relu(y + shortcut)
 
     def compute_output_shape(self, input_shape):
@@ -167,7 +167,7 @@ class ResNetEncoder(Encoder):
 
     def call(self, x, training=None):
         conv, bn = self.stem
-        x = ops.relu(bn(conv(with_channels(x)), training=training))
+        x = ops.relu(conv_bn(conv, bn, with_channels(x), training))
         for block in self.residual_blocks:
             x = block(x, training=training)
         x = spatial_tokens(x) if self.return_sequences else self.pool(x)

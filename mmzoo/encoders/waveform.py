@@ -5,6 +5,7 @@ from keras import ops
 
 from mmzoo.encoders.base import Encoder
 from mmzoo.encoders.base import propagate_frozen
+from mmzoo.encoders.fused_batchnorm import conv_bn
 from mmzoo.registry import ENCODERS
 
 
@@ -92,7 +93,7 @@ class WaveCNNEncoder(Encoder):
 
     def call(self, x, training=None):
         for conv, bn, pool in self.blocks:
-            x = pool(ops.relu(bn(conv(x), training=training)))
+            x = pool(ops.relu(conv_bn(conv, bn, x, training)))
         if not self.return_sequences:
             x = self.pool(x)
         return self.proj(self.drop(x, training=training))
