@@ -203,6 +203,8 @@ def measure_model(name, keras_w, torch_w, cfg, args):
         infer_slots["mmzoo (Keras predict)"] = (keras_w, {"slot": "mmzoo", "path": "keras_predict"})
         if "text" in args.modalities:
             infer_slots["mmzoo (no fused LSTM)"] = (keras_w, {"slot": "mmzoo", "path": "no_fused_lstm"})
+        if {"image", "audio"} & set(args.modalities):  # the reference CNNs: BatchNorm after each convolution
+            infer_slots["mmzoo (no folded BatchNorm)"] = (keras_w, {"slot": "mmzoo", "path": "no_folded_bn"})
     log(f"   infer x{rounds}")
     result["infer"] = alternate(rounds, infer_slots, "infer", batches=cfg["infer_batches"], batch=256, warmup=2)
     log(f"   latency x{rounds}")

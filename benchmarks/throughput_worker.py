@@ -220,11 +220,13 @@ class KerasWorker:
 
     def _predict_fn(self, model, path, batch):
         import keras
-        if path == "no_fused_lstm":  # mmzoo's compiled path without the fused LSTM kernel (before/after)
+        if path in ("no_fused_lstm", "no_folded_bn"):  # mmzoo's compiled path without one kernel (before/after)
             from mmzoo.fast_predict import FastPredictor
-            if not hasattr(model, "_benchmark_unfused"):
-                object.__setattr__(model, "_benchmark_unfused", FastPredictor(model, fused_lstm=False, weak=True))
-            predictor = model._benchmark_unfused
+            attribute = f"_benchmark_{path}"
+            if not hasattr(model, attribute):
+                off = {"no_fused_lstm": {"fused_lstm": False}, "no_folded_bn": {"fold_batchnorm": False}}[path]
+                object.__setattr__(model, attribute, FastPredictor(model, weak=True, **off))
+            predictor = getattr(model, attribute)
             return lambda x: predictor(x, batch_size=batch)
         if path == "keras_predict":  # Keras's own predict, bypassing mmzoo's compiled path
             return lambda x: keras.Model.predict(model, model._prepare(x) if hasattr(model, "_prepare") else x,
