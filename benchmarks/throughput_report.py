@@ -247,7 +247,11 @@ FOLD_SEPARATE = ("Not in this run (the fix came after it). Measured separately w
                  "13 architectures (median 1.23x; early_fusion 691.8 → 850.7 samples/s, mult 375.1 → 417.9, "
                  "transformer 336.3 → 379.1, clip 1,762.0 → 2,178.8); batch-1 p50 within noise (changes of "
                  "-0.43 to +0.26 ms, median -0.06 ms, on 1.7-8.3 ms): at batch 1 the activations are small and "
-                 "the folding's few extra ops on the weights cost about what the multiply and add saved.")
+                 "the folding's few extra ops on the weights cost about what the multiply and add saved. "
+                 "A run with PyTorch on the same host (`--models early_fusion tfn transformer clip --skip growth "
+                 "pipeline defaults`, all three PyTorch configurations) put batch-256 inference at 1.67x "
+                 "(early_fusion, 929.4 samples/s), 1.62x (tfn), 0.99x (transformer) and 1.27x (clip) of "
+                 "PyTorch's best (torch.compile), and batch-1 p50 at 1.01x, 1.05x, 1.59x and 1.18x.")
 
 
 def _before_after(record, before_label, batch256=False):
