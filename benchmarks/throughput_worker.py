@@ -100,6 +100,9 @@ def percentiles(times):
 
 # ---- Keras / mmzoo -----------------------------------------------------------------------------
 
+# before/after paths: the FastPredictor option each one turns off
+KERNEL_OFF = {"no_fused_lstm": "fused_lstm", "no_folded_bn": "fold_batchnorm"}
+
 class KerasWorker:
     """Holds mmzoo and hand-written Keras models ("slots") and measures them."""
 
@@ -220,12 +223,11 @@ class KerasWorker:
 
     def _predict_fn(self, model, path, batch):
         import keras
-        if path in ("no_fused_lstm", "no_folded_bn"):  # mmzoo's compiled path without one kernel (before/after)
+        if path in KERNEL_OFF:  # mmzoo's compiled path without one of its kernels (before/after)
             from mmzoo.fast_predict import FastPredictor
             attribute = f"_benchmark_{path}"
             if not hasattr(model, attribute):
-                off = {"no_fused_lstm": {"fused_lstm": False}, "no_folded_bn": {"fold_batchnorm": False}}[path]
-                object.__setattr__(model, attribute, FastPredictor(model, weak=True, **off))
+                object.__setattr__(model, attribute, FastPredictor(model, weak=True, **{KERNEL_OFF[path]: False}))
             predictor = getattr(model, attribute)
             return lambda x: predictor(x, batch_size=batch)
         if path == "keras_predict":  # Keras's own predict, bypassing mmzoo's compiled path
