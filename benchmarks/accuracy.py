@@ -202,7 +202,7 @@ def train_one(dataset, architecture, input_names, splits, seed, epochs=None, cfg
 
 def ridge_text(splits, alpha=1.0):
     """Closed-form ridge regression on the text vector (MOSI's reference baseline)."""
-    from mmzoo.evaluation import mosi_metrics
+    from mmzoo.analysis.evaluation import mosi_metrics
 
     def arrays(dataset):
         xs, ys = zip(*[(x["text"].numpy(), y.numpy()) for x, y in dataset])

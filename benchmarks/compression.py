@@ -3,7 +3,7 @@
 Trains small zoo models on real data (the embedded AV-MNIST sample; MOSI when
 `$MMZOO_DATA` or `--data-dir` holds it, skipped with a note otherwise), then
 writes each model in every format below and measures, from the file itself
-(`mmzoo.exporters.runtime.predict_from_artifact`), its size and test metric:
+(`mmzoo.artifacts.runtime.predict_from_artifact`), its size and test metric:
 
 - float32 `.keras` and the Keras `mmzoo.compression.quantize` copies (int8,
   int4), saved without optimizer state so sizes compare like for like;
@@ -86,7 +86,7 @@ def train(dataset, architecture, splits, epochs, seed):
 
 def score(dataset, y_true, output):
     """The dataset's test metrics of a model output array."""
-    from mmzoo.evaluation import mosi_metrics
+    from mmzoo.analysis.evaluation import mosi_metrics
 
     if dataset == "mosi":
         metrics = mosi_metrics(y_true, output)
@@ -110,8 +110,8 @@ def frontend_error(model, waveforms, representative):
     """
     import keras
 
-    from mmzoo.exporters.core import Core, build_core
-    from mmzoo.exporters.tflite import convert, run
+    from mmzoo.artifacts.core import Core, build_core
+    from mmzoo.artifacts.tflite import convert, run
 
     found = {}
     for name, layer in build_core(model, "tflite").audio.items():
@@ -137,8 +137,8 @@ def frontend_error(model, waveforms, representative):
 def measure(dataset, architecture, model, train_x, test, folder, seed):
     """Every format's row for one trained model: size, metrics, deltas and agreement vs float32."""
     import mmzoo
-    from mmzoo.compression import model_size_bytes, quantize
-    from mmzoo.exporters.runtime import predict_from_artifact
+    from mmzoo.analysis.compression import model_size_bytes, quantize
+    from mmzoo.artifacts.runtime import predict_from_artifact
 
     x_test, y_test = test
     rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@ numbers and what each column means):
     python benchmarks/throughput.py --report-only       # PERFORMANCE.md from the existing JSON
     python benchmarks/throughput.py --resume            # continue an interrupted run, measuring only the rest
 
-At the reference input set (`mmzoo.reference`: 64 tokens over 20k words,
+At the reference input set (`mmzoo.models.reference`: 64 tokens over 20k words,
 64x64x3 images, 1 s of 16 kHz audio through the in-graph log-mel, 10
 classes), for each architecture it measures training samples/s (batch 64),
 inference samples/s (batch 256), batch-1 latency p50/p95, peak resident

@@ -19,7 +19,7 @@ def reference_specs(modalities=("audio", "image", "text"), sequence_length=TOKEN
                     token_ids=True):
     """The reference input set as mmzoo specs (text as token ids unless `token_ids=False`)."""
     import mmzoo
-    from mmzoo.reference import reference_inputs
+    from mmzoo.models.reference import reference_inputs
 
     if not token_ids:
         return reference_inputs(modalities, sequence_length=sequence_length, image_size=image_size)

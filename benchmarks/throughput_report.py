@@ -168,7 +168,7 @@ def write(record, report_path, output_dir):
         f"{record['settings']['infer_batches']} batches per round (mmzoo: `model.predict`). Latency: "
         f"{record['settings']['latency_calls']} batch-1 calls per round. Peak RSS: the worker process's peak "
         f"resident memory during training (reset per measurement via `/proc/self/clear_refs`).",
-        "- Inputs: the reference set (`mmzoo.reference`): text 64 token ids over a 20k vocabulary (PyTorch "
+        "- Inputs: the reference set (`mmzoo.models.reference`): text 64 token ids over a 20k vocabulary (PyTorch "
         "tokenizes outside the model too; mmzoo's in-graph `TextVectorization` on raw strings is measured "
         "separately below), image 64x64x3 uint8, audio 1 s at 16 kHz through the log-mel in the model "
         "(both frameworks), 10 classes; clip uses text+image and its contrastive step.",

@@ -224,7 +224,7 @@ class KerasWorker:
     def _predict_fn(self, model, path, batch):
         import keras
         if path in KERNEL_OFF:  # mmzoo's compiled path without one of its kernels (before/after)
-            from mmzoo.fast_predict import FastPredictor
+            from mmzoo.inference.fast_predict import FastPredictor
             attribute = f"_benchmark_{path}"
             if not hasattr(model, attribute):
                 object.__setattr__(model, attribute, FastPredictor(model, weak=True, **{KERNEL_OFF[path]: False}))

@@ -2,6 +2,7 @@
 
 import sys
 
-from mmzoo.cli import main
+from mmzoo.cli.commands import main, quiet_tensorflow_logs
 
+quiet_tensorflow_logs()
 sys.exit(main())

@@ -1,6 +1,19 @@
-"""Name -> builder registries for encoders, fusions and architectures.
+"""The extension points of mmzoo: one registry and one decorator each.
 
-Adding an entry is one decorator on one class or function:
+| extension point | decorator | registry |
+|---|---|---|
+| input spec (by modality) | `register_spec("text")` | `SPECS` |
+| encoder | `register_encoder("cnn", modalities=(...))` | `ENCODERS` |
+| fusion layer | `register_fusion("tfn", inputs="vectors")` | `FUSIONS` |
+| architecture | `register_model("mfb", paper=...)` | `MODELS` |
+| task | `register_task("classification")` | `TASKS` |
+| dataset loader | `register_dataset("emoji")` | `DATASETS` |
+| export format | `register_export_format("onnx")` | `EXPORT_FORMATS` |
+
+The command line, the YAML config, the predict runtime and the generated
+docs tables read these registries; adding an entry is one decorated class or
+function in one file, imported before it is used. Keras layer classes are
+also registered for safe deserialization under the `mmzoo` package.
 
 Example:
     >>> import mmzoo
@@ -18,10 +31,12 @@ class Registry:
     Args:
         kind: what the registry holds ("encoder", "fusion", "model"); used in
             error messages.
+        plural: the plural of `kind` (default `kind + "s"`).
     """
 
-    def __init__(self, kind):
+    def __init__(self, kind, plural=None):
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self._entries = {}
 
     def register(self, name, **meta):
@@ -45,7 +60,7 @@ class Registry:
         """Returns the builder registered as `name`; unknown names list the known."""
         if name not in self._entries:
             raise ValueError(
-                f"Unknown {self.kind} '{name}'. Known {self.kind}s: "
+                f"Unknown {self.kind} '{name}'. Known {self.plural}: "
                 f"{', '.join(self.names())}."
             )
         return self._entries[name][0]
@@ -73,9 +88,21 @@ class Registry:
         return name in self._entries
 
 
+SPECS = Registry("input modality", "input modalities")
 ENCODERS = Registry("encoder")
 FUSIONS = Registry("fusion")
 MODELS = Registry("model")
+TASKS = Registry("task")
+DATASETS = Registry("dataset")
+EXPORT_FORMATS = Registry("export format")
+
+register_spec = SPECS.register
+register_encoder = ENCODERS.register
+register_fusion = FUSIONS.register
+register_model = MODELS.register
+register_task = TASKS.register
+register_dataset = DATASETS.register
+register_export_format = EXPORT_FORMATS.register
 
 
 def list_encoders(modality=None):
@@ -93,3 +120,13 @@ def list_fusions():
 def list_models():
     """Names of registered architectures, usable with `mmzoo.build_model`."""
     return MODELS.names()
+
+
+def list_datasets():
+    """Names of registered dataset loaders, usable as `dataset.name` in configs and `--dataset`."""
+    return DATASETS.names()
+
+
+def list_export_formats():
+    """Names of registered export formats, usable with `mmzoo.export(..., format=NAME)`."""
+    return EXPORT_FORMATS.names()

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mmzoo.exporters.savedmodel import export_savedmodel
+from mmzoo.artifacts.savedmodel import export_savedmodel
 
 
 def call_outputs(model, x):

@@ -46,7 +46,7 @@ def run_cli(*args, capsys):
     """
     import sys
 
-    from mmzoo.cli import main
+    from mmzoo.cli.commands import main
 
     try:
         code = main(list(args))
@@ -60,7 +60,7 @@ def run_cli(*args, capsys):
 
 def code_layers(model):
     """Names of code-carrying layers anywhere in `model`, nested layers of custom layers included."""
-    from mmzoo.safety import CODE_LAYERS
+    from mmzoo.artifacts.safety import CODE_LAYERS
 
     layers = model._flatten_layers(include_self=False, recursive=True)
     assert len(layers) > len(model.layers)  # the walk reaches inside encoders and fusions

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import mmzoo
-from mmzoo.attribution import ablation, fusion_weights, integrated_gradients, modality_importance
-from mmzoo.attribution_plots import plot_attribution
-from mmzoo.comparison_plots import plot_retrieval_examples, plot_zoo_comparison
+from mmzoo.analysis.attribution import ablation, fusion_weights, integrated_gradients, modality_importance
+from mmzoo.plots.attribution import plot_attribution
+from mmzoo.plots.comparison import plot_retrieval_examples, plot_zoo_comparison
 from tests.helpers import small_inputs
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import mmzoo
-from mmzoo.cli import main
+from mmzoo.cli.commands import main
 from tests.helpers import small_inputs
 
 CLASSES = ["cat", "dog", "owl"]

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import mmzoo
-from mmzoo.compression import QuantizationReport, model_size_bytes, quantize
+from mmzoo.analysis.compression import QuantizationReport, model_size_bytes, quantize
 from mmzoo.datasets.avmnist_sample import load_avmnist_sample_arrays
-from mmzoo.exporters.runtime import predict_from_artifact
+from mmzoo.artifacts.runtime import predict_from_artifact
 
 # Largest accuracy drop (fraction of the test set, i.e. 2 points) a quantized model may show vs float32.
 TOLERANCE = 0.02
@@ -140,9 +140,9 @@ def test_model_size_bytes_of_files_folders_and_models(trained, tmp_path):
 
 def _frontend_tflite(quantize, tmp_path, representative=False):
     """The sample's log-mel frontend (DFTLogMel) alone through TFLite, and the float32 Keras reference."""
-    from mmzoo.exporters.core import Core
-    from mmzoo.exporters.frontend import DFTLogMel
-    from mmzoo.exporters.tflite import convert, run
+    from mmzoo.artifacts.core import Core
+    from mmzoo.artifacts.frontend import DFTLogMel
+    from mmzoo.artifacts.tflite import convert, run
 
     layer = DFTLogMel(fft_length=256, sequence_stride=80, sequence_length=200, sampling_rate=8000,
                       num_mel_bins=64, max_freq=4000.0)

@@ -12,9 +12,9 @@ import yaml
 
 import mmzoo
 from mmzoo import cli
-from mmzoo.config import (ConfigError, ExperimentConfig, apply_overrides, config_from_args, dump_config, from_dict,
+from mmzoo.experiments.config import (ConfigError, ExperimentConfig, apply_overrides, config_from_args, dump_config, from_dict,
                           load_config, parse_overrides)
-from mmzoo.experiment import build_model_from_config, check_config, export_formats, load_data
+from mmzoo.experiments.runner import build_model_from_config, check_config, export_formats, load_data
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 

@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 
 import mmzoo
-from mmzoo.encoders.compiled_inference import active, compiled_inference
+from mmzoo.inference.compiled_inference import active, compiled_inference
 from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
-from mmzoo.fast_predict import FastPredictor
-from mmzoo.reference import reference_batch
+from mmzoo.inference.fast_predict import FastPredictor
+from mmzoo.models.reference import reference_batch
 
 
 def _randomize_batchnorm(layers, seed=1):

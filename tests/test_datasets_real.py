@@ -20,9 +20,9 @@ from mmzoo.datasets.avmnist import avmnist, load_avmnist_arrays
 from mmzoo.datasets.emoji import emoji, load_emoji_arrays
 from mmzoo.datasets.mosi import MOSIRegression, load_mosi_arrays, mosi
 from mmzoo.datasets.tfds import from_tfds
-from mmzoo.evaluation import (classification_metrics, evaluate, mosi_metrics, multilabel_metrics,
+from mmzoo.analysis.evaluation import (classification_metrics, evaluate, mosi_metrics, multilabel_metrics,
                               regression_metrics, weighted_f1)
-from mmzoo.evaluation_plots import plot_confusion_matrix, plot_regression_scatter
+from mmzoo.plots.evaluation import plot_confusion_matrix, plot_regression_scatter
 
 DUMMY = Path(__file__).resolve().parent / "dummy_data"
 DATA_DIR = os.environ.get("MMZOO_DATA")

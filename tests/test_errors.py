@@ -93,7 +93,7 @@ def test_build_errors_name_the_culprit(call, message):
 
 
 def test_unadapted_text_says_how_to_adapt():
-    with pytest.raises(ValueError, match=r"Text input 'review' has no vocabulary.*mmzoo.adapt"):
+    with pytest.raises(ValueError, match=r"Text input 'review' has no vocabulary.*mmzoo.specs.adapt"):
         mmzoo.build_model("early_fusion", [mmzoo.Text("review")], mmzoo.Classification(2))
     with pytest.raises(ValueError, match=r"Features input 'f' normalizes in the graph but has no statistics"):
         mmzoo.build_model("early_fusion", [mmzoo.Features("f", shape=(3,))], mmzoo.Classification(2))

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 import mmzoo
-from mmzoo.fast_predict import FastPredictor, can_fast_predict, fast_predictor
-from mmzoo.reference import reference_batch, reference_inputs
+from mmzoo.inference.fast_predict import FastPredictor, can_fast_predict, fast_predictor
+from mmzoo.models.reference import reference_batch, reference_inputs
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_standalone_predictor_works_on_a_plain_keras_model():
 ])
 def test_fused_lstm_matches_keras(encoder, sequences):
     """Small batches take the fused LSTM kernel: prefix masks, a non-prefix mask (Keras path), empty texts."""
-    from mmzoo.encoders import fused_lstm
+    from mmzoo.inference import fused_lstm
 
     keras.utils.set_random_seed(1)
     specs = [mmzoo.Text("t", vocabulary_size=50, sequence_length=7, token_ids=True), mmzoo.Image("i", shape=(8, 8, 1))]

@@ -24,6 +24,6 @@ def test_readme_lists_every_model():
 
 @pytest.mark.slow
 def test_readme_zoo_table_is_current():
-    from mmzoo.reference import zoo_table
+    from mmzoo.models.reference import zoo_table
 
     assert _table() == zoo_table(), "regenerate with: python -m mmzoo list --table"

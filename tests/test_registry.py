@@ -12,7 +12,7 @@ import pytest
 import mmzoo
 from mmzoo.registry import ENCODERS, FUSIONS, MODELS
 from mmzoo.testing import call_outputs, run_mixed_precision_step, run_model_test
-from mmzoo.safety import check_artifact
+from mmzoo.artifacts.safety import check_artifact
 from tests.helpers import code_layers, small_inputs
 
 # Small sizes keep each case to a few seconds; entries not listed use their defaults.

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import mmzoo
-from mmzoo.metrics import F1Score
-from mmzoo.tasks import task_from_config
+from mmzoo.tasks.metrics import F1Score
+from mmzoo.tasks.task import task_from_config
 
 
 def _f1_reference(y, pred, k):
@@ -63,7 +63,7 @@ def test_model_carries_specs_and_task_through_save(tmp_path):
 
 
 def test_multilabel_f1_with_per_label_thresholds():
-    from mmzoo.metrics import MultiLabelF1
+    from mmzoo.tasks.metrics import MultiLabelF1
 
     rng = np.random.default_rng(3)
     y = (rng.random((300, 4)) < 0.3).astype("float32")
@@ -85,7 +85,7 @@ def test_multilabel_f1_with_per_label_thresholds():
 
 
 def test_pearson_matches_numpy():
-    from mmzoo.metrics import PearsonCorrelation
+    from mmzoo.tasks.metrics import PearsonCorrelation
 
     rng = np.random.default_rng(4)
     x = rng.standard_normal(500)
@@ -97,7 +97,7 @@ def test_pearson_matches_numpy():
 
 
 def test_recall_at_k_matches_numpy():
-    from mmzoo.metrics import RecallAtK
+    from mmzoo.tasks.metrics import RecallAtK
 
     rng = np.random.default_rng(5)
     sims = rng.standard_normal((50, 50)).astype("float32") + 2 * np.eye(50, dtype="float32")

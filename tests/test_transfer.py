@@ -8,8 +8,8 @@ import tensorflow as tf
 import mmzoo
 from mmzoo.encoders.autoencoder import pretrain_autoencoder
 from mmzoo.testing import run_model_test
-from mmzoo.split_optimizer import SplitOptimizer
-from mmzoo.transfer import fine_tune, pretrain_contrastive, pretrained_encoders
+from mmzoo.training.split_optimizer import SplitOptimizer
+from mmzoo.training.transfer import fine_tune, pretrain_contrastive, pretrained_encoders
 
 CLASSES, SUBCLUSTERS, DIM, SEED = 10, 8, 16, 0
 ENCODERS = {m: ("mlp", {"units": (64,), "dropout": 0.0}) for m in "ab"}

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 import mmzoo
-from mmzoo import cli, tuning
-from mmzoo.config import ConfigError, dump_config, from_dict, load_config
+from mmzoo import cli
+from mmzoo.experiments import tuning
+from mmzoo.experiments.config import ConfigError, dump_config, from_dict, load_config
 
 pytest.importorskip("keras_tuner")  # the tune extra; the test extra installs it
 

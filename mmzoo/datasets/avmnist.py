@@ -36,7 +36,8 @@ from mmzoo.datasets.avmnist_sample import CLASS_NAMES
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import AVMNIST_TFDS_ROUTE, locate
 from mmzoo.specs import Audio, Image
-from mmzoo.tasks import Classification
+from mmzoo.tasks.task import Classification
+from mmzoo.registry import register_dataset
 
 SPLITS = ("train", "validation", "test")
 SAMPLE_RATE = 8000
@@ -270,6 +271,7 @@ def _dataset(split, batch_size, shuffle, seed, cache):
     return ds.map(attach_voice, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+@register_dataset("avmnist", paper="AV-MNIST: MNIST digits paired with FSDD spoken digits (Vielzeuf et al. 2018)")
 def avmnist(data_dir=None, variant="clean", batch_size=64, seed=0, val_fraction=0.1, seconds=1.0,
             snr_db=SNR_DB, pairs_per_recording=4, image_energy=IMAGE_ENERGY, cache=True):
     """Loads AV-MNIST from MNIST + FSDD files as batched `tf.data` splits.
@@ -295,3 +297,7 @@ def avmnist(data_dir=None, variant="clean", batch_size=64, seed=0, val_fraction=
     datasets = [_dataset(arrays[name], batch_size, name == "train", seed, cache) for name in SPLITS]
     task = Classification(num_classes=10, class_names=list(CLASS_NAMES))
     return Splits(*datasets, avmnist_inputs(variant, seconds), task)
+
+
+register_dataset("avmnist_hard", options={"variant": "hard"},
+                 paper="AV-MNIST with degraded images and noisy audio, so neither modality suffices alone")(avmnist)

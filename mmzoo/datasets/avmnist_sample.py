@@ -18,7 +18,8 @@ import numpy as np
 from mmzoo.data import from_arrays
 from mmzoo.datasets.base import Splits
 from mmzoo.specs import Audio, Image
-from mmzoo.tasks import Classification
+from mmzoo.tasks.task import Classification
+from mmzoo.registry import register_dataset
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "_data" / "avmnist_sample.npz"
 CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -86,9 +87,9 @@ def avmnist_inputs():
 
     The voice's log-mel has 40 bands and a 20 ms hop (50 x 40 per clip), the
     classic keyword-spotting front end, instead of the `Audio` defaults (64
-    bands, 10 ms hop: 101 x 64). On this sample it trains the default
-    `early_fusion` model 3x faster on a 2-core CPU (80 vs 267 s for
-    `python -m mmzoo train`) to a higher test accuracy (98.8% vs 97.0%).
+    bands, 10 ms hop: 101 x 64): a quarter of the frames, so the default
+    `early_fusion` model trains several times faster on a CPU, and no less
+    accurately on spoken digits.
     """
     return [
         Image("digit", shape=(28, 28, 1)),
@@ -97,6 +98,7 @@ def avmnist_inputs():
     ]
 
 
+@register_dataset("avmnist_sample", paper="AV-MNIST sample shipped with mmzoo (no data directory needed)")
 def load_avmnist_sample(batch_size=64, seed=0, cache=True, path=None):
     """Loads the AV-MNIST sample as batched `tf.data` splits, ready for `model.fit`.
 

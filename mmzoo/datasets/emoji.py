@@ -16,7 +16,8 @@ from mmzoo.data import from_arrays
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import locate
 from mmzoo.specs import Image, Text
-from mmzoo.tasks import Classification
+from mmzoo.tasks.task import Classification
+from mmzoo.registry import register_dataset
 
 FILE = "emoji/emoji_twitter64.npz"
 SPLITS = ("train", "validation", "test")
@@ -62,6 +63,7 @@ def load_emoji_arrays(data_dir=None, seed=0, val_fraction=0.15, test_fraction=0.
     return arrays, categories
 
 
+@register_dataset("emoji", paper="Twitter emoji images with their names (image + text)")
 def emoji(data_dir=None, batch_size=32, seed=0, val_fraction=0.15, test_fraction=0.15,
           vocabulary_size=4000, sequence_length=16, cache=True):
     """Loads the emoji image+name set as batched `tf.data` splits.

@@ -8,7 +8,7 @@ vectors per utterance were released with bc-LSTM (Poria et al. 2017,
 learned on its train split, so they are used only with that split (train
 1,447 utterances / 62 videos, test 752 / 31). Validation is carved from the
 train split by video (no video in two splits). `audio_raw` are 73 hand-made
-acoustic features. Evaluate with `mmzoo.evaluation.mosi_metrics`.
+acoustic features. Evaluate with `mmzoo.analysis.evaluation.mosi_metrics`.
 """
 
 import dataclasses
@@ -19,7 +19,8 @@ from mmzoo.data import from_arrays
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import locate
 from mmzoo.specs import Features
-from mmzoo.tasks import Regression
+from mmzoo.tasks.task import Regression
+from mmzoo.registry import register_dataset
 
 FILE = "mosi/mosi_bclstm_utterances.npz"
 FEATURES = {"text": 50, "audio": 50, "video": 50, "audio_raw": 73}
@@ -31,7 +32,7 @@ class MOSIRegression(Regression):
     """`Regression(units=1)` of a MOSI sentiment score in [-3, 3].
 
     Trains and serializes exactly as `Regression` (its config is a plain
-    regression's); the class only tells `mmzoo.evaluation.evaluate` to add
+    regression's); the class only tells `mmzoo.analysis.evaluation.evaluate` to add
     the MOSI metrics (Acc-2, F1, Acc-7, MAE, Corr).
 
     Example:
@@ -98,6 +99,7 @@ def load_mosi_arrays(data_dir=None, seed=0, features=("text", "audio", "video"),
     return {name: ({k: v[m] for k, v in columns.items()}, score[m], videos[m]) for name, m in masks.items()}
 
 
+@register_dataset("mosi", paper="CMU-MOSI, Zadeh et al. 2016 (bc-LSTM utterance features)")
 def mosi(data_dir=None, batch_size=32, seed=0, features=("text", "audio", "video"), audio_raw=False,
          val_fraction=0.15, cache=True):
     """Loads CMU-MOSI (bc-LSTM utterance features) as batched `tf.data` splits.
@@ -116,7 +118,7 @@ def mosi(data_dir=None, batch_size=32, seed=0, features=("text", "audio", "video
         `Splits(train, validation, test, inputs, task)`: datasets of
         `({name: float32 (b, dim)}, float32 (b, 1))`, inputs
         `[Features("text", shape=(50,)), ...]` and `MOSIRegression()` (a
-        `Regression(units=1)` that `mmzoo.evaluation.evaluate` scores with the
+        `Regression(units=1)` that `mmzoo.analysis.evaluation.evaluate` scores with the
         MOSI metrics).
 
     Example:

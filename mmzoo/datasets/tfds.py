@@ -14,7 +14,7 @@ from mmzoo.data.decode import fit_image, fit_length
 from mmzoo.data.pipeline import finalize
 from mmzoo.data.resample import resample
 from mmzoo.datasets.base import Splits
-from mmzoo.tasks import Classification
+from mmzoo.tasks.task import Classification
 
 
 def _pairs(inputs):

@@ -17,7 +17,7 @@ from keras import ops
 
 from mmzoo.encoders.base import Encoder
 from mmzoo.encoders.base import propagate_frozen, spatial_tokens
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 Backbone = collections.namedtuple("Backbone", ["constructor", "pixels", "class_name", "paper"])
 """A backbone entry: its `keras.applications` constructor, the pixel convention it
@@ -177,7 +177,7 @@ def _register(name, entry):
            f"{entry.paper}.\n\n    See `ApplicationEncoder` for the arguments.\n")
     cls = type(entry.class_name, (ApplicationEncoder,),
                {"default_backbone": name, "__doc__": doc, "__module__": __name__})
-    return ENCODERS.register(name, modalities=("image",), paper=entry.paper,
+    return register_encoder(name, modalities=("image",), paper=entry.paper,
                              spec_options={"shape": (MIN_SIZE, MIN_SIZE, 3)}, slow=True)(cls)
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 from mmzoo.encoders.base import Encoder
 from mmzoo.encoders.base import image_shape, propagate_frozen, with_channels
 from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 PAPER = "Masci et al. 2011, Stacked Convolutional Auto-Encoders for Hierarchical Feature Extraction"
 _ARCHITECTURE = ("filters", "kernel_size", "units")
@@ -28,7 +28,7 @@ def _read_file_config(path, who):
     return json.loads(raw) if raw is not None else {}
 
 
-@ENCODERS.register("conv_autoencoder", modalities=("audio",), paper=PAPER)
+@register_encoder("conv_autoencoder", modalities=("audio",), paper=PAPER)
 class ConvAutoencoderEncoder(Encoder):
     """Encoder half of a convolutional autoencoder: strided conv blocks -> a bottleneck vector.
 

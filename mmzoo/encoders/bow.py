@@ -3,10 +3,10 @@
 from keras import ops
 
 from mmzoo.encoders.mlp import MLPEncoder
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
-@ENCODERS.register("bow", modalities=("text",), spec_options={"output_mode": "tf_idf"},
+@register_encoder("bow", modalities=("text",), spec_options={"output_mode": "tf_idf"},
                    paper="Salton & Buckley 1988 (TF-IDF term weighting); MLP over a bag of words")
 class BagOfWordsEncoder(MLPEncoder):
     """Dense -> ReLU -> Dropout blocks over a bag of words, the default encoder of non-int `Text` specs.

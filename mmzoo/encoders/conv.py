@@ -4,10 +4,10 @@ import keras
 
 from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
 from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
-@ENCODERS.register("cnn", modalities=("image", "audio"), paper="LeCun et al. 1998 (LeNet-style)")
+@register_encoder("cnn", modalities=("image", "audio"), paper="LeCun et al. 1998 (LeNet-style)")
 class ConvEncoder(Encoder):
     """Conv -> BatchNorm -> ReLU -> MaxPool blocks, global average pooled, then a Dense.
 

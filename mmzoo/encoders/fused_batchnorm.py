@@ -18,18 +18,16 @@ own code. Training outputs agree with Keras's to float32 rounding (~1e-5).
 In inference the normalisation is an affine map per channel, so after a
 convolution it can be folded into the convolution's kernel and bias:
 `conv_bn` does that in mmzoo's compiled predict path
-(`mmzoo.encoders.compiled_inference`), where TensorFlow then fuses the
-convolution, bias and a following ReLU into one oneDNN op. The reference
-early_fusion model's batch-1 forward pass (2 CPU cores, ~2.3 ms) spent ~0.4 ms
-of its ~3.7 ms of busy thread time in the separate multiply and add of Keras's
-inference BatchNormalization; batch-256 inference gained 1.11-1.28x over the
-13 reference architectures (`benchmarks/PERFORMANCE.md`, fix 7).
+(`mmzoo.inference.compiled_inference`), where TensorFlow then fuses the
+convolution, bias and a following ReLU into one oneDNN op, instead of a
+separate multiply and add over every activation as in Keras's inference
+BatchNormalization (the throughput benchmark measures both paths).
 """
 
 import keras
 import tensorflow as tf
 
-from mmzoo.encoders import compiled_inference
+from mmzoo.inference import compiled_inference
 
 
 @keras.saving.register_keras_serializable(package="mmzoo")

@@ -4,10 +4,10 @@ import keras
 from keras import ops
 
 from mmzoo.encoders.sequence_input import SequenceEncoder
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
-@ENCODERS.register("kim_cnn", modalities=("text", "audio", "features"),
+@register_encoder("kim_cnn", modalities=("text", "audio", "features"),
                    paper="Kim 2014, Convolutional Neural Networks for Sentence Classification")
 class KimCNNEncoder(SequenceEncoder):
     """Parallel Conv1D + ReLU over several window sizes, max-over-time pooled, concatenated.

@@ -3,10 +3,10 @@
 import keras
 
 from mmzoo.encoders.base import Encoder
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
-@ENCODERS.register("mlp", modalities=("features",), paper="multilayer perceptron")
+@register_encoder("mlp", modalities=("features",), paper="multilayer perceptron")
 class MLPEncoder(Encoder):
     """Dense -> ReLU -> Dropout blocks; `(steps, dim)` sequences are mean-pooled first.
 

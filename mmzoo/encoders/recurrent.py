@@ -2,9 +2,9 @@
 
 import keras
 
-from mmzoo.encoders import fused_lstm
+from mmzoo.inference import fused_lstm
 from mmzoo.encoders.sequence_input import SequenceEncoder
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
 class RecurrentEncoder(SequenceEncoder):
@@ -78,7 +78,7 @@ class RecurrentEncoder(SequenceEncoder):
                 "bidirectional": self.bidirectional, "num_layers": self.num_layers, "dropout": self.dropout}
 
 
-@ENCODERS.register("lstm", modalities=("text", "audio", "features"), paper="Hochreiter & Schmidhuber 1997")
+@register_encoder("lstm", modalities=("text", "audio", "features"), paper="Hochreiter & Schmidhuber 1997")
 class LSTMEncoder(RecurrentEncoder):
     """LSTM encoder (Hochreiter & Schmidhuber 1997): the state after the last real step.
 
@@ -97,7 +97,7 @@ class LSTMEncoder(RecurrentEncoder):
     cell = keras.layers.LSTM
 
 
-@ENCODERS.register("gru", modalities=("text", "audio", "features"), paper="Cho et al. 2014")
+@register_encoder("gru", modalities=("text", "audio", "features"), paper="Cho et al. 2014")
 class GRUEncoder(RecurrentEncoder):
     """GRU encoder (Cho et al. 2014): the state after the last real step.
 
@@ -113,7 +113,7 @@ class GRUEncoder(RecurrentEncoder):
     cell = keras.layers.GRU
 
 
-@ENCODERS.register("bilstm", modalities=("text", "audio", "features"), paper="Graves & Schmidhuber 2005")
+@register_encoder("bilstm", modalities=("text", "audio", "features"), paper="Graves & Schmidhuber 2005")
 class BiLSTMEncoder(RecurrentEncoder):
     """Bidirectional LSTM encoder (Graves & Schmidhuber 2005), the default text encoder.
 

@@ -5,7 +5,7 @@ from keras import ops
 
 from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, spatial_tokens, with_channels
 from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
 def _chain_shape(layers, shape):
@@ -90,7 +90,7 @@ class ResidualBlock(keras.layers.Layer):
                 "project": self.project, "bn_momentum": self.bn_momentum}
 
 
-@ENCODERS.register("resnet", modalities=("image", "audio"),
+@register_encoder("resnet", modalities=("image", "audio"),
                    paper="He et al. 2016, Deep Residual Learning for Image Recognition")
 class ResNetEncoder(Encoder):
     """A small ResNet: stem conv, stages of residual blocks, global average pooling, Dense.

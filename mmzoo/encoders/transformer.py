@@ -7,7 +7,7 @@ import numpy as np
 from keras import ops
 
 from mmzoo.encoders.sequence_input import SequenceEncoder, masked_mean
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
 @keras.saving.register_keras_serializable(package="mmzoo")
@@ -86,7 +86,7 @@ def sinusoidal_positions(steps, units, dtype):
     return ops.cast(ops.sin(angles), dtype)
 
 
-@ENCODERS.register("transformer", modalities=("text", "audio", "features"),
+@register_encoder("transformer", modalities=("text", "audio", "features"),
                    paper="Vaswani et al. 2017; pre-LN blocks as in Xiong et al. 2020")
 class TransformerEncoder(SequenceEncoder):
     """Embedding or projection, positions, pre-LN transformer blocks, masked mean pooling.

@@ -6,10 +6,10 @@ from keras import ops
 from mmzoo.encoders.base import Encoder
 from mmzoo.encoders.base import propagate_frozen
 from mmzoo.encoders.fused_batchnorm import conv_bn
-from mmzoo.registry import ENCODERS
+from mmzoo.registry import register_encoder
 
 
-@ENCODERS.register("wave_cnn", modalities=("audio",),
+@register_encoder("wave_cnn", modalities=("audio",),
                    paper="Dai et al. 2017, Very Deep Convolutional Neural Networks for Raw Waveforms",
                    spec_options={"frontend": "waveform"})
 class WaveCNNEncoder(Encoder):

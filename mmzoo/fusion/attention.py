@@ -5,10 +5,10 @@ from keras import ops
 
 from mmzoo.fusion.base import Fusion
 from mmzoo.fusion.blocks import presence_matrix, softmax
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 
-@FUSIONS.register("attention", inputs="vectors",
+@register_fusion("attention", inputs="vectors",
                   paper="Hori et al. 2017, Attention-Based Multimodal Fusion for Video Description; "
                         "additive attention of Bahdanau et al. 2015")
 class AttentionFusion(Fusion):
@@ -33,7 +33,7 @@ class AttentionFusion(Fusion):
     the projections). A random `v` lets wide layers start with almost all
     weight on one modality; on data where no modality is informative alone
     (the XOR test) the others then get no gradient and training stalls at
-    chance (measured: 0.47-0.76 test accuracy at units=128, 1.00 with `v = 0`).
+    chance.
 
     With `presence`, an absent modality gets weight exactly 0 (the others are
     renormalised); a sample with no modality present gets zero weights and a

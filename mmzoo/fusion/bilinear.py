@@ -7,7 +7,7 @@ from keras import ops
 
 from mmzoo.fusion.base import Fusion
 from mmzoo.fusion.weighted import add_projection, presence_mask, project
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 EPSILON = 1e-12
 
@@ -92,7 +92,7 @@ class FactorizedPooling(Fusion):
                 "dropout": self.dropout, "use_bias": self.use_bias, "seed": self.seed}
 
 
-@FUSIONS.register("mfb", inputs="vectors",
+@register_fusion("mfb", inputs="vectors",
                   paper="Yu et al. 2017, Multi-modal Factorized Bilinear Pooling with Co-Attention Learning "
                         "for Visual Question Answering (ICCV)")
 class MultimodalFactorizedBilinear(FactorizedPooling):
@@ -139,7 +139,7 @@ class MultimodalFactorizedBilinear(FactorizedPooling):
         return config
 
 
-@FUSIONS.register("mfh", inputs="vectors",
+@register_fusion("mfh", inputs="vectors",
                   paper="Yu et al. 2018, Beyond Bilinear: Generalized Multimodal Factorized High-Order Pooling "
                         "for Visual Question Answering (IEEE TNNLS)")
 class MultimodalFactorizedHighOrder(FactorizedPooling):

@@ -3,10 +3,10 @@
 import keras
 
 from mmzoo.fusion.base import Fusion
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 
-@FUSIONS.register("concat", paper="early fusion, e.g. Baltrusaitis et al. 2019 survey")
+@register_fusion("concat", paper="early fusion, e.g. Baltrusaitis et al. 2019 survey")
 class ConcatFusion(Fusion):
     """Concatenates modality features along the last axis (sorted by input name).
 

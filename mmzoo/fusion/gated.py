@@ -3,10 +3,10 @@
 from keras import ops
 
 from mmzoo.fusion.weighted import ProjectedFusion, add_projection, masked_softmax, presence_mask, project, zero_absent
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 
-@FUSIONS.register("gmu", inputs="vectors",
+@register_fusion("gmu", inputs="vectors",
                   paper="Arevalo et al. 2017, Gated Multimodal Units for Information Fusion (ICLR workshop)")
 class GatedMultimodalUnit(ProjectedFusion):
     """Gated Multimodal Unit: per-unit gates choose how much each modality contributes.

@@ -4,12 +4,12 @@ from keras import ops
 
 from mmzoo.fusion.base import Fusion
 from mmzoo.fusion.weighted import presence_mask, weighted_combination
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 MODES = ("mean", "learned")
 
 
-@FUSIONS.register("late_fusion", inputs="decisions",
+@register_fusion("late_fusion", inputs="decisions",
                   paper="decision-level fusion; Snoek, Worring & Smeulders 2005, Early versus Late Fusion "
                         "in Semantic Video Analysis (ACM MM)")
 class LateFusion(Fusion):

@@ -7,7 +7,7 @@ from keras import ops
 
 from mmzoo.fusion.base import Fusion
 from mmzoo.fusion.weighted import ProjectedFusion, presence_mask, zero_absent
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 
 def augmented(xs, mask):
@@ -15,7 +15,7 @@ def augmented(xs, mask):
     return [ops.concatenate([x, ops.ones_like(x[:, :1])], axis=-1) for x in zero_absent(xs, mask)]
 
 
-@FUSIONS.register("tfn", inputs="vectors",
+@register_fusion("tfn", inputs="vectors",
                   paper="Zadeh et al. 2017, Tensor Fusion Network for Multimodal Sentiment Analysis (EMNLP)")
 class TensorFusion(ProjectedFusion):
     """Tensor Fusion Network: the flattened outer product of the modality vectors, each extended by 1.
@@ -97,7 +97,7 @@ class TensorFusion(ProjectedFusion):
         return {**super().get_config(), "max_size": self.max_size}
 
 
-@FUSIONS.register("lmf", inputs="vectors",
+@register_fusion("lmf", inputs="vectors",
                   paper="Liu et al. 2018, Efficient Low-rank Multimodal Fusion with Modality-Specific Factors (ACL)")
 class LowRankFusion(Fusion):
     """Low-rank Multimodal Fusion: TFN's weight tensor factorised into rank-`r` modality factors.

@@ -4,10 +4,10 @@ import keras
 from keras import ops
 
 from mmzoo.fusion.blocks import SequenceFusion, TransformerBlock, presence_matrix
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 
-@FUSIONS.register("cross_attention", inputs="sequences",
+@register_fusion("cross_attention", inputs="sequences",
                   paper="Tsai et al. 2019, Multimodal Transformer for Unaligned Multimodal Language Sequences (MulT)")
 class CrossModalAttentionFusion(SequenceFusion):
     """MulT cross-modal transformers: every modality attends to every other one.
@@ -108,7 +108,7 @@ class CrossModalAttentionFusion(SequenceFusion):
         return {**super().get_config(), "pooling": self.pooling}
 
 
-@FUSIONS.register("transformer", inputs="sequences",
+@register_fusion("transformer", inputs="sequences",
                   paper="early-fusion transformer with a [CLS] token: Devlin et al. 2019 (BERT); "
                         "e.g. VisualBERT (Li et al. 2019), Nagrani et al. 2021")
 class TransformerFusion(SequenceFusion):

@@ -11,7 +11,7 @@ import functools
 from keras import ops
 
 from mmzoo.fusion.base import Fusion
-from mmzoo.registry import FUSIONS
+from mmzoo.registry import register_fusion
 
 
 def add_projection(layer, name, in_dim, units, use_bias=True):
@@ -142,7 +142,7 @@ class ProjectedFusion(Fusion):
         return {**super().get_config(), "units": self.units, "use_bias": self.use_bias}
 
 
-@FUSIONS.register("weighted_sum", inputs="vectors",
+@register_fusion("weighted_sum", inputs="vectors",
                   paper="learned modality weights as in CentralNet, Vielzeuf et al. 2018 (ECCV workshops)")
 class WeightedSumFusion(ProjectedFusion):
     """Softmax-weighted sum of projected modality features: `sum_m w_m * W_m x_m`.
@@ -186,7 +186,7 @@ class WeightedSumFusion(ProjectedFusion):
         return ops.cast(out, self.compute_dtype)
 
 
-@FUSIONS.register("additive", inputs="vectors",
+@register_fusion("additive", inputs="vectors",
                   paper="additive fusion, Baltrusaitis, Ahuja & Morency 2019 (survey, TPAMI)")
 class AdditiveFusion(ProjectedFusion):
     """Sum of projected modality features: `sum_m W_m x_m` (absent modalities add 0).

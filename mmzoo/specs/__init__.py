@@ -6,6 +6,4 @@ from mmzoo.specs.features import Features
 from mmzoo.specs.image import Image
 from mmzoo.specs.text import Text
 
-SPEC_TYPES = {cls.modality: cls for cls in (Text, Image, Audio, Features)}
-
-__all__ = ["Audio", "Features", "Image", "Spec", "Text", "SPEC_TYPES", "spec_from_config"]
+__all__ = ["Audio", "Features", "Image", "Spec", "Text", "spec_from_config"]

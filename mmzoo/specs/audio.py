@@ -5,6 +5,7 @@ import dataclasses
 import keras
 import numpy as np
 
+from mmzoo.registry import register_spec
 from mmzoo.specs.base import Spec
 
 
@@ -44,6 +45,7 @@ class MFCC(keras.layers.Layer):
 
 
 @dataclasses.dataclass
+@register_spec("audio")
 class Audio(Spec):
     """A mono float waveform of fixed duration at a declared sample rate.
 

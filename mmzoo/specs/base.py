@@ -74,12 +74,7 @@ class Spec:
 
 def spec_from_config(config):
     """Rebuilds a spec from `Spec.get_config()` output."""
-    from mmzoo.specs import SPEC_TYPES
+    from mmzoo.registry import SPECS
 
     config = dict(config)
-    modality = config.pop("modality", None)
-    if modality not in SPEC_TYPES:
-        raise ValueError(
-            f"Unknown input modality {modality!r}; known: {', '.join(sorted(SPEC_TYPES))}."
-        )
-    return SPEC_TYPES[modality](**config)
+    return SPECS.get(config.pop("modality", None))(**config)

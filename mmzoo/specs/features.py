@@ -5,16 +5,18 @@ import dataclasses
 import keras
 import numpy as np
 
+from mmzoo.registry import register_spec
 from mmzoo.specs.base import Spec
 
 
 @dataclasses.dataclass
+@register_spec("features")
 class Features(Spec):
     """Pre-extracted float features: a vector `(dim,)` or a sequence `(steps, dim)`.
 
     A `keras.layers.Normalization` inside the model standardizes each feature
     with statistics adapted from training data (`spec.adapt(array)` or
-    `mmzoo.adapt`); set `normalize=False` to feed features as they are.
+    `mmzoo.specs.adapt`); set `normalize=False` to feed features as they are.
 
     Args:
         name: input name.

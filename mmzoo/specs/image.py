@@ -4,10 +4,12 @@ import dataclasses
 
 import keras
 
+from mmzoo.registry import register_spec
 from mmzoo.specs.base import Spec
 
 
 @dataclasses.dataclass
+@register_spec("image")
 class Image(Spec):
     """An image input of a declared shape, grey (C=1) or RGB (C=3).
 

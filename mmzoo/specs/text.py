@@ -5,10 +5,12 @@ import dataclasses
 import keras
 import numpy as np
 
+from mmzoo.registry import register_spec
 from mmzoo.specs.base import Spec
 
 
 @dataclasses.dataclass
+@register_spec("text")
 class Text(Spec):
     """A text input taking raw strings (or token ids with `token_ids=True`).
 

@@ -122,11 +122,11 @@ CELLS = [
         by a convolution with a fixed DFT basis, `DFTLogMel`), images as pixels, and text as token ids
         (a tokenizer contract is written beside the file; `predict_from_artifact` tokenizes strings with
         it). TFLite uses builtin ops only, so the plain LiteRT interpreter runs it.
-        `mmzoo.exporters.runtime.predict_from_artifact` runs any artifact on raw inputs.
+        `mmzoo.artifacts.runtime.predict_from_artifact` runs any artifact on raw inputs.
     """),
     code("""
         import importlib.util
-        from mmzoo.exporters.runtime import predict_from_artifact
+        from mmzoo.artifacts.runtime import predict_from_artifact
 
         NEEDS = {'tflite': ['ai_edge_litert'], 'onnx': ['tf2onnx', 'onnxruntime']}
         for fmt in PORTABLE_FORMATS:
@@ -149,7 +149,7 @@ CELLS = [
         `assets.extra/mmzoo.json`); any other SavedModel needs you to say that you trust it.
     """),
     code("""
-        from mmzoo.safety import UnsafeArtifactError
+        from mmzoo.artifacts.safety import UnsafeArtifactError
 
         print('mmzoo wrote it, so it loads:', sorted(mmzoo.load(OUT).signatures))
 

@@ -132,7 +132,7 @@ CELLS = [
         history = model.fit(train, epochs=EPOCHS, verbose=2)
     """),
     code("""
-        from mmzoo.evaluation_plots import plot_confusion_matrix
+        from mmzoo.plots.evaluation import plot_confusion_matrix
 
         test = mmzoo.data.from_csv(os.path.join(ROOT, 'test.csv'), inputs, label='label', batch_size=64)
         metrics = mmzoo.evaluate(model, test)

@@ -17,7 +17,7 @@ CELLS = [
         import pandas as pd
         import mmzoo
         from mmzoo.registry import MODELS as REGISTRY
-        from mmzoo.reference import build_reference
+        from mmzoo.models.reference import build_reference
 
         names = MODELS or mmzoo.list_models()
         rows = []

@@ -13,8 +13,8 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np  # noqa: E402
 
-from mmzoo.distribute import get_strategy  # noqa: E402
-from mmzoo.training import train  # noqa: E402
+from mmzoo.training.distribute import get_strategy  # noqa: E402
+from mmzoo.training.trainer import train  # noqa: E402
 from tests.distribute.workload import build, data, weights  # noqa: E402
 
 report = {"auto_replicas": get_strategy("auto").num_replicas_in_sync}

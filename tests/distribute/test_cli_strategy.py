@@ -6,7 +6,7 @@ import os
 import pytest
 
 import mmzoo
-from mmzoo.cli import main
+from mmzoo.cli.commands import main
 
 
 def test_tpu_without_a_tpu_exits_before_loading_anything(tmp_path, monkeypatch):

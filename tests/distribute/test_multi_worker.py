@@ -18,7 +18,7 @@ import pytest
 
 import mmzoo
 from mmzoo.data.pipeline import set_epoch
-from mmzoo.training import train
+from mmzoo.training.trainer import train
 from tests.distribute.workload import BATCH, build, data, ids, weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import mmzoo
-from mmzoo.placement import place
-from mmzoo.training import train
+from mmzoo.training.placement import place
+from mmzoo.training.trainer import train
 from tests.distribute.workload import build, data, weights
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mmzoo import distribute
-from mmzoo.training import train
+from mmzoo.training import distribute
+from mmzoo.training.trainer import train
 from tests.distribute.workload import build, data, weights
 
 
@@ -33,7 +33,7 @@ def test_multi_worker_after_tensorflow_started_says_to_create_it_first(monkeypat
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
     tf.constant(1.0) + 1.0  # TensorFlow is running
     with pytest.raises(ValueError, match=r"must be created before TensorFlow runs anything .* Call "
-                                         r"mmzoo.distribute.get_strategy\('multi_worker'\) first thing"):
+                                         r"mmzoo.training.distribute.get_strategy\('multi_worker'\) first thing"):
         distribute.get_strategy("multi_worker")
 
 
@@ -61,7 +61,7 @@ def test_distribute_dataset_keeps_the_global_batch_on_one_device():
 def test_docstring_examples_run():
     import doctest
 
-    from mmzoo import distributed_fit, placement
+    from mmzoo.training import distributed_fit, placement
 
     for module in (distribute, placement, distributed_fit):
         result = doctest.testmod(module)
@@ -69,7 +69,7 @@ def test_docstring_examples_run():
 
 
 def test_the_multi_worker_loop_takes_datasets_only():
-    from mmzoo.distributed_fit import distributed_fit
+    from mmzoo.training.distributed_fit import distributed_fit
 
     train_data, _, inputs = data()
     with pytest.raises(ValueError, match="validation_data must be a tf.data.Dataset of batches under a "

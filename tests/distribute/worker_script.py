@@ -9,14 +9,14 @@ import json
 import os
 import sys
 
-import mmzoo.distribute as distribute
+import mmzoo.training.distribute as distribute
 
 strategy = distribute.get_strategy("multi_worker")  # first: before TensorFlow runs anything
 
 import numpy as np  # noqa: E402
 
 from mmzoo.data.pipeline import set_epoch  # noqa: E402
-from mmzoo.training import save_artifacts, train  # noqa: E402
+from mmzoo.training.trainer import save_artifacts, train  # noqa: E402
 from tests.distribute.workload import build, data, ids, weights  # noqa: E402
 
 out = sys.argv[1]

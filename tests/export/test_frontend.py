@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mmzoo
-from mmzoo.exporters.frontend import DFTLogMel, dft_basis, mel_matrix
+from mmzoo.artifacts.frontend import DFTLogMel, dft_basis, mel_matrix
 
 # Stated tolerance (dB) on noise-like audio. On pure tones, bands 80-100 dB below the peak carry float32
 # rounding noise in *both* layers (Keras's RFFT errs there by up to 0.4 dB against float64; the DFT

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mmzoo.exporters.core import build_core
-from mmzoo.exporters.runtime import artifact_format, predict_from_artifact
+from mmzoo.artifacts.core import build_core
+from mmzoo.artifacts.runtime import artifact_format, predict_from_artifact
 
 pytest.importorskip("ai_edge_litert.interpreter", reason="pip install 'mmzoo[export]' (ai-edge-litert)")
 pytest.importorskip("onnxruntime", reason="pip install 'mmzoo[export]' (onnxruntime)")

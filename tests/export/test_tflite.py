@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import mmzoo
-from mmzoo.exporters.runtime import predict_from_artifact
-from mmzoo.exporters.tokenizer import read_contract, tokenize
+from mmzoo.artifacts.runtime import predict_from_artifact
+from mmzoo.artifacts.tokenizer import read_contract, tokenize
 from tests.helpers import small_inputs
 
 litert = pytest.importorskip("ai_edge_litert.interpreter", reason="LiteRT interpreter not installed: "

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from mmzoo.exporters.tokenizer import contract_from_layer, read_contract, tokenize, write_contract
+from mmzoo.artifacts.tokenizer import contract_from_layer, read_contract, tokenize, write_contract
 
 CORPUS = ["a good film", "A bad film!", "café crème", "École normale", "naïve don't", "x-ray 3.5",
           "日本 映画", "emoji 🙂 ok", "tab\tsep", "straße"]

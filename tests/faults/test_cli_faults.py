@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import mmzoo  # noqa: F401  (registers the layers model.keras needs)
-from mmzoo.checkpoint import Checkpoints
+from mmzoo.training.checkpoint import Checkpoints
 from tests.helpers import run_cli
 
 EPOCHS = 3

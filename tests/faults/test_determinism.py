@@ -8,7 +8,7 @@ from tensorflow.python.framework import config as tf_config
 
 from mmzoo.data import finalize
 from mmzoo.data.pipeline import reshuffles_per_process, set_epoch
-from mmzoo.training import train
+from mmzoo.training.trainer import train
 from tests.faults.helpers import assert_bit_identical, build, splits, weights
 
 

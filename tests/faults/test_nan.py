@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mmzoo.checkpoint import Checkpoints
-from mmzoo.training import train
+from mmzoo.training.checkpoint import Checkpoints
+from mmzoo.training.trainer import train
 from tests.faults.helpers import X, Y, CountSteps, assert_bit_identical, build, splits, weights
 
 

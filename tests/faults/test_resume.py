@@ -13,8 +13,8 @@ import keras
 import numpy as np
 import pytest
 
-from mmzoo.checkpoint import CheckpointError, Checkpoints
-from mmzoo.training import train
+from mmzoo.training.checkpoint import CheckpointError, Checkpoints
+from mmzoo.training.trainer import train
 from tests.faults.helpers import CountSteps, CrashMidEpoch, Interrupt, assert_bit_identical, build, splits, weights
 
 EPOCHS = 3

@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras.src.saving import serialization_lib
 
 import mmzoo
-from mmzoo.safety import UnsafeArtifactError, check_artifact, config_problems, member_problem
+from mmzoo.artifacts.safety import UnsafeArtifactError, check_artifact, config_problems, member_problem
 
 
 # --- building malicious files ---------------------------------------------------------

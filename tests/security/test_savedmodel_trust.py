@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import mmzoo
-from mmzoo.safety import UnsafeArtifactError
+from mmzoo.artifacts.safety import UnsafeArtifactError
 from tests.helpers import small_inputs
 
 

@@ -11,7 +11,7 @@ from packaging.version import Version
 
 import mmzoo
 from mmzoo.registry import ENCODERS
-from mmzoo.safety import config_problems
+from mmzoo.artifacts.safety import config_problems
 from tests.helpers import code_layers, small_inputs
 from tests.test_registry import SMALL_OPTIONS
 

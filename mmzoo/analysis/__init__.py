@@ -1,0 +1,1 @@
+"""What a trained model does: evaluation metrics, attribution per modality, compression."""

@@ -1,0 +1,182 @@
+"""`mmzoo.export` (SavedModel, TFLite, ONNX; the work is in `mmzoo.artifacts`) and loading of mmzoo artifacts."""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from mmzoo.artifacts import frontend as _frontend  # noqa: F401  (registers DFTLogMel)
+from mmzoo.artifacts.formats import export_format
+
+METADATA = os.path.join("assets.extra", "mmzoo.json")
+
+
+def export(model, path, format="savedmodel", **options):
+    """Exports `model` for serving: a SavedModel, a TFLite/LiteRT file, or an ONNX file.
+
+    - `"savedmodel"` (a directory): the whole model, preprocessing included.
+      Signature `serve` takes the raw tensors by input name (strings for
+      Text, pixels for Image, waveforms for Audio, floats for Features);
+      `serve_bytes` takes encoded PNG/JPEG (GIF, BMP) bytes for Image inputs
+      and WAV bytes for Audio inputs (checked against the declared size and
+      sample rate), the rest as in `serve`. Both return
+      `{output_name: tensor}` (`probabilities` for classification,
+      `prediction` for regression), load with `tf.saved_model.load` without
+      mmzoo or Keras, and run with `saved_model_cli`. Metadata goes to
+      `assets.extra/mmzoo.json`, which `mmzoo.load` uses to recognise it.
+    - `"tflite"` / `"onnx"` (a file): the *model core*: text inputs take int32
+      token ids (tokenize with the contract written beside the file,
+      `mmzoo.artifacts.tokenizer`), audio inputs take the waveform (the
+      log-mel is computed by `DFTLogMel`, a convolution with a fixed DFT
+      basis), images and features as in `serve`. TFLite uses builtin ops
+      only (runs on the LiteRT interpreter without the Flex delegate); ONNX
+      is float32 at `opset`. Beside `<file>` go `<file>.mmzoo.json` and, per
+      text input, `<file>.<input>.tokenizer.json` and `.vocabulary.txt`.
+
+    Whatever a format cannot express raises a `ValueError` naming the layer
+    and the format. `mmzoo.artifacts.runtime.predict_from_artifact` runs any
+    of these files (and `.keras`) on raw inputs.
+
+    Args:
+        model: a Keras model with named inputs (a `mmzoo.MultimodalModel`).
+        path: output directory (savedmodel) or file (tflite, onnx, keras).
+        format: a registered export format (`mmzoo.registry.list_export_formats()`):
+            "savedmodel", "tflite", "onnx", "keras", or one registered with
+            `register_export_format`.
+        **options: the format's own options. TFLite: `quantize` (None,
+            "dynamic", "float16" or "int8"), `representative_data` (raw inputs
+            `{name: array}` to calibrate int8), `batch_size` ("auto": 1 for
+            recurrent cores, whose TFLite kernels need a static batch; else
+            dynamic; None or an int). ONNX: `opset` (default 17).
+
+    Returns:
+        `path`.
+
+    Example:
+        >>> import os, tempfile, numpy as np, mmzoo
+        >>> spec = mmzoo.Features("x", shape=(3,), normalize=False)
+        >>> model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(2))
+        >>> folder = tempfile.mkdtemp()
+        >>> sorted(os.listdir(mmzoo.export(model, os.path.join(folder, "m"))))
+        ['assets', 'assets.extra', 'fingerprint.pb', 'saved_model.pb', 'variables']
+    """
+    import inspect
+
+    from mmzoo.registry import EXPORT_FORMATS
+
+    name = str(format).lower()
+    if name not in EXPORT_FORMATS:
+        raise ValueError(f"export format must be one of {', '.join(EXPORT_FORMATS.names())}; received {format!r}.")
+    target = export_format(name)
+    accepted = list(inspect.signature(target.export).parameters)[2:]
+    for key, value in options.items():
+        if key not in accepted:
+            takes = [n for n in EXPORT_FORMATS.names()
+                     if key in list(inspect.signature(EXPORT_FORMATS.get(n).export).parameters)[2:]]
+            where = " or ".join(f"format='{n}'" for n in takes) or "no export format"
+            raise ValueError(f"{key}={value!r} applies to {where} only; received format={name!r}.")
+    path = os.fspath(path)
+    if target.extension and not path.lower().endswith(target.extension):
+        raise ValueError(f"export format='{name}' writes one file: path must end with '{target.extension}' (files "
+                         f"beside it take its name); received path='{path}'.")
+    return target.export(model, path, **options)
+
+
+def serving_signature(model):
+    """`tf.TensorSpec`s of the model's raw inputs, named after the inputs, in a fixed order."""
+    from mmzoo.artifacts.savedmodel import serving_signature as signature
+
+    return signature(model)
+
+
+def export_savedmodel_with_metadata(model, path):
+    """The SavedModel with its signatures and `assets.extra/mmzoo.json`, which `mmzoo.load` recognises."""
+    from mmzoo.artifacts.savedmodel import export_savedmodel
+
+    signatures = export_savedmodel(model, path)
+    metadata = {
+        "format": "mmzoo-savedmodel",
+        "mmzoo_version": _version(),
+        "inputs": getattr(model, "spec_configs", None),
+        "task": getattr(model, "task_config", None),
+        "signature": signatures,
+    }
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    with open(os.path.join(path, METADATA), "w") as f:
+        json.dump(metadata, f, indent=2)
+    return path
+
+
+def _version():
+    from importlib import metadata
+
+    try:
+        return metadata.version("mmzoo")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def read_metadata(path):
+    """The `mmzoo.json` metadata of a SavedModel written by `mmzoo.export`, or None."""
+    meta = os.path.join(path, METADATA)
+    if not os.path.isfile(meta):
+        return None
+    with open(meta) as f:
+        return json.load(f)
+
+
+def load(path, trust=False):
+    """Loads a `.keras` file (inspected, then safe mode) or a SavedModel directory mmzoo wrote.
+
+    Before Keras reads a `.keras` file, `mmzoo.artifacts.safety.check_artifact` inspects
+    it and refuses archives whose member names escape their folder and configs
+    that would run code or read files (Lambda, TFSMLayer, modules outside
+    keras/mmzoo, loading/downloading helpers, vocabulary paths); Keras then
+    loads it with `safe_mode=True`. Legacy `.h5` models are refused (mmzoo does
+    not inspect them). A SavedModel is a program: one without mmzoo's metadata
+    loads only with `trust=True`. `trust=True` skips the inspector and turns
+    Keras's safe mode off.
+
+    Args:
+        path: a `.keras` file or SavedModel directory (`.h5` only with `trust=True`).
+        trust: load artifacts that can run code; only for files from a trusted source.
+
+    Returns:
+        A Keras model, or the object `tf.saved_model.load` returns.
+
+    Raises:
+        FileNotFoundError: if nothing is at `path`.
+        mmzoo.artifacts.safety.UnsafeArtifactError: (a `ValueError`) naming the rule and the
+            offending entry, for an artifact refused without `trust=True`.
+
+    Example:
+        >>> import os, tempfile, keras, mmzoo
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        >>> inputs = keras.Input((2,))
+        >>> keras.Model(inputs, keras.layers.Dense(1)(inputs)).save(path)
+        >>> mmzoo.load(path).output_shape
+        (None, 1)
+    """
+    from mmzoo.artifacts.safety import UnsafeArtifactError, check_artifact
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No model at '{path}'.")
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise ValueError(f"'{path}' is a directory but not a SavedModel (no saved_model.pb).")
+        if read_metadata(path) is None and not trust:
+            raise UnsafeArtifactError(
+                f"Refusing to load '{path}': a SavedModel that mmzoo did not write (no {METADATA}). "
+                f"A SavedModel is a program: load it only if you trust its source, with "
+                f"mmzoo.load(path, trust=True)."
+            )
+        return tf.saved_model.load(path)
+    if not trust:
+        check_artifact(path)
+    if path.endswith(".keras") or path.lower().endswith((".h5", ".hdf5")):
+        import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
+
+        return keras.saving.load_model(path, safe_mode=not trust)
+    raise ValueError(f"Cannot load '{path}': expected a .keras file or a SavedModel directory.")

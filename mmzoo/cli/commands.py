@@ -1,0 +1,289 @@
+"""Command line: `python -m mmzoo train|tune|evaluate|list`."""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+
+def _datasets():
+    """Dataset name -> loader(batch_size, seed, data_dir, **options) returning `Splits` (one table: mmzoo.experiments.runner)."""
+    from mmzoo.experiments.runner import dataset_loaders
+
+    return dataset_loaders()
+
+
+def _load_splits(name, batch_size, seed, data_dir):
+    datasets = _datasets()
+    if name not in datasets:
+        raise SystemExit(f"Unknown dataset '{name}'. Known datasets: {', '.join(sorted(datasets))}.")
+    try:
+        return datasets[name](batch_size, seed, data_dir)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
+
+
+def cmd_train(args):
+    import keras
+
+    from mmzoo.training.atomic import check_writable
+    from mmzoo.training.checkpoint import CheckpointError
+    from mmzoo.training.distribute import get_strategy, is_chief, worker_task
+    from mmzoo.experiments.config import ConfigError, config_from_args, save_config
+    from mmzoo.experiments.runner import build_model_from_config, check_config, export_formats, load_data
+    from mmzoo.training.trainer import save_artifacts, train
+
+    try:  # first: a multi-worker strategy must exist before TensorFlow runs anything; "tpu" fails fast
+        strategy = get_strategy(args.strategy)
+    except ValueError as error:
+        raise SystemExit(f"mmzoo train: --strategy {args.strategy}: {error}") from None
+    try:  # one mechanism: defaults <- --config file <- flags <- --set; afterwards args mirror the config
+        config = check_config(config_from_args(args))
+    except ConfigError as error:
+        raise SystemExit(f"mmzoo train: {error}") from None
+    run = args.run_name or f"{args.dataset}-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    output_dir = os.path.join(args.output, run)
+    checkpoint_dir = os.path.join(output_dir, "checkpoints")
+    created = not os.path.exists(output_dir)
+    try:  # fail fast, before loading data or taking a step
+        check_writable(output_dir, "output directory")
+        check_writable(checkpoint_dir, "checkpoint directory")
+    except OSError as error:
+        raise SystemExit(f"mmzoo train: {error.strerror or error}") from None
+    config_path = save_config(config, os.path.join(output_dir, "config.yaml"),
+                              header=f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, --set).\n"
+                                     f"Repeat the run: python -m mmzoo train --config <this file>")
+    keras.utils.set_random_seed(args.seed)
+    try:  # the dataset with the configured inputs, --limit-batches applied, preprocessing adapted
+        splits = load_data(config)
+    except (ConfigError, FileNotFoundError) as error:
+        if created:  # leave no empty run folder behind for data that is not there
+            shutil.rmtree(output_dir, ignore_errors=True)
+        raise SystemExit(f"mmzoo train: {error}" if isinstance(error, ConfigError) else str(error)) from None
+    train_data = splits.train
+    try:
+        model = build_model_from_config(config, splits)
+    except (ConfigError, ValueError) as error:
+        raise SystemExit(f"mmzoo train: {error}") from None
+    print(f"mmzoo: training '{args.model}' on '{args.dataset}' "
+          f"({model.count_params():,} parameters, inputs: {', '.join(s.name for s in splits.inputs)})")
+    print(f"mmzoo: checkpoints in {checkpoint_dir}/; after an interruption, resume with "
+          + ("the same command." if args.run_name else f"the same command plus --run-name {run}."))
+    start = time.time()
+    try:
+        history = train(model, train_data, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
+                        restore_best=True, checkpoint_dir=checkpoint_dir,
+                        strategy=strategy, precision=args.precision,
+                        early_stopping_patience=config.training.early_stopping_patience)
+    except (FloatingPointError, CheckpointError) as error:
+        raise SystemExit(f"mmzoo train: {error}") from None
+    seconds = time.time() - start
+    if not is_chief(strategy):  # every worker trained; the chief alone evaluates and writes the artifacts
+        if not args.keep_checkpoints:
+            shutil.rmtree(os.path.join(checkpoint_dir, "-".join(map(str, worker_task(strategy)))), ignore_errors=True)
+        print(f"mmzoo: worker {worker_task(strategy)[1]} done; the chief writes the artifacts.")
+        return 0
+    test = model.evaluate(splits.test, return_dict=True, verbose=0)
+    test = {k: float(v) for k, v in test.items()}
+    flags = {k: v for k, v in vars(args).items() if k != "func"}
+    paths = save_artifacts(model, output_dir, history=history,
+                           metrics={"test": test, "train_seconds": round(seconds, 1)}, config=flags)
+    try:
+        paths.update(export_formats(model, output_dir, config.export.formats))
+    except (ImportError, ValueError) as error:
+        raise SystemExit(f"mmzoo train: export.formats: {error}") from None
+    paths["yaml"] = config_path
+    if not args.keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    print("\nTest metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items()))
+    print(f"Trained in {seconds:.0f} s. Artifacts in {output_dir}/:")
+    for name, path in paths.items():
+        print(f"  {name:<10} {path}")
+    return 0
+
+
+def cmd_tune(args):
+    from mmzoo.experiments.config import ConfigError
+    from mmzoo.experiments.tuning import tune
+
+    try:
+        result = tune(args.config, overrides=args.overrides, verbose=args.verbose)
+    except (ConfigError, ImportError) as error:
+        raise SystemExit(f"mmzoo tune: {error}") from None
+    with open(result.paths["markdown"]) as f:
+        print("\n" + f.read())
+    print(f"{len(result.rows)} trials in {result.directory}/ (run the same command again to continue the search):")
+    for name, path in result.paths.items():
+        print(f"  {name:<12} {path}")
+    print(f"Train the best: python -m mmzoo train --config {result.paths['best_config']}")
+    return 0
+
+
+def cmd_evaluate(args):
+    from mmzoo.artifacts.export import load
+    from mmzoo.analysis.evaluation import predict_all, score
+    from mmzoo.plots.evaluation import plot_confusion_matrix, plot_regression_scatter
+
+    splits = _load_splits(args.dataset, args.batch_size, 0, args.data_dir)
+    model = load(args.model)
+    y_true, y_pred = predict_all(model, getattr(splits, args.split))
+    metrics = score(splits.task, y_true, y_pred)
+    output = args.output or os.path.join(os.path.dirname(os.path.abspath(args.model)),
+                                         f"evaluation-{args.dataset}-{args.split}")
+    os.makedirs(output, exist_ok=True)
+    if "confusion_matrix" in metrics:
+        plot_confusion_matrix(metrics["confusion_matrix"], getattr(splits.task, "class_names", None),
+                              path=os.path.join(output, "confusion_matrix.png"))
+    elif splits.task.kind == "regression":
+        plot_regression_scatter(y_true, y_pred, path=os.path.join(output, "scatter.png"))
+    with open(os.path.join(output, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    shown = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
+    print(json.dumps(shown, indent=2))
+    print(f"Written to {output}/")
+    return 0
+
+
+def cmd_predict(args):
+    from mmzoo.cli.predict import main as predict
+
+    return predict(args)
+
+
+def cmd_list(args):
+    import mmzoo.artifacts.formats  # noqa: F401  (registers the built-in export formats)
+    import mmzoo.models  # noqa: F401  (registers the architectures, encoders and fusions)
+    from mmzoo.registry import ENCODERS, EXPORT_FORMATS, FUSIONS, MODELS
+
+    out = {
+        "models": {n: MODELS.meta(n) for n in MODELS.names()},
+        "encoders": {n: ENCODERS.meta(n) for n in ENCODERS.names()},
+        "fusions": {n: FUSIONS.meta(n) for n in FUSIONS.names()},
+        "datasets": sorted(_datasets()),
+        "export_formats": EXPORT_FORMATS.names(),
+    }
+    if args.json:
+        print(json.dumps(out, indent=2, default=list))
+        return 0
+    if args.table:
+        from mmzoo.models.reference import zoo_table
+
+        print(zoo_table())
+        return 0
+    for section in ("models", "encoders", "fusions"):
+        print(f"{section}:")
+        for name, meta in out[section].items():
+            extra = ", ".join(meta.get("modalities", ())) if section == "encoders" else meta.get("paper", "")
+            print(f"  {name:<16} {extra}")
+    print("datasets:\n  " + "\n  ".join(out["datasets"]))
+    print("export formats:\n  " + "\n  ".join(out["export_formats"]))
+    return 0
+
+
+def quiet_tensorflow_logs():
+    """Hides TensorFlow's C++ info lines in the command line's own process (warnings and errors still show).
+
+    Only `python -m mmzoo` calls this: importing mmzoo as a library changes no environment variable.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m mmzoo", description="mmzoo: multimodal Keras model zoo")
+    parser.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first, so the datasets, models, encoders, fusions or export formats it "
+                             "registers can be named (repeatable)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train a zoo model on a dataset and write its artifacts",
+                       description="Every flag overrides one field of the experiment config (--config, else the "
+                                   "defaults); --set overrides any field. The resolved config is saved as "
+                                   "<run>/config.yaml.")
+    p.add_argument("--config", default=None, metavar="YAML", help="experiment config file (see configs/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set training.epochs=3 (repeatable; values are YAML; "
+                        "applied after the file and the flags)")
+    # flags default to None: "not given", so the config's value (or its default, shown) applies
+    p.add_argument("--model", help="architecture.name (see `list`; default early_fusion)")
+    p.add_argument("--dataset", help="dataset.name (default: avmnist_sample, the embedded AV-MNIST sample)")
+    p.add_argument("--epochs", type=int, help="training.epochs (default 8)")
+    p.add_argument("--batch-size", type=int, help="training.batch_size (default 64)")
+    p.add_argument("--learning-rate", type=float, help="training.learning_rate (default 0.001)")
+    p.add_argument("--seed", type=int, help="seed (default 0)")
+    p.add_argument("--output", help="export.output: directory for run folders (default saved_models)")
+    p.add_argument("--run-name", default=None,
+                   help="run folder name (default: dataset-model-timestamp); if the folder holds checkpoints "
+                        "of an interrupted run, training resumes from the last finished epoch")
+    p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
+    p.add_argument("--limit-batches", type=int, default=None, metavar="N",
+                   help="use only the first N batches of each split, every epoch: a quick trial run "
+                        "(validation and test metrics are then on that subset)")
+    p.add_argument("--keep-checkpoints", action="store_true", default=None,
+                   help="keep <run>/checkpoints/ after a successful run (default: deleted once the artifacts "
+                        "are written)")
+    p.add_argument("--strategy", default="auto", choices=("auto", "one_device", "mirrored", "multi_worker", "tpu"),
+                   help="tf.distribute strategy (default auto: TPU if found, mirrored on several GPUs, else one "
+                        "device); --batch-size is the global batch. multi_worker reads TF_CONFIG: run the same "
+                        "command on every worker, with the same --run-name")
+    p.add_argument("--precision", default=None, choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                   help="train under this dtype policy (default: float32); heads stay float32, the saved "
+                        "model is float32")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("tune", help="hyperparameter search over a config's search: section (KerasTuner)",
+                       description="Runs the search described by the config's search: section; running the same "
+                                   "command again continues it. Writes results.csv, results.md and "
+                                   "best_config.yaml into the search folder.")
+    p.add_argument("--config", required=True, metavar="YAML", help="experiment config with a search: section")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set search.max_trials=20 (repeatable; values are YAML)")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1), help="0: no progress output")
+    p.set_defaults(func=cmd_tune)
+    p = sub.add_parser("evaluate", help="evaluate a saved model on a dataset split; writes metrics and a plot")
+    p.add_argument("--model", required=True, help="a .keras file")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
+    p.add_argument("--output", default=None, help="folder for metrics.json and the plot")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("predict", help="predict one example with a saved model (.keras, SavedModel, .tflite, .onnx)",
+                       description="Inputs go to the model's inputs by modality (--text/--image/--audio/"
+                                   "--features, when the model has one input of that kind) or by name "
+                                   "(--input NAME=VALUE). Images and WAVs are files, fitted to the input's "
+                                   "size and duration; features are numbers or a .npy file.")
+    p.add_argument("--model", required=True, help="a .keras file, a SavedModel folder, a .tflite or .onnx file")
+    p.add_argument("--text", help="the text of the model's text input")
+    p.add_argument("--image", metavar="PATH", help="PNG/JPEG file for the model's image input")
+    p.add_argument("--audio", metavar="PATH", help="16-bit PCM WAV file for the model's audio input")
+    p.add_argument("--features", metavar="NUMBERS", help="comma-separated numbers (or a .npy file) for the "
+                                                         "model's features input")
+    p.add_argument("--input", dest="inputs", action="append", default=[], metavar="NAME=VALUE",
+                   help="a value for the input NAME (repeatable)")
+    p.add_argument("--top", type=int, default=5, help="classes to show (default 5)")
+    p.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    p.add_argument("--trust", action="store_true",
+                   help="load a SavedModel mmzoo did not write (a SavedModel is a program: only if you trust it)")
+    p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("list", help="list the zoo: models, encoders, fusions, datasets")
+    p.add_argument("--json", action="store_true", help="machine-readable listing")
+    p.add_argument("--table", action="store_true",
+                   help="markdown table with parameter counts on the reference input set (builds every model)")
+    p.set_defaults(func=cmd_list)
+    args = parser.parse_args(argv)
+    for module in args.plugins:
+        _import_plugin(module)
+    return args.func(args)
+
+
+def _import_plugin(module):
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        raise SystemExit(f"mmzoo: --plugin {module}: cannot import it ({error}); is it on PYTHONPATH?") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""`python -m mmzoo predict`: one example from the command line through any mmzoo artifact.
+
+A thin layer over `mmzoo.artifacts.runtime.predict_from_artifact`: it reads
+the artifact's input specs from its metadata (the `.keras` config, the
+SavedModel's `assets.extra/mmzoo.json`, the `.tflite`/`.onnx` sidecar), turns
+each command-line value into that input's array (text as is, image and WAV
+files decoded and fitted to the spec, features from numbers or a `.npy`
+file), runs the artifact and prints the predictions, with class names when
+the task has them.
+
+    python -m mmzoo predict --model run/model.keras --text "a fine film" --image poster.png --audio voice.wav
+    python -m mmzoo predict --model run/savedmodel --input digit=seven.png --input voice=seven.wav --json
+
+`--text/--image/--audio/--features VALUE` go to the model's only input of that
+modality; `--input NAME=VALUE` names the input (needed when a modality has
+several). A missing, unknown or unreadable input is an error naming it.
+
+Example:
+    >>> parse_assignment("review=a fine film")
+    ('review', 'a fine film')
+"""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from mmzoo.artifacts.runtime import artifact_format
+
+MODALITY_FLAGS = ("text", "image", "audio", "features")
+PRESENT_SUFFIX = "_present"
+
+
+class PredictInputError(ValueError):
+    """A command-line input that does not fit the artifact (the message names the input)."""
+
+
+def parse_assignment(text):
+    """`"name=value"` -> `(name, value)`; the value may contain "=" itself."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise PredictInputError(f"--input expects NAME=VALUE; received {text!r}.")
+    return name.strip(), value
+
+
+def artifact_metadata(path):
+    """`(spec configs, task config, expected input names or None)` from an artifact's own metadata."""
+    kind = artifact_format(path)
+    if kind == "keras":
+        with zipfile.ZipFile(path) as archive:  # the config only: nothing is deserialized here
+            config = json.loads(archive.read("config.json")).get("config", {})
+        names = [layer["config"]["name"] for layer in config.get("layers", []) if layer.get("class_name") == "InputLayer"]
+        return config.get("specs") or [], config.get("task"), names or None
+    if kind == "savedmodel":
+        from mmzoo.artifacts.export import read_metadata
+
+        meta = read_metadata(path) or {}
+        serve = (meta.get("signature") or {}).get("serve") or {}
+        names = list(serve.get("inputs", {})) or None
+        return meta.get("inputs") or [], meta.get("task"), names
+    from mmzoo.artifacts.sidecars import read_sidecars
+
+    meta = read_sidecars(path) or {}
+    return meta.get("specs") or [], meta.get("task"), list(meta.get("inputs", {})) or None
+
+
+def gather_values(specs, flags, assignments):
+    """`{input name: raw command-line value}` from the modality flags and `NAME=VALUE` assignments."""
+    by_modality = {}
+    for spec in specs:
+        by_modality.setdefault(spec["modality"], []).append(spec["name"])
+    names = [spec["name"] for spec in specs]
+    values = {}
+    for modality, value in flags.items():
+        if value is None:
+            continue
+        candidates = by_modality.get(modality, [])
+        if len(candidates) != 1:
+            described = ", ".join(f"'{s['name']}' ({s['modality']})" for s in specs) or "none recorded"
+            problem = "has no" if not candidates else f"has {len(candidates)}"
+            raise PredictInputError(f"--{modality}: the model {problem} {modality} input(s); its inputs are "
+                                    f"{described}. Use --input NAME=VALUE.")
+        values[candidates[0]] = value
+    for name, value in assignments:
+        if names and name not in names:
+            raise PredictInputError(f"--input {name}=...: the model has no input '{name}'; its inputs are "
+                                    f"{', '.join(repr(n) for n in names)}.")
+        if name in values:
+            raise PredictInputError(f"Input '{name}' is given twice.")
+        values[name] = value
+    missing = [n for n in names if n not in values]
+    if missing:
+        hints = [f"'{n}' (--{s['modality']} or --input {n}=...)" for n in missing for s in specs if s["name"] == n]
+        raise PredictInputError(f"Input(s) {', '.join(hints)} missing: the model needs every input.")
+    return values
+
+
+def to_array(spec, value):
+    """One example's batch-of-1 array for `spec` (a spec config) from its command-line value."""
+    from mmzoo.specs import spec_from_config
+
+    name, modality = spec["name"], spec["modality"]
+    if modality == "text" and not spec.get("token_ids"):
+        return np.array([value], dtype=object)
+    if modality in ("image", "audio"):
+        if not os.path.isfile(value):
+            raise PredictInputError(f"{modality.capitalize()} input '{name}': no file '{value}'.")
+        return _load_file(spec_from_config(spec), value)
+    return _numbers(spec, value)
+
+
+def _load_file(spec, path):
+    import tensorflow as tf
+
+    from mmzoo.data.decode import check_wav, load_audio, load_image, read_wav_header
+
+    if spec.modality == "audio":
+        try:
+            problem = check_wav(read_wav_header(path), spec, resample_audio=True)
+        except ValueError as error:
+            problem = ("corrupt file", str(error), "")
+        if problem is not None:
+            reason, detail, fix = problem
+            raise PredictInputError(f"Audio input '{spec.name}': {path} is a {reason}: {detail}. {fix}".strip())
+        return load_audio(path, spec, resample_audio=True).numpy()[None]
+    try:
+        return load_image(path, spec, resize=True).numpy()[None]
+    except (tf.errors.InvalidArgumentError, ValueError) as error:
+        raise PredictInputError(f"Image input '{spec.name}': cannot decode {path} as PNG/JPEG/GIF/BMP "
+                                f"({str(error).splitlines()[0]}).") from None
+
+
+def _numbers(spec, value):
+    """Features (or token ids) from a `.npy` file or numbers separated by commas/spaces."""
+    shape = tuple(spec.get("shape") or (-1,))
+    dtype = "int32" if spec["modality"] == "text" else "float32"
+    try:
+        array = np.load(value) if value.endswith(".npy") else \
+            np.array([float(v) for v in value.replace(",", " ").split()], dtype)
+    except (OSError, ValueError) as error:
+        raise PredictInputError(f"Input '{spec['name']}' expects numbers separated by commas or a .npy file; "
+                                f"received {value!r} ({error}).") from None
+    if array.size != int(np.prod(shape)):
+        raise PredictInputError(f"Input '{spec['name']}' expects {int(np.prod(shape))} values (shape {shape}); "
+                                f"received {array.size}.")
+    return array.astype(dtype).reshape((1,) + shape)
+
+
+def prepare_inputs(path, flags=None, assignments=()):
+    """`({input name: batch-of-1 array}, task config)` for the artifact at `path` from command-line values."""
+    specs, task, expected = artifact_metadata(path)
+    values = gather_values(specs, flags or {}, [parse_assignment(a) for a in assignments])
+    by_name = {spec["name"]: spec for spec in specs}
+    inputs = {}
+    for name, value in values.items():
+        if name in by_name:
+            inputs[name] = to_array(by_name[name], value)
+        else:  # an input without a recorded spec (not an mmzoo model): numbers or a .npy file
+            inputs[name] = _numbers({"name": name, "modality": "features", "shape": None}, value)
+    for name in expected or []:
+        if name.endswith(PRESENT_SUFFIX) and name not in inputs and name[: -len(PRESENT_SUFFIX)] in inputs:
+            inputs[name] = np.array([True])  # every given modality is present
+    return inputs, task
+
+
+def describe(outputs, task, top=5):
+    """Printable lines and a JSON-able dict of the predictions of one example."""
+    task = task or {}
+    record = {"outputs": {k: np.asarray(v).tolist() for k, v in outputs.items()}}
+    lines = []
+    for key, value in outputs.items():
+        row = np.asarray(value, dtype="float64").reshape(len(value), -1)[0]
+        if task.get("kind") in ("classification", "multilabel"):
+            names = task.get("class_names") or task.get("label_names")
+            order = np.argsort(-row)[:top]
+            record["top"] = [{"class": int(i), "name": names[i] if names else None, "probability": float(row[i])}
+                             for i in order]
+            lines.append(f"{key} (top {len(order)} of {len(row)}):")
+            lines += [f"  {row[i]:.4f}  " + (f"{names[i]} (class {i})" if names else f"class {i}") for i in order]
+        else:
+            lines.append(f"{key}: " + ", ".join(f"{v:.6g}" for v in row))
+    return lines, record
+
+
+def main(args):
+    """Runs `predict` for parsed CLI `args`; returns the exit status (errors exit with the message)."""
+    from mmzoo.artifacts.runtime import predict_from_artifact
+
+    flags = {m: getattr(args, m, None) for m in MODALITY_FLAGS}
+    try:
+        inputs, task = prepare_inputs(args.model, flags, args.inputs or ())
+        outputs = predict_from_artifact(args.model, inputs, trust=args.trust)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"mmzoo predict: {error}") from None
+    lines, record = describe(outputs, task, top=args.top)
+    print(json.dumps(record) if args.json else "\n".join(lines))
+    return 0

@@ -1,0 +1,7 @@
+"""Tasks: a head plus its loss and metrics (`task`), and the metrics Keras lacks (`metrics`)."""
+
+from mmzoo.tasks.task import (Classification, ContrastiveLoss, MultiLabel, Regression, Retrieval, Task,
+                              task_from_config)
+
+__all__ = ["Classification", "ContrastiveLoss", "MultiLabel", "Regression", "Retrieval", "Task",
+           "task_from_config"]
