@@ -180,10 +180,10 @@ def test_train_refuses_a_checkpoint_directory_another_run_holds(tmp_path):
     folder = tmp_path / "checkpoints"
     train_data, _ = splits()
     steps = CountSteps()
-    with hold_folder(folder, "checkpoint directory"):  # a separate open file: flock refuses this process too
-        with pytest.raises(FolderInUseError, match=rf"The checkpoint directory '{folder}' is in use by "
-                                                   rf"pid {os.getpid()} on "):
-            train(build(), train_data, epochs=1, seed=0, verbose=0, checkpoint_dir=folder, callbacks=[steps])
+    refusal = rf"The checkpoint directory '{re.escape(str(folder))}' is in use by pid {os.getpid()} on "
+    # a second open file of the lock: flock refuses this very process too
+    with hold_folder(folder, "checkpoint directory"), pytest.raises(FolderInUseError, match=refusal):
+        train(build(), train_data, epochs=1, seed=0, verbose=0, checkpoint_dir=folder, callbacks=[steps])
     assert steps.steps == 0 and Checkpoints(folder).epochs() == []
     train(build(), train_data, epochs=1, seed=0, verbose=0, checkpoint_dir=folder, callbacks=[steps])
     assert steps.steps > 0 and Checkpoints(folder).epochs() == [1]
@@ -230,10 +230,10 @@ def test_the_cli_reports_a_full_disk_in_one_line_and_resumes_afterwards(run_copy
         code, _, err = run_cli(*TRAIN, capsys=capsys)
     checkpoints = os.path.join(RUN, "checkpoints")
     assert code != 0
-    assert _lines(err) == [f"mmzoo train: Cannot write the checkpoint {os.path.join(checkpoints, 'epoch-0002')}: "
-                           f"No space left on device. The previous checkpoint, "
-                           f"{os.path.join(checkpoints, 'epoch-0001')}, is intact; free space on its disk, then "
-                           f"run the same training again to resume from it."]
+    expected = (f"mmzoo train: Cannot write the checkpoint {os.path.join(checkpoints, 'epoch-0002')}: "
+                f"No space left on device. The previous checkpoint, {os.path.join(checkpoints, 'epoch-0001')}, "
+                f"is intact; free space on its disk, then run the same training again to resume from it.")
+    assert _lines(err) == [expected]  # one line: the path and the fix
     assert Checkpoints(run_copy / "checkpoints").epochs() == [1] and _leftovers(run_copy) == []
     assert not (run_copy / LOCK_FILE).exists()
 
