@@ -1,6 +1,7 @@
 """Command line: `python -m mmzoo train|tune|evaluate|list`."""
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -26,14 +27,10 @@ def _load_splits(name, batch_size, seed, data_dir):
 
 
 def cmd_train(args):
-    import keras
-
-    from mmzoo.training.atomic import check_writable
-    from mmzoo.training.checkpoint import CheckpointError
-    from mmzoo.training.distribute import get_strategy, is_chief, worker_task
-    from mmzoo.experiments.config import ConfigError, config_from_args, save_config
-    from mmzoo.experiments.runner import build_model_from_config, check_config, export_formats, load_data
-    from mmzoo.training.trainer import save_artifacts, train
+    from mmzoo.training.atomic import FolderInUseError, check_writable
+    from mmzoo.experiments.config import ConfigError, config_from_args
+    from mmzoo.training.distribute import get_strategy
+    from mmzoo.experiments.runner import check_config
 
     try:  # first: a multi-worker strategy must exist before TensorFlow runs anything; "tpu" fails fast
         strategy = get_strategy(args.strategy)
@@ -52,9 +49,73 @@ def cmd_train(args):
         check_writable(checkpoint_dir, "checkpoint directory")
     except OSError as error:
         raise SystemExit(f"mmzoo train: {error.strerror or error}") from None
-    config_path = save_config(config, os.path.join(output_dir, "config.yaml"),
-                              header=f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, --set).\n"
-                                     f"Repeat the run: python -m mmzoo train --config <this file>")
+    try:
+        with _run_folder(output_dir, strategy):
+            return _train_run(args, config, strategy, run, output_dir, created)
+    except FolderInUseError as error:  # another run writes this folder (or its checkpoints)
+        raise SystemExit(f"mmzoo train: {error}") from None
+
+
+@contextlib.contextmanager
+def _run_folder(output_dir, strategy):
+    """Holds the run folder against a second run, and clears the temporaries a killed run left in it.
+
+    The chief holds it; other workers of a multi-worker run (which may share
+    the folder) hold only their own checkpoint folders, inside `train`.
+    """
+    from mmzoo.training.atomic import hold_folder, remove_stale_temporaries
+    from mmzoo.training.distribute import is_chief
+
+    if not is_chief(strategy):
+        yield
+        return
+    with hold_folder(output_dir, "run folder"):
+        remove_stale_temporaries(output_dir)
+        yield
+
+
+def _config_writer(config, run, output_dir):
+    """A function that writes the run's `config.yaml` once and returns its path.
+
+    Training calls it once the checkpoint folder has accepted the
+    configuration (at the start of `fit`), so a refused resume leaves the
+    previous run's `config.yaml` as it was.
+    """
+    from mmzoo.experiments.config import save_config
+
+    path = os.path.join(output_dir, "config.yaml")
+    header = (f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, --set).\n"
+              f"Repeat the run: python -m mmzoo train --config <this file>")
+    written = []
+
+    def write():
+        if not written:
+            written.append(save_config(config, path, header=header))
+        return written[0]
+
+    return write
+
+
+def _os_error_line(error):
+    """An `OSError` as one line that names the file (checkpoint errors name it in their message already)."""
+    message = " ".join((error.strerror or str(error)).split())
+    if error.filename and str(error.filename) not in message:
+        message += f": {error.filename}"
+    return message
+
+
+def _train_run(args, config, strategy, run, output_dir, created):
+    """Loads the data, builds and trains the model, writes the artifacts: `cmd_train` while it holds the folder."""
+    import keras
+
+    import mmzoo  # noqa: F401  (registers the zoo's layers)
+    from mmzoo.training.checkpoint import CheckpointError
+    from mmzoo.experiments.config import ConfigError
+    from mmzoo.training.distribute import is_chief, worker_task
+    from mmzoo.experiments.runner import build_model_from_config, export_formats, load_data
+    from mmzoo.training.trainer import save_artifacts, train
+
+    checkpoint_dir = os.path.join(output_dir, "checkpoints")
     keras.utils.set_random_seed(args.seed)
     try:  # the dataset with the configured inputs, --limit-batches applied, preprocessing adapted
         splits = load_data(config)
@@ -71,14 +132,19 @@ def cmd_train(args):
           f"({model.count_params():,} parameters, inputs: {', '.join(s.name for s in splits.inputs)})")
     print(f"mmzoo: checkpoints in {checkpoint_dir}/; after an interruption, resume with "
           + ("the same command." if args.run_name else f"the same command plus --run-name {run}."))
+    write_config = _config_writer(config, run, output_dir)
+    callbacks = [keras.callbacks.LambdaCallback(on_train_begin=lambda logs: write_config())] \
+        if is_chief(strategy) else []
     start = time.time()
     try:
         history = train(model, train_data, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
-                        restore_best=True, checkpoint_dir=checkpoint_dir,
+                        restore_best=True, checkpoint_dir=checkpoint_dir, callbacks=callbacks,
                         strategy=strategy, precision=args.precision,
                         early_stopping_patience=config.training.early_stopping_patience)
     except (FloatingPointError, CheckpointError) as error:
         raise SystemExit(f"mmzoo train: {error}") from None
+    except OSError as error:  # e.g. the disk filled up while writing a checkpoint
+        raise SystemExit(f"mmzoo train: {_os_error_line(error)}") from None
     seconds = time.time() - start
     if not is_chief(strategy):  # every worker trained; the chief alone evaluates and writes the artifacts
         if not args.keep_checkpoints:
@@ -94,7 +160,7 @@ def cmd_train(args):
         paths.update(export_formats(model, output_dir, config.export.formats))
     except (ImportError, ValueError) as error:
         raise SystemExit(f"mmzoo train: export.formats: {error}") from None
-    paths["yaml"] = config_path
+    paths["yaml"] = write_config()  # already written unless no epoch was left to train
     if not args.keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     print("\nTest metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items()))
@@ -124,7 +190,7 @@ def cmd_tune(args):
 def cmd_evaluate(args):
     from mmzoo.artifacts.export import load
     from mmzoo.analysis.evaluation import predict_all, score
-    from mmzoo.plots.evaluation import plot_confusion_matrix, plot_regression_scatter
+    from mmzoo.plots.history.evaluation import plot_confusion_matrix, plot_regression_scatter
 
     splits = _load_splits(args.dataset, args.batch_size, 0, args.data_dir)
     model = load(args.model)
@@ -147,7 +213,7 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from mmzoo.cli.predict import main as predict
+    from mmzoo.cli.commands.predict import main as predict
 
     return predict(args)
 

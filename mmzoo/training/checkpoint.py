@@ -8,9 +8,12 @@ variable: step count, moments) and `state.json` (epoch, history, best-epoch
 bookkeeping and the SHA-256 of `variables.npz`). A folder is written under a
 temporary name, fsynced and renamed into place, so a crash leaves either the
 whole checkpoint or none; a damaged one (truncated, edited) fails its
-checksum and `restore` falls back to the previous one with a warning.
+checksum and `restore` falls back to the previous one with a warning. A
+write that fails (a full disk) raises an `OSError` naming the checkpoint and
+leaves no partial folder, so the previous checkpoint is still the newest.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -21,8 +24,8 @@ import warnings
 import keras
 import numpy as np
 
-from mmzoo.training.atomic import atomic_directory, atomic_write_json, check_writable, remove_stale_temporaries
-from mmzoo.training.config_diff import config_diff, jsonable, run_signature
+from mmzoo.training.trainer.atomic import atomic_directory, atomic_write_json, check_writable, remove_stale_temporaries
+from mmzoo.training.trainer.config_diff import config_diff, jsonable, run_signature
 
 CONFIG_FILE = "run_config.json"
 VARIABLES_FILE = "variables.npz"
@@ -107,12 +110,35 @@ class Checkpoints:
             epoch: number of finished epochs.
             state: JSON-serializable training state stored in `state.json`.
             protect: epochs whose checkpoints pruning must keep (e.g. the best one).
+
+        Raises:
+            OSError: the checkpoint could not be written (e.g. no space left on
+                the device); one line naming its folder and the previous
+                checkpoint, which is left as it was. Its errno is the cause's.
         """
         target = self.path(epoch)
+        previous = [e for e in self.epochs() if e != int(epoch)]
+        try:
+            self._write(model, epoch, state)
+        except OSError as error:
+            kept = (f"The previous checkpoint, {self.path(previous[-1])}, is intact"
+                    if previous else "No earlier checkpoint exists")
+            reason = " ".join((error.strerror or str(error)).split())  # one line
+            fix = "free space on its disk" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
+            raise OSError(error.errno, f"Cannot write the checkpoint {target}: {reason}. {kept}; {fix}, then "
+                                       f"run the same training again to resume from it.") from None
+        keep = set(self.epochs()[-self.keep:]) | {int(e) for e in protect if e is not None}
+        for old in self.epochs():
+            if old not in keep:
+                shutil.rmtree(self.path(old), ignore_errors=True)
+        return target
+
+    def _write(self, model, epoch, state):
+        """Writes `epoch-<epoch>/` (variables, then state with their checksum) under a temporary name, then renames it."""
         model_vars, optimizer_vars = _variables(model)
         arrays = {f"model/{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(model_vars)}
         arrays.update({f"optimizer/{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(optimizer_vars)})
-        with atomic_directory(target) as tmp:
+        with atomic_directory(self.path(epoch)) as tmp:
             variables_path = os.path.join(tmp, VARIABLES_FILE)
             with open(variables_path, "wb") as f:
                 np.savez(f, **arrays)
@@ -125,11 +151,6 @@ class Checkpoints:
             }
             with open(os.path.join(tmp, STATE_FILE), "w") as f:
                 json.dump(record, f, indent=1)
-        keep = set(self.epochs()[-self.keep:]) | {int(e) for e in protect if e is not None}
-        for old in self.epochs():
-            if old not in keep:
-                shutil.rmtree(self.path(old), ignore_errors=True)
-        return target
 
     def restore(self, model):
         """Loads the newest usable checkpoint into `model` and its optimizer.

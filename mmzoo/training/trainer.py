@@ -10,15 +10,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mmzoo.training.atomic import atomic_directory, atomic_file, atomic_write_json, check_writable
+from mmzoo.training.atomic import atomic_directory, atomic_file, atomic_write_json, check_writable, hold_folder
 from mmzoo.training.checkpoint import CheckpointError, Checkpoints
 from mmzoo.data.pipeline import reshuffles_per_process, set_epoch
-from mmzoo.training.distribute import (broadcast_from_chief, check_same_epoch, get_strategy, is_chief, is_multi_worker,
+from mmzoo.training.trainer.distribute import (broadcast_from_chief, check_same_epoch, get_strategy, is_chief, is_multi_worker,
                               worker_task)
-from mmzoo.training.distributed_fit import distributed_fit
+from mmzoo.training.trainer.distributed_fit import distributed_fit
 from mmzoo.artifacts.export import export
-from mmzoo.training.placement import check_precision, copy_optimizer_state, copy_state, place
-from mmzoo.plots.history import plot_history
+from mmzoo.training.trainer.placement import check_precision, copy_optimizer_state, copy_state, place
+from mmzoo.plots.history.history import plot_history
 
 
 def train(model, train_data, validation_data=None, epochs=10, callbacks=None, seed=None,
@@ -45,11 +45,16 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
       a diff. The guarantee is per epoch: a run killed mid-epoch repeats that
       epoch from its start, and, with `seed` and a dataset shuffled by
       `mmzoo.data` (whose order depends only on seed and epoch), ends with
-      weights bit-identical to an uninterrupted run.
+      weights bit-identical to an uninterrupted run. While `train` runs it
+      holds `checkpoint_dir` (`mmzoo.training.atomic.hold_folder`, released by the
+      operating system even when the process is killed), so a second run on
+      the same folder is refused instead of interleaving checkpoints; a full
+      disk while writing a checkpoint raises an `OSError` naming it, and the
+      previous checkpoint stays whole.
     - Determinism: with a `seed`, TensorFlow op determinism is on while
       training (`deterministic=None` means "when a seed is given"), so the
       same seed and data give bit-identical weights on CPU.
-    - Distribution (`strategy`, see `mmzoo.training.distribute`): the model is
+    - Distribution (`strategy`, see `mmzoo.training.trainer.distribute`): the model is
       rebuilt and compiled inside the strategy's scope (unless it was built
       there), every dataset's batch size is the global batch, split across
       the replicas, and the trained weights are copied back into `model`.
@@ -59,9 +64,9 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
       in Keras 3), workers start from the chief's weights, each keeps its
       own checkpoints (non-chief workers in `checkpoint_dir/worker-<id>/`),
       and only the chief prints progress; write artifacts where
-      `mmzoo.training.distribute.is_chief()` holds.
+      `mmzoo.training.trainer.distribute.is_chief()` holds.
     - Mixed precision (`precision`): the model is rebuilt under the policy
-      (see `mmzoo.training.placement`), heads and output layers stay float32, and
+      (see `mmzoo.training.trainer.placement`), heads and output layers stay float32, and
       `model` gets the trained (float32) weights back.
 
     Args:
@@ -79,7 +84,7 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         keep_checkpoints: how many recent checkpoints to keep.
         deterministic: force TensorFlow op determinism on (True) or leave it as is (False).
         strategy: "auto", "one_device", "mirrored", "multi_worker", "tpu" or a
-            `tf.distribute.Strategy` (see `mmzoo.training.distribute.get_strategy`).
+            `tf.distribute.Strategy` (see `mmzoo.training.trainer.distribute.get_strategy`).
         precision: "float32", "mixed_float16", "mixed_bfloat16", or None to
             train under the policy the model was built with.
 
@@ -90,7 +95,9 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
     Raises:
         FloatingPointError: the loss became NaN or Inf.
         mmzoo.training.checkpoint.CheckpointError: `checkpoint_dir` holds checkpoints of a different configuration.
-        OSError: `checkpoint_dir` is not writable (raised before the first step).
+        mmzoo.training.atomic.FolderInUseError: another process is training into `checkpoint_dir`.
+        OSError: `checkpoint_dir` is not writable (raised before the first step), or a checkpoint
+            could not be written (e.g. the disk is full; the message names it).
         ValueError: an unknown `strategy` or `precision`, or strategy="tpu" without a TPU.
 
     Example:
@@ -112,14 +119,36 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         keras.utils.set_random_seed(seed)
     if deterministic is None:
         deterministic = seed is not None
+    checkpoint_dir = _own_checkpoint_dir(checkpoint_dir, strategy)
+    if checkpoint_dir is not None:  # fails fast, before the model moves or data is read
+        check_writable(checkpoint_dir, "checkpoint directory")
     working = place(model, strategy, precision)  # `model` itself unless it must move into a scope or policy
     try:
-        return _train(working, train_data, validation_data, epochs, callbacks, seed, early_stopping_patience,
-                      restore_best, verbose, checkpoint_dir, keep_checkpoints, deterministic, strategy)
+        with _holding(checkpoint_dir):
+            return _train(working, train_data, validation_data, epochs, callbacks, seed, early_stopping_patience,
+                          restore_best, verbose, checkpoint_dir, keep_checkpoints, deterministic, strategy)
     finally:
         if working is not model:  # the caller's model gets the trained state, whatever happened
             copy_state(working, model)
             copy_optimizer_state(working, model)
+
+
+def _own_checkpoint_dir(checkpoint_dir, strategy):
+    """The folder this process checkpoints into: `checkpoint_dir`, or a non-chief worker's `<task>-<id>/` in it.
+
+    Every worker keeps its own state, so each holds (locks) its own folder; the chief's is the run's.
+    """
+    if checkpoint_dir is None or is_chief(strategy):
+        return checkpoint_dir
+    task_type, task_id = worker_task(strategy)
+    return os.path.join(checkpoint_dir, f"{task_type}-{task_id}")
+
+
+def _holding(checkpoint_dir):
+    """Holds `checkpoint_dir` against a second run for the duration of training (nothing without checkpoints)."""
+    if checkpoint_dir is None:
+        return contextlib.nullcontext()
+    return hold_folder(checkpoint_dir, "checkpoint directory")
 
 
 def _train(model, train_data, validation_data, epochs, callbacks, seed, early_stopping_patience, restore_best,
@@ -129,11 +158,7 @@ def _train(model, train_data, validation_data, epochs, callbacks, seed, early_st
         verbose = 0
     store, state = None, None
     if checkpoint_dir is not None:
-        task_type, task_id = worker_task(strategy)
-        if not is_chief(strategy):  # every worker keeps its own state; the chief's is the run's
-            checkpoint_dir = os.path.join(checkpoint_dir, f"{task_type}-{task_id}")
         store = Checkpoints(checkpoint_dir, keep=keep_checkpoints)
-        check_writable(store.directory, "checkpoint directory")
         store.check_config(model, settings={"seed": seed})
         state = store.restore(model)
         if reshuffles_per_process(train_data):

@@ -8,7 +8,7 @@ import pytest
 
 import mmzoo.training.checkpoint
 import mmzoo.training.trainer
-from mmzoo.training.atomic import atomic_directory, atomic_file, check_writable
+from mmzoo.training.atomic import atomic_directory, atomic_file, check_writable, remove_stale_temporaries
 from mmzoo.training.checkpoint import Checkpoints
 from mmzoo.training.trainer import save_artifacts
 from tests.faults.helpers import build
@@ -59,7 +59,7 @@ def test_a_crash_while_writing_a_checkpoint_leaves_the_previous_one_usable(tmp_p
         file.write(b"PK\x03\x04 half an archive")
         raise Boom
 
-    monkeypatch.setattr(mmzoo.training.checkpoint.np, "savez", savez_then_die)
+    monkeypatch.setattr(mmzoo.training.trainer.checkpoint.np, "savez", savez_then_die)
     model.layers[0].kernel.assign(np.zeros((3, 2), "float32"))
     with pytest.raises(Boom):
         store.save(model, 2, {"history": {}})
@@ -82,6 +82,21 @@ def test_a_killed_writer_leaves_temporaries_that_the_next_restore_removes(tmp_pa
     assert not stale.exists()
 
 
+def test_a_folder_swap_killed_between_its_renames_is_rolled_back_to_the_previous_version(tmp_path):
+    """atomic_directory renames the old folder aside, then the new one in: killed in between, neither is in place."""
+    for name, text in ((".savedmodel.old-99999999", "old"), (".savedmodel.tmp-99999999", "new"),
+                       ("epoch-0001", "kept"), (".epoch-0001.old-99999999", "replaced")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "saved_model.pb").write_text(text)
+    for name in (".notes.tmp-draft", "a.tmp-1", ".mmzoo.lock"):  # not what an mmzoo writer leaves
+        (tmp_path / name).write_text("mine")
+    handled = remove_stale_temporaries(tmp_path)
+    assert sorted(handled) == [".epoch-0001.old-99999999", ".savedmodel.old-99999999", ".savedmodel.tmp-99999999"]
+    assert sorted(os.listdir(tmp_path)) == [".mmzoo.lock", ".notes.tmp-draft", "a.tmp-1", "epoch-0001", "savedmodel"]
+    assert (tmp_path / "savedmodel" / "saved_model.pb").read_text() == "old"
+    assert (tmp_path / "epoch-0001" / "saved_model.pb").read_text() == "kept"
+
+
 def test_save_artifacts_replaces_every_artifact_atomically(tmp_path, monkeypatch):
     model = build()
     run = tmp_path / "run"
@@ -94,7 +109,7 @@ def test_save_artifacts_replaces_every_artifact_atomically(tmp_path, monkeypatch
             f.write(b"partial")
         raise Boom
 
-    monkeypatch.setattr(mmzoo.training.trainer, "export", export_then_die)
+    monkeypatch.setattr(mmzoo.training.trainer.trainer, "export", export_then_die)
     with pytest.raises(Boom):
         save_artifacts(model, str(run), metrics={"test": {"accuracy": 0.9}}, config={"seed": 1})
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
