@@ -190,7 +190,7 @@ def cmd_tune(args):
 def cmd_evaluate(args):
     from mmzoo.artifacts.export import load
     from mmzoo.analysis.evaluation import predict_all, score
-    from mmzoo.plots.history.evaluation import plot_confusion_matrix, plot_regression_scatter
+    from mmzoo.plots.evaluation import plot_confusion_matrix, plot_regression_scatter
 
     splits = _load_splits(args.dataset, args.batch_size, 0, args.data_dir)
     model = load(args.model)
@@ -213,7 +213,7 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from mmzoo.cli.commands.predict import main as predict
+    from mmzoo.cli.predict import main as predict
 
     return predict(args)
 

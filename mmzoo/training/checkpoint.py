@@ -24,8 +24,8 @@ import warnings
 import keras
 import numpy as np
 
-from mmzoo.training.trainer.atomic import atomic_directory, atomic_write_json, check_writable, remove_stale_temporaries
-from mmzoo.training.trainer.config_diff import config_diff, jsonable, run_signature
+from mmzoo.training.atomic import atomic_directory, atomic_write_json, check_writable, remove_stale_temporaries
+from mmzoo.training.config_diff import config_diff, jsonable, run_signature
 
 CONFIG_FILE = "run_config.json"
 VARIABLES_FILE = "variables.npz"

@@ -13,12 +13,12 @@ import tensorflow as tf
 from mmzoo.training.atomic import atomic_directory, atomic_file, atomic_write_json, check_writable, hold_folder
 from mmzoo.training.checkpoint import CheckpointError, Checkpoints
 from mmzoo.data.pipeline import reshuffles_per_process, set_epoch
-from mmzoo.training.trainer.distribute import (broadcast_from_chief, check_same_epoch, get_strategy, is_chief, is_multi_worker,
+from mmzoo.training.distribute import (broadcast_from_chief, check_same_epoch, get_strategy, is_chief, is_multi_worker,
                               worker_task)
-from mmzoo.training.trainer.distributed_fit import distributed_fit
+from mmzoo.training.distributed_fit import distributed_fit
 from mmzoo.artifacts.export import export
-from mmzoo.training.trainer.placement import check_precision, copy_optimizer_state, copy_state, place
-from mmzoo.plots.history.history import plot_history
+from mmzoo.training.placement import check_precision, copy_optimizer_state, copy_state, place
+from mmzoo.plots.history import plot_history
 
 
 def train(model, train_data, validation_data=None, epochs=10, callbacks=None, seed=None,
@@ -54,7 +54,7 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
     - Determinism: with a `seed`, TensorFlow op determinism is on while
       training (`deterministic=None` means "when a seed is given"), so the
       same seed and data give bit-identical weights on CPU.
-    - Distribution (`strategy`, see `mmzoo.training.trainer.distribute`): the model is
+    - Distribution (`strategy`, see `mmzoo.training.distribute`): the model is
       rebuilt and compiled inside the strategy's scope (unless it was built
       there), every dataset's batch size is the global batch, split across
       the replicas, and the trained weights are copied back into `model`.
@@ -64,9 +64,9 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
       in Keras 3), workers start from the chief's weights, each keeps its
       own checkpoints (non-chief workers in `checkpoint_dir/worker-<id>/`),
       and only the chief prints progress; write artifacts where
-      `mmzoo.training.trainer.distribute.is_chief()` holds.
+      `mmzoo.training.distribute.is_chief()` holds.
     - Mixed precision (`precision`): the model is rebuilt under the policy
-      (see `mmzoo.training.trainer.placement`), heads and output layers stay float32, and
+      (see `mmzoo.training.placement`), heads and output layers stay float32, and
       `model` gets the trained (float32) weights back.
 
     Args:
@@ -84,7 +84,7 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
         keep_checkpoints: how many recent checkpoints to keep.
         deterministic: force TensorFlow op determinism on (True) or leave it as is (False).
         strategy: "auto", "one_device", "mirrored", "multi_worker", "tpu" or a
-            `tf.distribute.Strategy` (see `mmzoo.training.trainer.distribute.get_strategy`).
+            `tf.distribute.Strategy` (see `mmzoo.training.distribute.get_strategy`).
         precision: "float32", "mixed_float16", "mixed_bfloat16", or None to
             train under the policy the model was built with.
 

@@ -59,7 +59,7 @@ def test_a_crash_while_writing_a_checkpoint_leaves_the_previous_one_usable(tmp_p
         file.write(b"PK\x03\x04 half an archive")
         raise Boom
 
-    monkeypatch.setattr(mmzoo.training.trainer.checkpoint.np, "savez", savez_then_die)
+    monkeypatch.setattr(mmzoo.training.checkpoint.np, "savez", savez_then_die)
     model.layers[0].kernel.assign(np.zeros((3, 2), "float32"))
     with pytest.raises(Boom):
         store.save(model, 2, {"history": {}})
@@ -109,7 +109,7 @@ def test_save_artifacts_replaces_every_artifact_atomically(tmp_path, monkeypatch
             f.write(b"partial")
         raise Boom
 
-    monkeypatch.setattr(mmzoo.training.trainer.trainer, "export", export_then_die)
+    monkeypatch.setattr(mmzoo.training.trainer, "export", export_then_die)
     with pytest.raises(Boom):
         save_artifacts(model, str(run), metrics={"test": {"accuracy": 0.9}}, config={"seed": 1})
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
