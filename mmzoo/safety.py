@@ -217,8 +217,8 @@ def read_member(archive, name, path, limit=None):
             f"file). {_TRUST_HINT}")
     try:
         data = _read_capped(archive, info, limit)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-        raise UnsafeArtifactError(f"Refusing to load '{path}': archive member '{name}' is corrupt "
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as error:
+        raise UnsafeArtifactError(f"Refusing to load '{path}': archive member '{name}' is unreadable "
                                   f"({type(error).__name__}: {error}).") from None
     if data is None:
         raise UnsafeArtifactError(
@@ -427,7 +427,7 @@ def weights_problems(archive, path):
     try:
         with member_file(archive, info, READ_CHUNK) as fileobj, h5py.File(fileobj, "r") as h5:
             return [f"{WEIGHTS_MEMBER} {where}: {why}" for where, why in hdf5_problems(h5)]
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+    except (OSError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
         return [f"archive member '{WEIGHTS_MEMBER}' is not a readable HDF5 file "
                 f"({type(error).__name__}: {error})"]
 
