@@ -119,11 +119,12 @@ def _version():
 
 def read_metadata(path):
     """The `mmzoo.json` metadata of a SavedModel written by `mmzoo.export`, or None."""
+    from mmzoo.artifacts.safety import read_json_file
+
     meta = os.path.join(path, METADATA)
     if not os.path.isfile(meta):
         return None
-    with open(meta) as f:
-        return json.load(f)
+    return read_json_file(meta)  # bounded: a metadata file is never read whole if oversized
 
 
 def load(path, trust=False):

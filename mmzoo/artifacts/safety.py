@@ -1,35 +1,51 @@
-"""Pre-load inspection of model files: refuse what could run code before Keras reads it.
+"""Pre-load inspection of model files: refuse what could run code or read files before Keras reads it.
 
 `mmzoo.load` calls `check_artifact` before Keras deserialises anything (Keras's
 own `safe_mode=True` stays on behind it as a second line). A `.keras` file is
-a zip: every member name is checked (no absolute path, no `..`, no backslash,
-no link), then `config.json` is walked and refused if it names
+a zip, checked in this order:
 
-- a layer that carries or loads code: `Lambda` (marshalled Python bytecode),
-  `TFSMLayer` (loads a SavedModel, which is a program);
-- a module outside `keras`/`mmzoo` (e.g. `os.system`, `subprocess.Popen`),
-  unless the class is one this process already registered under that module;
-- a loading, downloading or security-switching helper
-  (`keras.config.enable_unsafe_deserialization`, `keras.utils.get_file`,
-  `load_model`, ...) or a Python built-in such as `exec`/`eval`;
-- a file read outside the archive: a lookup layer's `vocabulary` (or any
-  `weights`) given as a path string.
+- the archive: at most `MAX_MEMBERS` members, every name checked once (no
+  absolute path, no `..`, no backslash, no link, no duplicate);
+- `config.json`: read with a cap (`MAX_JSON_BYTES`, checked against the size
+  the zip declares and again while inflating, since that size can lie), then
+  walked; every object it names must resolve, without importing anything, to
+  an allowlisted kind: a Keras or registered layer, initializer, regularizer,
+  constraint, loss, metric, optimizer, learning-rate schedule or dtype policy,
+  or a function from `keras.activations`/`keras.losses`/`keras.metrics`
+  (`allowed_object`). Everything else is refused by name, and so is
+  - a layer that carries or loads code: `Lambda` (marshalled Python bytecode),
+    `TFSMLayer` (loads a SavedModel, which is a program);
+  - a module outside `keras`/`mmzoo`, unless the class is one this process
+    already registered under that module;
+  - a file read outside the archive: a lookup layer's `vocabulary` (or any
+    `weights`) given as a path string;
+- `model.weights.h5`: no HDF5 external or soft link, no virtual dataset, no
+  dataset stored in external files (each would make HDF5 read another file).
 
-Legacy `.h5`/`.hdf5` models are refused: mmzoo does not inspect them, and
-Keras's safe mode did not cover them before Keras 3.11.3 (CVE-2025-9905).
+mmzoo's own layers never restore a file path from a config either
+(`Encoder.file_arguments`), so `keras.saving.load_model` opens no path a file
+names. Legacy `.h5`/`.hdf5` models are refused: mmzoo does not inspect them,
+and Keras's safe mode did not cover them before Keras 3.11.3 (CVE-2025-9905).
 Anything that is neither a `.keras` file nor a directory is refused. Every
 refusal is an `UnsafeArtifactError` (a `ValueError`) naming the file, the
-config entry (e.g. `config.layers[3].config.function`), the layer and the
-offending value. `mmzoo.load(path, trust=True)` skips the inspector.
+entry (e.g. `config.layers[3].config.function`, an archive member, an HDF5
+dataset) and the offending value or limit. `mmzoo.load(path, trust=True)`
+skips the inspector.
 """
 
+import collections
 import json
 import os
 import re
 import stat
 import zipfile
+import zlib
 
+import h5py
 import keras
+
+from mmzoo.artifacts.allowlist import DATA_MARKERS, allowed_object, resolve_entry
+from mmzoo.artifacts.hdf5_inspect import hdf5_problems, member_file
 
 _TRUST_HINT = ("If you wrote this file or trust its source, load it with "
                "mmzoo.load(path, trust=True).")
@@ -56,6 +72,18 @@ DENIED_NAMES = frozenset(name.lower() for name in (
 # Config keys whose string values are file paths read at load time.
 FILE_KEYS = {"vocabulary": "reads the vocabulary from the file path",
              "weights": "reads weights from the file path"}
+
+# Archive limits. A genuine config.json is a few hundred KiB (vocabularies live in assets/);
+# a .keras file holds config.json, metadata.json, the weights and one asset folder per layer.
+MAX_JSON_BYTES = 16 * 2**20
+MAX_MEMBERS = 10_000
+READ_CHUNK = 2**20
+WEIGHTS_MEMBER = "model.weights.h5"
+# A compressed weights member is copied to a temporary file to be inspected; past this size it
+# must not expand more than MAX_EXPANSION times its stored size (Keras writes members stored, 1:1).
+BOMB_FLOOR_BYTES = 2**28
+MAX_EXPANSION = 100
+
 
 
 class UnsafeArtifactError(ValueError):
@@ -103,7 +131,7 @@ def check_artifact(path):
 
 
 def check_keras_archive(path):
-    """Checks a `.keras` zip: its member names, then every entry of its `config.json`.
+    """Checks a `.keras` zip: its members, its `config.json`, then its HDF5 weights file.
 
     Args:
         path: the `.keras` file.
@@ -118,29 +146,150 @@ def check_keras_archive(path):
         >>> keras.Model(inputs, keras.layers.Dense(1)(inputs)).save(path)
         >>> check_keras_archive(path)  # nothing to refuse
     """
+    import mmzoo  # noqa: F401  (registers mmzoo's classes, which the allowlist resolves)
+
+    with open_keras_archive(path) as archive:
+        infos = archive.infolist()
+        problems = archive_problems(infos)
+        if problems:
+            _refuse(path, problems)
+        names = {info.filename for info in infos}
+        if "config.json" not in names:
+            raise UnsafeArtifactError(f"Refusing to load '{path}': the archive has no config.json "
+                                      f"(members: {', '.join(sorted(names)[:10]) or 'none'}).")
+        problems = config_problems(parse_json(read_member(archive, "config.json", path), path, "config.json"))
+        if WEIGHTS_MEMBER in names:
+            problems += weights_problems(archive, path)
+    if problems:
+        _refuse(path, problems)
+
+
+def open_keras_archive(path):
+    """`zipfile.ZipFile(path)`, or an `UnsafeArtifactError` naming the file if it is not a zip."""
     if not zipfile.is_zipfile(path):
         raise UnsafeArtifactError(f"Refusing to load '{path}': a .keras file is a zip archive; "
                                   f"this file is not one.")
-    with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-        problems = [f"archive member {info.filename!r}: {why}"
-                    for info in infos for why in [member_problem(info)] if why]
-        names = [info.filename for info in infos]
-        problems += [f"archive member {name!r} appears more than once"
-                     for name in sorted({n for n in names if names.count(n) > 1})]
-        if problems:
-            _refuse(path, problems)
-        if "config.json" not in names:
-            raise UnsafeArtifactError(f"Refusing to load '{path}': the archive has no config.json "
-                                      f"(members: {', '.join(names[:10]) or 'none'}).")
-        try:
-            config = json.loads(archive.read("config.json"))
-        except (ValueError, RecursionError) as error:
-            raise UnsafeArtifactError(f"Refusing to load '{path}': its config.json is not valid "
-                                      f"JSON ({type(error).__name__}: {error}).") from None
-    problems = config_problems(config)
-    if problems:
-        _refuse(path, problems)
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise UnsafeArtifactError(f"Refusing to load '{path}': its zip structure is broken "
+                                  f"({type(error).__name__}: {error}).") from None
+
+
+def read_keras_config(path):
+    """The parsed `config.json` of a `.keras` file, read within `MAX_JSON_BYTES`; nothing deserialised.
+
+    For readers of a `.keras` file's metadata (e.g. `python -m mmzoo predict`).
+
+    Raises:
+        UnsafeArtifactError: for a file that is not a zip, has no `config.json`,
+            or whose `config.json` is over the limit or not JSON.
+    """
+    with open_keras_archive(path) as archive:
+        return parse_json(read_member(archive, "config.json", path), path, "config.json")
+
+
+def read_member(archive, name, path, limit=None):
+    """The bytes of archive member `name`, refused past `limit` bytes.
+
+    The size the zip declares is checked first; the member is then inflated
+    in `READ_CHUNK` pieces and the read stops as soon as it passes `limit`,
+    because the declared size is attacker-written and can lie.
+
+    Args:
+        archive: an open `zipfile.ZipFile`.
+        name: the member, e.g. "config.json".
+        path: the archive's path, for messages.
+        limit: the most bytes accepted; `MAX_JSON_BYTES` by default.
+
+    Raises:
+        UnsafeArtifactError: naming the file, the member and the limit.
+    """
+    limit = MAX_JSON_BYTES if limit is None else limit
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise UnsafeArtifactError(f"Refusing to load '{path}': the archive has no {name}.") from None
+    if info.file_size > limit:
+        raise UnsafeArtifactError(
+            f"Refusing to load '{path}': archive member '{name}' declares {info.file_size:,} bytes "
+            f"uncompressed, over the {limit:,}-byte limit for it (a decompression bomb, not a model "
+            f"file). {_TRUST_HINT}")
+    try:
+        data = _read_capped(archive, info, limit)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as error:
+        raise UnsafeArtifactError(f"Refusing to load '{path}': archive member '{name}' is unreadable "
+                                  f"({type(error).__name__}: {error}).") from None
+    if data is None:
+        raise UnsafeArtifactError(
+            f"Refusing to load '{path}': archive member '{name}' inflates past the {limit:,}-byte "
+            f"limit for it although it declares {info.file_size:,} bytes (a decompression bomb). "
+            f"{_TRUST_HINT}")
+    return data
+
+
+def _read_capped(archive, info, limit):
+    """The member's bytes, read `READ_CHUNK` at a time; None as soon as they pass `limit`."""
+    chunks, total = [], 0
+    with archive.open(info) as member:
+        while chunk := member.read(READ_CHUNK):
+            total += len(chunk)
+            if total > limit:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_json_file(path, limit=None):
+    """A JSON metadata file (e.g. a SavedModel's `assets.extra/mmzoo.json`), refused past `limit` bytes.
+
+    Raises:
+        UnsafeArtifactError: for a file over the limit (`MAX_JSON_BYTES` by default) or not JSON.
+    """
+    limit = MAX_JSON_BYTES if limit is None else limit
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeArtifactError(f"Refusing to read '{path}': it holds more than the {limit:,}-byte "
+                                  f"limit for a metadata file.")
+    return parse_json(data, path, os.path.basename(path))
+
+
+def parse_json(data, path, name):
+    """`json.loads(data)`, or an `UnsafeArtifactError` naming the file and member."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise UnsafeArtifactError(f"Refusing to load '{path}': its {name} is not valid JSON "
+                                  f"({type(error).__name__}: {error}).") from None
+
+
+def archive_problems(infos):
+    """Problems of an archive's member list, in one pass (linear in the number of members).
+
+    Args:
+        infos: `zipfile.ZipInfo`s (or member names).
+
+    Returns:
+        A list of problems; empty for a member list that is safe to extract.
+
+    Example:
+        >>> archive_problems(["config.json", "assets/a", "assets/a"])
+        ["archive member 'assets/a' appears more than once"]
+    """
+    if len(infos) > MAX_MEMBERS:
+        return [f"the archive has {len(infos):,} members, over the limit of {MAX_MEMBERS:,} "
+                f"(a .keras file holds a config, the weights and one asset folder per layer)"]
+    problems = [f"archive member {_name(info)!r}: {why}"
+                for info in infos for why in [member_problem(info)] if why]
+    counts = collections.Counter(_name(info) for info in infos)
+    problems += [f"archive member {name!r} appears more than once"
+                 for name, count in sorted(counts.items()) if count > 1]
+    return problems
+
+
+def _name(info):
+    return info if isinstance(info, str) else info.filename
 
 
 def member_problem(info):
@@ -218,7 +367,7 @@ def _object_problems(node):
     if isinstance(module, str) and _denied_module(module):
         found.append(f"module {module!r} (class_name {class_name!r}) holds saving, loading or "
                      f"configuration switches, not modelling objects")
-    elif "module" in node and module is not None and not _module_allowed(module, registered):
+    elif "module" in node and module is not None and not _module_allowed(module, class_name, registered):
         found.append(f"module {module!r} (class_name {class_name!r}) is outside the allowed "
                      f"packages ({', '.join(ALLOWED_PACKAGES)}); importing it could run "
                      f"arbitrary code")
@@ -230,17 +379,71 @@ def _object_problems(node):
         if denied and not (field == "class_name" and class_name in CODE_LAYERS):
             found.append(f"{field} {value!r} names {', '.join(denied)}, which loads files, "
                          f"downloads, switches off safe mode or runs code")
+    if not found and isinstance(class_name, str) and class_name not in DATA_MARKERS:
+        found += _allowlist_problems(node)
     return found
+
+
+def _allowlist_problems(node):
+    """Why a class or function entry is not on the allowlist (see `allowed_object`), or []."""
+    class_name, module = node.get("class_name"), node.get("module")
+    if class_name == "function":
+        what, name = "function", node.get("config")
+    else:
+        what, name = "class", class_name
+    candidates = resolve_entry(node)
+    if not candidates:
+        return [f"{what} {name!r} from module {module!r} is neither a Keras object nor one registered "
+                f"in this process; Keras would have to import or guess it"]
+    refused = [obj for obj in candidates if not allowed_object(obj)]
+    if refused:
+        qualified = ", ".join(sorted({f"{getattr(o, '__module__', '?')}.{getattr(o, '__qualname__', o)}"
+                                      for o in refused}))
+        return [f"{what} {name!r} from module {module!r} resolves to {qualified}, which is not on "
+                f"the allowlist (Keras/mmzoo layers, activations, initializers, regularizers, "
+                f"constraints, losses, metrics, optimizers, learning-rate schedules)"]
+    return []
+
+
+def weights_problems(archive, path):
+    """Problems of the `.keras` file's `model.weights.h5`: links and datasets that read other files.
+
+    The member is inspected in place when stored (as Keras writes it), else
+    copied to a temporary file after a decompression-bomb check; only HDF5
+    metadata is read, never the weights.
+
+    Args:
+        archive: the open `zipfile.ZipFile`.
+        path: the archive's path, for messages.
+
+    Returns:
+        A list of `"model.weights.h5 <dataset path>: <why>"` problems.
+    """
+    info = archive.getinfo(WEIGHTS_MEMBER)
+    if (info.file_size > BOMB_FLOOR_BYTES
+            and info.file_size > MAX_EXPANSION * max(info.compress_size, 1)):
+        return [f"archive member '{WEIGHTS_MEMBER}' declares {info.file_size:,} bytes but stores "
+                f"{info.compress_size:,} (over {MAX_EXPANSION}x: a decompression bomb)"]
+    try:
+        with member_file(archive, info, READ_CHUNK) as fileobj, h5py.File(fileobj, "r") as h5:
+            return [f"{WEIGHTS_MEMBER} {where}: {why}" for where, why in hdf5_problems(h5)]
+    except (OSError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
+        return [f"archive member '{WEIGHTS_MEMBER}' is not a readable HDF5 file "
+                f"({type(error).__name__}: {error})"]
 
 
 def _denied_module(module):
     return any(module == denied or module.startswith(denied + ".") for denied in DENIED_MODULES)
 
 
-def _module_allowed(module, registered_name):
+def _module_allowed(module, class_name, registered_name):
     if not isinstance(module, str):
         return False
     if module.split(".")[0] in ALLOWED_PACKAGES:
+        return True
+    if module == "builtins" and class_name == "function":
+        # How Keras saves its own loss and metric functions: it looks the name up in its built-in
+        # modules and imports nothing; the allowlist then checks what the name resolves to.
         return True
     # A class this process registered itself (an mmzoo extension the user imported): Keras
     # resolves it from the registry and imports nothing.

@@ -13,6 +13,7 @@ import json
 import os
 
 from mmzoo.artifacts.tokenizer import contract_from_layer, read_contract, write_contract
+from mmzoo.artifacts.safety import read_json_file
 
 
 def base_of(path):
@@ -64,8 +65,7 @@ def read_sidecars(path):
     meta = metadata_path(path)
     if not os.path.isfile(meta):
         return None
-    with open(meta, encoding="utf-8") as f:
-        metadata = json.load(f)
+    metadata = read_json_file(meta)  # bounded: a metadata file is never read whole if oversized
     folder = os.path.dirname(meta)
     metadata["contracts"] = {name: read_contract(os.path.join(folder, files["tokenizer"]))
                              for name, files in metadata.get("tokenizers", {}).items()}

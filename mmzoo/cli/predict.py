@@ -22,7 +22,6 @@ Example:
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
@@ -48,8 +47,9 @@ def artifact_metadata(path):
     """`(spec configs, task config, expected input names or None)` from an artifact's own metadata."""
     kind = artifact_format(path)
     if kind == "keras":
-        with zipfile.ZipFile(path) as archive:  # the config only: nothing is deserialized here
-            config = json.loads(archive.read("config.json")).get("config", {})
+        from mmzoo.artifacts.safety import read_keras_config
+
+        config = read_keras_config(path).get("config", {})  # bounded read; nothing is deserialized here
         names = [layer["config"]["name"] for layer in config.get("layers", []) if layer.get("class_name") == "InputLayer"]
         return config.get("specs") or [], config.get("task"), names or None
     if kind == "savedmodel":

@@ -57,9 +57,9 @@ class ApplicationEncoder(Encoder):
     and tiles grey images to 3 channels. Papers: Howard et al. 2019
     (MobileNetV3), Tan & Le 2019 (EfficientNet), He et al. 2016 (ResNet).
 
-    `weights` is a one-time initialisation, not part of `get_config`: a
-    saved `.keras` model holds the weights themselves, so reloading it never
-    needs the file.
+    `weights` is a one-time initialisation (`file_arguments`): `get_config`
+    leaves it out and `from_config` ignores it, because a saved `.keras`
+    model holds the weights themselves, so reloading it never opens a path.
 
     Args:
         backbone: a `BACKBONES` name: "mobilenet_v3_small", "efficientnet_b0", "resnet50".
@@ -87,6 +87,7 @@ class ApplicationEncoder(Encoder):
     """
 
     default_backbone = None
+    file_arguments = ("weights",)
 
     def __init__(self, backbone=None, units=128, weights=None, freeze=False, dropout=0.0,
                  return_sequences=False, backbone_options=None, **kwargs):
@@ -163,7 +164,6 @@ class ApplicationEncoder(Encoder):
             **super().get_config(),
             "backbone": self.backbone_name,
             "units": self.units,
-            "weights": None,
             "freeze": not self.backbone.trainable,
             "dropout": self.dropout,
             "return_sequences": self.return_sequences,

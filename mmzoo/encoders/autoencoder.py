@@ -42,8 +42,9 @@ class ConvAutoencoderEncoder(Encoder):
     saved weights file with `("conv_autoencoder", {"weights": path})` (the
     architecture is read from the file).
 
-    `weights` is a one-time initialisation, not part of `get_config`: a saved
-    `.keras` model holds the weights themselves.
+    `weights` is a one-time initialisation (`file_arguments`): `get_config`
+    leaves it out and `from_config` ignores it, because a saved `.keras`
+    model holds the weights themselves, so reloading it never opens a path.
 
     Args:
         filters: channels of each stride-2 block.
@@ -65,6 +66,7 @@ class ConvAutoencoderEncoder(Encoder):
     """
 
     accepts = {"frontend": ("logmel", "mfcc")}
+    file_arguments = ("weights",)
 
     def __init__(self, filters=(16, 32, 64), kernel_size=3, units=128, dropout=0.0, bn_momentum=0.9,
                  return_sequences=False, weights=None, **kwargs):
@@ -162,7 +164,6 @@ class ConvAutoencoderEncoder(Encoder):
             "dropout": self.dropout,
             "bn_momentum": self.bn_momentum,
             "return_sequences": self.return_sequences,
-            "weights": None,
         }
 
 

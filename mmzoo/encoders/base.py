@@ -50,9 +50,20 @@ class Encoder(keras.layers.Layer):
         accepts: optional dict of spec attribute -> allowed values (e.g.
             `{"output_mode": ("multi_hot", "count", "tf_idf")}`);
             `from_spec` refuses other specs with a message saying what to set.
+        file_arguments: constructor arguments that are file paths; never
+            written to or restored from a config.
     """
 
     accepts = {}
+    # Constructor arguments that name a file read once, at construction (e.g. local pretrained
+    # weights). A saved model already holds what they loaded, so `get_config` leaves them out and
+    # `from_config` drops them: loading a model never opens a path written in the file it loads.
+    file_arguments = ()
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuilds the encoder from `get_config()` output, ignoring any `file_arguments` in it."""
+        return super().from_config({k: v for k, v in config.items() if k not in cls.file_arguments})
 
     @classmethod
     def from_spec(cls, spec, **options):

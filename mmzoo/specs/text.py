@@ -1,6 +1,7 @@
 """Text input: raw strings vectorized in the graph, or integer token ids."""
 
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -16,7 +17,7 @@ class Text(Spec):
 
     Raw strings are turned into token ids by a `keras.layers.TextVectorization`
     inside the model, so exported models take strings. Its vocabulary must be
-    adapted from training data (`spec.adapt(strings)` or `mmzoo.adapt(...)`)
+    adapted from training data (`spec.adapt(strings)` or `mmzoo.specs.adapt(...)`)
     or given as `vocabulary=`; building a model with an empty vocabulary is an
     error.
 
@@ -28,7 +29,7 @@ class Text(Spec):
         token_ids: if True the input is already int token ids of shape
             `(sequence_length,)`, with 0 as padding.
         standardize: `TextVectorization` standardization.
-        vocabulary: optional fixed vocabulary (list of tokens).
+        vocabulary: optional fixed vocabulary (list of tokens, never a file path).
         output_mode: what the vectorizer emits: "int" token ids (sequence
             encoders), or a bag of words for the `bow` encoders: "multi_hot",
             "count" or "tf_idf" (IDF weights adapted with the vocabulary).
@@ -62,6 +63,11 @@ class Text(Spec):
                              f"received {self.output_mode!r}.")
         if self.token_ids and self.output_mode != "int":
             raise ValueError(f"Text input '{self.name}': token_ids=True needs output_mode='int'.")
+        if isinstance(self.vocabulary, (str, bytes, os.PathLike)):
+            raise ValueError(
+                f"Text input '{self.name}': vocabulary must be a list of tokens; received the string "
+                f"{self.vocabulary!r}. A spec never reads a file (specs are rebuilt from saved "
+                f"models): pass vocabulary=open(path).read().splitlines().")
         if self.vocabulary is not None:
             self._vectorize_layer().set_vocabulary(list(self.vocabulary))
 
@@ -122,7 +128,7 @@ class Text(Spec):
         if not self.adapted:
             raise ValueError(
                 f"Text input '{self.name}' has no vocabulary. Adapt it on training "
-                f"text before building the model: `mmzoo.adapt(inputs, train_ds)` or "
+                f"text before building the model: `mmzoo.specs.adapt(inputs, train_ds)` or "
                 f"`spec.adapt(list_of_strings)`, or pass `vocabulary=[...]`, or use "
                 f"`token_ids=True` if you tokenize outside the model."
             )

@@ -17,7 +17,9 @@ from tests.test_registry import SMALL_OPTIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
-MIN_KERAS = Version("3.13.2")  # no known safe-mode bypasses at or above this version
+# 3.15.0 fixes CVE-2026-12479 (asset path traversal), CVE-2026-12480 (HDF5 virtual datasets) and
+# CVE-2026-12481 (Lambda safe_mode=None); 3.15.1 adds dataset-unpickling and asset-extraction hardening.
+MIN_KERAS = Version("3.15.1")
 
 
 def _keras_requirements():
@@ -41,7 +43,8 @@ def test_keras_is_pinned_above_the_known_bypasses():
     for source, requirement in found.items():
         floors = [Version(s.version) for s in requirement.specifier if s.operator in (">=", "==", "~=")]
         assert floors and min(floors) >= MIN_KERAS, f"{source}: {requirement}"
-        assert not requirement.specifier.contains("3.13.1"), f"{source} admits 3.13.1"
+        for below in ("3.13.1", "3.14.0", "3.15.0"):  # 3.14.0 has all three CVEs
+            assert not requirement.specifier.contains(below), f"{source} admits {below}"
         assert requirement.specifier.contains(keras.__version__), (
             f"installed keras {keras.__version__} does not satisfy {source}: {requirement}")
     assert Version(keras.__version__) >= MIN_KERAS
