@@ -23,6 +23,7 @@ config entry (e.g. `config.layers[3].config.function`), the layer and the
 offending value. `mmzoo.load(path, trust=True)` skips the inspector.
 """
 
+import io
 import json
 import os
 import re
@@ -62,15 +63,18 @@ class UnsafeArtifactError(ValueError):
     """A model file `mmzoo.load` refuses without `trust=True`; the message says why."""
 
 
-def check_artifact(path):
+def check_artifact(path, data=None):
     """Refuses a model file or directory that could run code when loaded.
 
-    A directory is left to the SavedModel rule of `mmzoo.load` (only
-    artifacts mmzoo wrote load without trust); a `.keras` file is inspected
-    (see the module docstring); anything else is refused.
+    A directory is left to the SavedModel rules of `mmzoo.load` (only
+    artifacts mmzoo wrote, whose graphs hold only the ops mmzoo's exports
+    use, load without trust); a `.keras` file is inspected (see the module
+    docstring); anything else is refused.
 
     Args:
         path: the file or directory `mmzoo.load` was given.
+        data: the file's bytes, when the caller read them already (then
+            these are inspected, and `path` only names the file in errors).
 
     Raises:
         UnsafeArtifactError: naming the file, the rule and the offending entry.
@@ -99,14 +103,15 @@ def check_artifact(path):
         raise UnsafeArtifactError(
             f"Refusing to load '{path}': expected a .keras file or a SavedModel directory; "
             f"received a file named '{os.path.basename(path)}'.")
-    check_keras_archive(path)
+    check_keras_archive(path, data)
 
 
-def check_keras_archive(path):
+def check_keras_archive(path, data=None):
     """Checks a `.keras` zip: its member names, then every entry of its `config.json`.
 
     Args:
         path: the `.keras` file.
+        data: its bytes, if already read (inspected instead of reading `path`).
 
     Raises:
         UnsafeArtifactError: listing every problem found.
@@ -118,10 +123,11 @@ def check_keras_archive(path):
         >>> keras.Model(inputs, keras.layers.Dense(1)(inputs)).save(path)
         >>> check_keras_archive(path)  # nothing to refuse
     """
-    if not zipfile.is_zipfile(path):
+    source = path if data is None else io.BytesIO(data)
+    if not zipfile.is_zipfile(source):
         raise UnsafeArtifactError(f"Refusing to load '{path}': a .keras file is a zip archive; "
                                   f"this file is not one.")
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(source) as archive:
         infos = archive.infolist()
         problems = [f"archive member {info.filename!r}: {why}"
                     for info in infos for why in [member_problem(info)] if why]
