@@ -222,11 +222,11 @@ def _load_savedmodel_checked(path):
             shown = [f"  - {p}" for p in problems[:10]]
             shown += [f"  ... and {len(problems) - 10} more."] if len(problems) > 10 else []
             raise UnsafeArtifactError("\n".join([
-                f"Refusing to load '{path}': its graph holds ops mmzoo's own exports never use, and "
-                f"tf.saved_model.load runs initializers and restore functions while loading:",
+                (f"Refusing to load '{path}': its graph holds ops mmzoo's own exports never use, and "
+                 f"tf.saved_model.load runs initializers and restore functions while loading:"),
                 *shown,
-                "A SavedModel is a program: load it only if you trust its source, with "
-                "mmzoo.load(path, trust=True)."]))
+                ("A SavedModel is a program: load it only if you trust its source, with "
+                 "mmzoo.load(path, trust=True).")]))
         loaded = tf.saved_model.load(copy)
     except BaseException:
         private_copy.remove(folder)

@@ -94,7 +94,8 @@ def hostile_savedmodel(folder, action=write_file, name="hostile"):
 
 def functions_with(path, op):
     """Names of the library functions of the SavedModel at `path` holding a node of type `op`."""
-    saved = saved_model_pb2.SavedModel.FromString(open(os.path.join(path, "saved_model.pb"), "rb").read())
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        saved = saved_model_pb2.SavedModel.FromString(f.read())
     return [f.signature.name for graph in saved.meta_graphs for f in graph.graph_def.library.function
             if any(node.op == op for node in f.node_def)]
 
@@ -102,7 +103,8 @@ def functions_with(path, op):
 def edit_graph(path, mutate):
     """Rewrites the SavedModel at `path` with `mutate(meta_graph)` applied to its saved_model.pb."""
     pb = os.path.join(path, "saved_model.pb")
-    saved = saved_model_pb2.SavedModel.FromString(open(pb, "rb").read())
+    with open(pb, "rb") as f:
+        saved = saved_model_pb2.SavedModel.FromString(f.read())
     mutate(saved.meta_graphs[0])
     with open(pb, "wb") as f:
         f.write(saved.SerializeToString())
@@ -152,7 +154,7 @@ def test_trust_loads_it_and_the_payload_runs(hostile):
 
 
 def test_checkpoint_writing_ops_pass_only_in_the_savers_own_function(tmp_path):
-    path, marker = hostile_savedmodel(tmp_path, action=save_checkpoint)
+    path, _ = hostile_savedmodel(tmp_path, action=save_checkpoint)
     [initializer] = [f for f in functions_with(path, "SaveV2") if "_traced_save_" not in f]
     with pytest.raises(UnsafeArtifactError, match=f"op 'SaveV2' in function '{initializer}'"):
         mmzoo.load(path)
