@@ -1,8 +1,9 @@
 """mmzoo's own test kit: one call checks a model end to end.
 
 `run_model_test` trains a step, round-trips the config through JSON, saves
-and reloads the `.keras` file, exports and reloads the SavedModel, and checks
-every reloaded copy gives the same outputs. Every registry entry runs through
+and reloads the `.keras` file, exports the SavedModel, checks that every op of
+its graph is one `mmzoo.load` admits, reloads it, and checks every reloaded
+copy gives the same outputs. Every registry entry runs through
 it in mmzoo's test suite; use it for your own encoders and fusions too.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmzoo.artifacts.savedmodel import export_savedmodel
+from mmzoo.artifacts.savedmodel_scan import savedmodel_problems
 
 
 def call_outputs(model, x):
@@ -104,6 +106,8 @@ def run_model_test(model, x, y, workdir, atol=1e-5, savedmodel=True):
         # tests/export/test_serve_bytes.py) and tracing it too would add ~40% to every export here
         saved = os.path.join(workdir, "savedmodel")
         export_savedmodel(model, saved, serve_bytes=False)
+        problems = savedmodel_problems(saved)
+        assert not problems, f"mmzoo.load would refuse this SavedModel without trust=True: {problems}"
         serve = tf.saved_model.load(saved).signatures["serve"]
         out = serve(**{k: tf.constant(v) for k, v in x.items()})
         diffs["savedmodel"] = float(np.max(np.abs(next(iter(out.values())).numpy() - reference)))

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from mmzoo.artifacts import frontend as _frontend  # noqa: F401  (registers DFTLogMel)
 from mmzoo.artifacts.formats import export_format
+from mmzoo.artifacts.savedmodel_scan import savedmodel_problems
 
 METADATA = os.path.join("assets.extra", "mmzoo.json")
 
@@ -135,9 +136,14 @@ def load(path, trust=False):
     that would run code or read files (Lambda, TFSMLayer, modules outside
     keras/mmzoo, loading/downloading helpers, vocabulary paths); Keras then
     loads it with `safe_mode=True`. Legacy `.h5` models are refused (mmzoo does
-    not inspect them). A SavedModel is a program: one without mmzoo's metadata
-    loads only with `trust=True`. `trust=True` skips the inspector and turns
-    Keras's safe mode off.
+    not inspect them). A SavedModel is a program, and `tf.saved_model.load`
+    runs its initializers while loading: one loads without `trust=True` only
+    if it has mmzoo's metadata and every op of its graph is one mmzoo's own
+    exports use (`mmzoo.artifacts.savedmodel_scan`). What is inspected is what is
+    loaded: the `.keras` bytes are read once, and a SavedModel is copied into
+    a private folder first (`mmzoo.artifacts.private_copy`), so swapping the file after
+    the inspection changes nothing. `trust=True` skips every inspection and
+    turns Keras's safe mode off.
 
     Args:
         path: a `.keras` file or SavedModel directory (`.h5` only with `trust=True`).
@@ -159,25 +165,78 @@ def load(path, trust=False):
         >>> mmzoo.load(path).output_shape
         (None, 1)
     """
-    from mmzoo.artifacts.safety import UnsafeArtifactError, check_artifact
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model at '{path}'.")
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
             raise ValueError(f"'{path}' is a directory but not a SavedModel (no saved_model.pb).")
-        if read_metadata(path) is None and not trust:
-            raise UnsafeArtifactError(
-                f"Refusing to load '{path}': a SavedModel that mmzoo did not write (no {METADATA}). "
-                f"A SavedModel is a program: load it only if you trust its source, with "
-                f"mmzoo.load(path, trust=True)."
-            )
-        return tf.saved_model.load(path)
-    if not trust:
-        check_artifact(path)
-    if path.endswith(".keras") or path.lower().endswith((".h5", ".hdf5")):
-        import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
+        return tf.saved_model.load(path) if trust else _load_savedmodel_checked(path)
+    if trust:
+        if path.endswith(".keras") or path.lower().endswith((".h5", ".hdf5")):
+            import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
 
-        return keras.saving.load_model(path, safe_mode=not trust)
-    raise ValueError(f"Cannot load '{path}': expected a .keras file or a SavedModel directory.")
+            return keras.saving.load_model(path, safe_mode=False)
+        raise ValueError(f"Cannot load '{path}': expected a .keras file or a SavedModel directory.")
+    return _load_keras_checked(path)
+
+
+def _load_keras_checked(path):
+    """Reads the `.keras` file once, inspects those bytes and loads them (safe mode) from a private copy."""
+    from mmzoo.artifacts import private_copy
+    from mmzoo.artifacts.safety import check_artifact
+
+    data = private_copy.read_keras_file(path) if path.endswith(".keras") else None
+    check_artifact(path, data)  # refuses .h5 and other names; inspects the bytes just read
+    import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
+
+    folder = private_copy.private_folder()
+    try:
+        return keras.saving.load_model(private_copy.write_private_file(folder, "model.keras", data),
+                                       safe_mode=True)
+    finally:
+        private_copy.remove(folder)
+
+
+def _load_savedmodel_checked(path):
+    """Copies the SavedModel into a private folder, checks its metadata and graph, and loads the copy.
+
+    The copy is deleted when the loaded object is garbage-collected (or at exit).
+    """
+    import weakref
+
+    from mmzoo.artifacts import private_copy
+    from mmzoo.artifacts.safety import UnsafeArtifactError
+
+    if read_metadata(path) is None:  # before copying a foreign SavedModel only to refuse it
+        raise _not_written_by_mmzoo(path)
+    folder = private_copy.private_folder()
+    try:
+        copy = private_copy.copy_savedmodel(path, folder)
+        if read_metadata(copy) is None:
+            raise _not_written_by_mmzoo(path)
+        problems = savedmodel_problems(copy, label=path)
+        if problems:
+            shown = [f"  - {p}" for p in problems[:10]]
+            shown += [f"  ... and {len(problems) - 10} more."] if len(problems) > 10 else []
+            raise UnsafeArtifactError("\n".join([
+                (f"Refusing to load '{path}': its graph holds ops mmzoo's own exports never use, and "
+                 f"tf.saved_model.load runs initializers and restore functions while loading:"),
+                *shown,
+                ("A SavedModel is a program: load it only if you trust its source, with "
+                 "mmzoo.load(path, trust=True).")]))
+        loaded = tf.saved_model.load(copy)
+    except BaseException:
+        private_copy.remove(folder)
+        raise
+    weakref.finalize(loaded, private_copy.remove, folder)
+    return loaded
+
+
+def _not_written_by_mmzoo(path):
+    from mmzoo.artifacts.safety import UnsafeArtifactError
+
+    return UnsafeArtifactError(
+        f"Refusing to load '{path}': a SavedModel that mmzoo did not write (no {METADATA}). "
+        f"A SavedModel is a program: load it only if you trust its source, with "
+        f"mmzoo.load(path, trust=True).")

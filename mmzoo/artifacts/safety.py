@@ -34,6 +34,7 @@ skips the inspector.
 """
 
 import collections
+import io
 import json
 import os
 import re
@@ -90,15 +91,18 @@ class UnsafeArtifactError(ValueError):
     """A model file `mmzoo.load` refuses without `trust=True`; the message says why."""
 
 
-def check_artifact(path):
+def check_artifact(path, data=None):
     """Refuses a model file or directory that could run code when loaded.
 
-    A directory is left to the SavedModel rule of `mmzoo.load` (only
-    artifacts mmzoo wrote load without trust); a `.keras` file is inspected
-    (see the module docstring); anything else is refused.
+    A directory is left to the SavedModel rules of `mmzoo.load` (only
+    artifacts mmzoo wrote, whose graphs hold only the ops mmzoo's exports
+    use, load without trust); a `.keras` file is inspected (see the module
+    docstring); anything else is refused.
 
     Args:
         path: the file or directory `mmzoo.load` was given.
+        data: the file's bytes, when the caller read them already (then
+            these are inspected, and `path` only names the file in errors).
 
     Raises:
         UnsafeArtifactError: naming the file, the rule and the offending entry.
@@ -127,14 +131,15 @@ def check_artifact(path):
         raise UnsafeArtifactError(
             f"Refusing to load '{path}': expected a .keras file or a SavedModel directory; "
             f"received a file named '{os.path.basename(path)}'.")
-    check_keras_archive(path)
+    check_keras_archive(path, data)
 
 
-def check_keras_archive(path):
+def check_keras_archive(path, data=None):
     """Checks a `.keras` zip: its members, its `config.json`, then its HDF5 weights file.
 
     Args:
         path: the `.keras` file.
+        data: its bytes, if already read (inspected instead of reading `path`).
 
     Raises:
         UnsafeArtifactError: listing every problem found.
@@ -146,9 +151,10 @@ def check_keras_archive(path):
         >>> keras.Model(inputs, keras.layers.Dense(1)(inputs)).save(path)
         >>> check_keras_archive(path)  # nothing to refuse
     """
-    import mmzoo  # noqa: F401  (registers mmzoo's classes, which the allowlist resolves)
+    import mmzoo.artifacts.frontend  # noqa: F401  (with mmzoo.models: mmzoo's classes, which the allowlist resolves)
+    import mmzoo.models  # noqa: F401
 
-    with open_keras_archive(path) as archive:
+    with open_keras_archive(path, data) as archive:
         infos = archive.infolist()
         problems = archive_problems(infos)
         if problems:
@@ -164,13 +170,14 @@ def check_keras_archive(path):
         _refuse(path, problems)
 
 
-def open_keras_archive(path):
-    """`zipfile.ZipFile(path)`, or an `UnsafeArtifactError` naming the file if it is not a zip."""
-    if not zipfile.is_zipfile(path):
+def open_keras_archive(path, data=None):
+    """`zipfile.ZipFile` of `path` (or of its bytes `data`), or an `UnsafeArtifactError` naming the file."""
+    source = path if data is None else io.BytesIO(data)
+    if not zipfile.is_zipfile(source):
         raise UnsafeArtifactError(f"Refusing to load '{path}': a .keras file is a zip archive; "
                                   f"this file is not one.")
     try:
-        return zipfile.ZipFile(path)
+        return zipfile.ZipFile(source)
     except (zipfile.BadZipFile, ValueError, OSError) as error:
         raise UnsafeArtifactError(f"Refusing to load '{path}': its zip structure is broken "
                                   f"({type(error).__name__}: {error}).") from None

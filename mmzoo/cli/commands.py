@@ -108,7 +108,7 @@ def _train_run(args, config, strategy, run, output_dir, created):
     """Loads the data, builds and trains the model, writes the artifacts: `cmd_train` while it holds the folder."""
     import keras
 
-    import mmzoo  # noqa: F401  (registers the zoo's layers)
+    import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
     from mmzoo.training.checkpoint import CheckpointError
     from mmzoo.experiments.config import ConfigError
     from mmzoo.training.distribute import is_chief, worker_task
@@ -329,7 +329,8 @@ def main(argv=None):
     p.add_argument("--top", type=int, default=5, help="classes to show (default 5)")
     p.add_argument("--json", action="store_true", help="print the outputs as JSON")
     p.add_argument("--trust", action="store_true",
-                   help="load a SavedModel mmzoo did not write (a SavedModel is a program: only if you trust it)")
+                   help="load a SavedModel mmzoo did not write, or whose graph holds ops mmzoo's exports never use "
+                        "(a SavedModel is a program: only if you trust it)")
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("list", help="list the zoo: models, encoders, fusions, datasets")
     p.add_argument("--json", action="store_true", help="machine-readable listing")

@@ -23,6 +23,15 @@ def exported(artifacts):
     return artifacts["savedmodel"], tf.saved_model.load(artifacts["savedmodel"])
 
 
+def test_the_export_passes_the_load_inspection(exported):
+    """Every op of `serve` and `serve_bytes` (image and WAV decoding) is one `mmzoo.load` admits without trust."""
+    import mmzoo
+    from mmzoo.artifacts.savedmodel_scan import savedmodel_problems
+
+    assert savedmodel_problems(exported[0]) == []
+    assert {"serve", "serve_bytes"} <= set(mmzoo.load(exported[0]).signatures)
+
+
 def test_png_jpeg_and_wav_bytes_match_serve_on_decoded_inputs(small_model, exported):
     model, x, n = small_model
     _, loaded = exported
