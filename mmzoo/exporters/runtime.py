@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from mmzoo.exporters.tokenizer import tokenize
+from mmzoo.input_checks import check_keys
 
 
 def artifact_format(path):
@@ -37,11 +38,9 @@ def core_feed(path, inputs):
     inputs = {k: _as_array(v) for k, v in inputs.items()}
     if metadata is None:
         return inputs, None
+    check_keys(f"The model at '{path}'", metadata["inputs"], inputs)
     feed = {}
     for name, info in metadata["inputs"].items():
-        if name not in inputs:
-            raise ValueError(f"Input '{name}' is missing; the model at '{path}' takes {sorted(metadata['inputs'])}; "
-                             f"received keys {sorted(inputs)}.")
         value = inputs[name]
         if info["kind"] == "token_ids" and value.dtype == object:
             value = tokenize(list(value.reshape(-1)), metadata["contracts"][name])
@@ -95,10 +94,7 @@ def predict_from_artifact(path, inputs, trust=False):
             return {output_name(model): np.asarray(model.predict(inputs, verbose=0))}
         serve = model.signatures["serve"]
         expected = sorted(serve.structured_input_signature[1])
-        missing = [k for k in expected if k not in inputs]
-        if missing:
-            raise ValueError(f"Input(s) {missing} missing for the SavedModel at '{path}'; it takes {expected}; "
-                             f"received keys {sorted(inputs)}.")
+        check_keys(f"The SavedModel at '{path}'", expected, inputs)  # the signature is called by keyword: extras would be dropped silently
         signature = serve.structured_input_signature[1]
         outputs = serve(**{k: tf.constant(inputs[k], dtype=signature[k].dtype) for k in expected})
         return {k: v.numpy() for k, v in outputs.items()}
