@@ -56,9 +56,15 @@ class MultimodalModel(keras.Model):
     def get_config(self):
         return {**super().get_config(), "specs": self.spec_configs, "task": self.task_config}
 
-    def call(self, inputs, training=None, mask=None):
+    def __call__(self, inputs, *args, **kwargs):
+        """Checks the keys of a dict (Keras's own check would speak first) and fills absent presence masks."""
         if isinstance(inputs, dict):
-            inputs = _with_presence_tensors(inputs, self._presence_inputs())
+            self._check_keys(inputs)
+            if not any(isinstance(v, keras.KerasTensor) for v in inputs.values()):
+                inputs = _with_presence_tensors(inputs, self._presence_inputs())
+        return super().__call__(inputs, *args, **kwargs)
+
+    def call(self, inputs, training=None, mask=None):
         self.check_inputs(inputs)
         return super().call(inputs, training=training, mask=mask)
 
@@ -256,8 +262,10 @@ def _with_presence_tensors(inputs, names):
     missing = [k for k in names if k not in inputs]
     if not missing or not inputs:
         return inputs
-    batch = tf.shape(next(iter(inputs.values())))[:1]
-    return {**{k: tf.ones(batch, tf.bool) for k in missing}, **inputs}
+    first = next(iter(inputs.values()))
+    if isinstance(first, np.ndarray):  # Keras refuses a mix of arrays and tensors in one call
+        return {**{k: np.ones(first.shape[:1], bool) for k in missing}, **inputs}
+    return {**{k: tf.ones(tf.shape(first)[:1], tf.bool) for k in missing}, **inputs}
 
 
 def _with_presence(element, names):
