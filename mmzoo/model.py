@@ -56,6 +56,7 @@ class MultimodalModel(keras.Model):
     def get_config(self):
         return {**super().get_config(), "specs": self.spec_configs, "task": self.task_config}
 
+    @tf.autograph.experimental.do_not_convert  # converting it would cache (and keep alive) the model
     def __call__(self, inputs, *args, **kwargs):
         """Checks the keys of a dict (Keras's own check would speak first) and fills absent presence masks."""
         if isinstance(inputs, dict):
