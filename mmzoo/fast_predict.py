@@ -33,6 +33,10 @@ def _input_name(tensor):
 class FastPredictor:
     """`model(x, training=False)` compiled once for any batch size; returns NumPy like `predict`.
 
+    Inputs are taken by name: an unknown or missing key, or inputs of
+    different batch sizes, is a `ValueError` naming them (absent presence
+    masks count as all present).
+
     Args:
         model: a functional Keras model (usually a `mmzoo.MultimodalModel`)
             whose inputs are named `keras.Input`s.

@@ -18,7 +18,7 @@ Example:
 
 import numpy as np
 
-PRESENT_SUFFIX = "_present"
+from mmzoo.modality import PRESENT_SUFFIX
 
 
 def optional_presence(names):
