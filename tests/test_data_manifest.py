@@ -85,7 +85,7 @@ def files(tmp_path):
     write_wav(tmp_path / "rate16k.wav", int16_clip(1600), rate=16_000)
     write_png(tmp_path / "big.png", RNG.integers(0, 256, (9, 7, 3), dtype=np.uint8))
     write_raw_wav(tmp_path / "extensible.wav", fmt_tag=0xFFFE)
-    write_raw_wav(tmp_path / "odd_fmt.wav", fmt_extra=b"\x00" * 4)  # header fine, TF refuses
+    write_raw_wav(tmp_path / "odd_fmt.wav", fmt_extra=b"\x00" * 4)  # TF refuses a 20-byte PCM fmt
     f["dir"] = str(tmp_path)
     return f
 
@@ -205,7 +205,8 @@ BAD_FILES = [  # (column, file, spec, exception, message pattern)
     ("voice", "cut.wav", VOICE, ValueError, r"Audio input 'voice'.*truncated"),
     ("voice", "extensible.wav", VOICE, ValueError, r"Audio input 'voice'.*EXTENSIBLE.*16-bit PCM"),
     ("voice", "odd_fmt.wav", VOICE, ValueError,
-     r"Audio input 'voice'.*cannot be decoded: Bad format chunk size"),
+     r"Audio input 'voice'.*the WAV cannot be read: its PCM fmt chunk is 20 bytes; tf.audio.decode_wav reads 16- or "
+     r"18-byte ones"),
 ]
 
 

@@ -81,15 +81,14 @@ class SavedModelFormat(ExportFormat):
         import tensorflow as tf
 
         from mmzoo.artifacts.export import load
+        from mmzoo.models.input_checks import check_keys
 
         serve = load(path, trust=trust).signatures["serve"]
         inputs = {k: as_array(v) for k, v in inputs.items()}
         signature = serve.structured_input_signature[1]
         expected = sorted(signature)
-        missing = [k for k in expected if k not in inputs]
-        if missing:
-            raise ValueError(f"Input(s) {missing} missing for the SavedModel at '{path}'; it takes {expected}; "
-                             f"received keys {sorted(inputs)}.")
+        # the signature is called by keyword: an extra key would be dropped silently
+        check_keys(f"The SavedModel at '{path}'", expected, inputs)
         outputs = serve(**{k: tf.constant(inputs[k], dtype=signature[k].dtype) for k in expected})
         return {k: v.numpy() for k, v in outputs.items()}
 

@@ -2,9 +2,9 @@
 
 import os
 
-
 from mmzoo.artifacts.formats import artifact_format, as_array, export_format
 from mmzoo.artifacts.tokenizer import tokenize
+from mmzoo.models.input_checks import check_keys
 
 __all__ = ["artifact_format", "core_feed", "predict_from_artifact"]
 
@@ -17,11 +17,9 @@ def core_feed(path, inputs):
     inputs = {k: as_array(v) for k, v in inputs.items()}
     if metadata is None:
         return inputs, None
+    check_keys(f"The model at '{path}'", metadata["inputs"], inputs)
     feed = {}
     for name, info in metadata["inputs"].items():
-        if name not in inputs:
-            raise ValueError(f"Input '{name}' is missing; the model at '{path}' takes {sorted(metadata['inputs'])}; "
-                             f"received keys {sorted(inputs)}.")
         value = inputs[name]
         if info["kind"] == "token_ids" and value.dtype == object:
             value = tokenize(list(value.reshape(-1)), metadata["contracts"][name])

@@ -82,17 +82,23 @@ def gather_values(specs, flags, assignments):
             raise PredictInputError(f"--{modality}: the model {problem} {modality} input(s); its inputs are "
                                     f"{described}. Use --input NAME=VALUE.")
         values[candidates[0]] = value
+    unknown = []
     for name, value in assignments:
         if names and name not in names:
-            raise PredictInputError(f"--input {name}=...: the model has no input '{name}'; its inputs are "
-                                    f"{', '.join(repr(n) for n in names)}.")
-        if name in values:
+            unknown.append(name)
+        elif name in values:
             raise PredictInputError(f"Input '{name}' is given twice.")
         values[name] = value
     missing = [n for n in names if n not in values]
+    problems = []
+    if unknown:
+        problems.append(f"--input {', '.join(f'{n}=...' for n in unknown)}: the model has no input{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(repr(n) for n in unknown)}; its inputs are {', '.join(repr(n) for n in names)}.")
     if missing:
         hints = [f"'{n}' (--{s['modality']} or --input {n}=...)" for n in missing for s in specs if s["name"] == n]
-        raise PredictInputError(f"Input(s) {', '.join(hints)} missing: the model needs every input.")
+        problems.append(f"Input(s) {', '.join(hints)} missing: the model needs every input.")
+    if problems:
+        raise PredictInputError(" ".join(problems))
     return values
 
 
@@ -102,12 +108,25 @@ def to_array(spec, value):
 
     name, modality = spec["name"], spec["modality"]
     if modality == "text" and not spec.get("token_ids"):
+        _check_utf8(name, value)
         return np.array([value], dtype=object)
     if modality in ("image", "audio"):
         if not os.path.isfile(value):
             raise PredictInputError(f"{modality.capitalize()} input '{name}': no file '{value}'.")
         return _load_file(spec_from_config(spec), value)
     return _numbers(spec, value)
+
+
+def _check_utf8(name, value):
+    """Command-line bytes that are not UTF-8 reach Python as lone surrogates (`surrogateescape`): refuse them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = value[error.start]
+        byte = f"0x{ord(char) - 0xDC00:02x}" if 0xDC80 <= ord(char) <= 0xDCFF else repr(char)
+        raise PredictInputError(f"Text input '{name}' expects UTF-8 text; the value has the byte {byte} at "
+                                f"character {error.start}, which is not valid UTF-8. Convert it first (e.g. "
+                                f"`iconv -f latin1 -t utf-8`).") from None
 
 
 def _load_file(spec, path):
@@ -144,6 +163,10 @@ def _numbers(spec, value):
     if array.size != int(np.prod(shape)):
         raise PredictInputError(f"Input '{spec['name']}' expects {int(np.prod(shape))} values (shape {shape}); "
                                 f"received {array.size}.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        position = int(np.flatnonzero(~np.isfinite(array.reshape(-1)))[0])
+        raise PredictInputError(f"Input '{spec['name']}' expects finite numbers; value {position} is "
+                                f"{array.reshape(-1)[position]}. Replace NaN/Inf values first.")
     return array.astype(dtype).reshape((1,) + shape)
 
 

@@ -153,34 +153,87 @@ def read_wav_header(path):
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
             raise ValueError("it is not a WAV file (no RIFF/WAVE header)")
-        fmt = None
-        while True:
-            chunk = f.read(8)
-            if len(chunk) < 8:
-                raise ValueError("its header is truncated (no fmt or data chunk)")
-            chunk_id, chunk_size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if chunk_id == b"fmt ":
-                fmt = _parse_fmt(f.read(chunk_size))
-                f.seek(chunk_size & 1, os.SEEK_CUR)
-            elif chunk_id == b"data":
-                if fmt is None:
-                    raise ValueError("its data chunk comes before the fmt chunk")
-                held = size - f.tell()
-                if chunk_size > held:
-                    raise ValueError(f"it is truncated: the header declares {chunk_size} bytes "
-                                     f"of audio, the file holds {held}")
-                tag, channels, rate, bits = fmt
-                frame_bytes = max(channels * ((bits + 7) // 8), 1)
-                return WavHeader(tag, channels, rate, bits, chunk_size // frame_bytes)
-            else:
-                f.seek(chunk_size + (chunk_size & 1), os.SEEK_CUR)
+        chunks = _chunks(f, size)
+    fmt, data = _layout(chunks, size)
+    tag, channels, rate, bits = fmt
+    frame_bytes = max(channels * ((bits + 7) // 8), 1)
+    return WavHeader(tag, channels, rate, bits, data // frame_bytes)
+
+
+def _chunks(f, size):
+    """`[(id, offset, size, fmt fields or None)]` of every RIFF chunk after "WAVE", read from `f` at byte 12.
+
+    A chunk running past the end of the file ends the list (its declared and
+    real sizes are compared in `_layout`). Only headers are read.
+    """
+    chunks = []
+    while f.tell() < size:
+        offset, header = f.tell(), f.read(8)
+        if len(header) < 8:
+            raise ValueError(f"it has {len(header)} stray bytes after its last chunk (at byte {offset}), which "
+                             "tf.audio.decode_wav refuses")
+        chunk_id, chunk_size = header[:4], struct.unpack("<I", header[4:])[0]
+        fields = _parse_fmt(f.read(min(chunk_size, 40))) if chunk_id == b"fmt " else None
+        chunks.append((chunk_id, offset, chunk_size, fields))
+        f.seek(offset + 8 + chunk_size)
+    return chunks
+
+
+def _layout(chunks, size):
+    """`(fmt fields, data bytes)` when `chunks` read the same to this checker and tf.audio.decode_wav.
+
+    tf.audio.decode_wav takes the format only from a 16- or 18-byte fmt chunk
+    right after "WAVE", skips later chunks without RIFF's pad byte, and
+    refuses a second data chunk. Any other layout (a second fmt chunk, a
+    chunk before fmt, an odd-sized chunk followed by another) could be read
+    differently by the two, so it is refused here with the reason.
+    """
+    for chunk_id, offset, chunk_size, _ in chunks[:-1]:
+        if chunk_size % 2:
+            raise ValueError(f"its {chunk_id.decode('latin-1')!r} chunk at byte {offset} has an odd size "
+                             f"({chunk_size}), so readers disagree on where the next chunk starts")
+    fmts = [c for c in chunks if c[0] == b"fmt "]
+    datas = [c for c in chunks if c[0] == b"data"]
+    if not fmts or not datas:
+        raise ValueError(f"its header is truncated (no {'fmt' if not fmts else 'data'} chunk)")
+    if len(fmts) > 1:
+        raise ValueError(f"it has {len(fmts)} fmt chunks (at bytes {', '.join(str(c[1]) for c in fmts)}); "
+                         f"readers disagree on which format applies, so it is refused")
+    if len(datas) > 1:
+        raise ValueError(f"it has {len(datas)} data chunks (at bytes {', '.join(str(c[1]) for c in datas)})")
+    first = chunks[0]
+    if first[0] != b"fmt ":
+        where = "its data chunk comes before the fmt chunk" if first[0] == b"data" else \
+            f"its first chunk is {first[0].decode('latin-1')!r}, not 'fmt '"
+        raise ValueError(f"{where}; tf.audio.decode_wav reads the format only from a fmt chunk right after the "
+                         f"RIFF header")
+    if first[3][0] == _WAVE_FORMAT_PCM and first[2] not in (16, 18):
+        raise ValueError(f"its PCM fmt chunk is {first[2]} bytes; tf.audio.decode_wav reads 16- or 18-byte ones")
+    _, offset, chunk_size, _ = datas[0]
+    held = size - offset - 8
+    if chunk_size > held:
+        raise ValueError(f"it is truncated: the header declares {chunk_size} bytes "
+                         f"of audio, the file holds {held}")
+    _check_rates(first[3])
+    return first[3][:4], chunk_size
 
 
 def _parse_fmt(body):
     if len(body) < 16:
         raise ValueError("its fmt chunk is truncated")
-    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
-    return tag, channels, rate, bits
+    tag, channels, rate, byte_rate, align, bits = struct.unpack("<HHIIHH", body[:16])
+    return tag, channels, rate, bits, byte_rate, align
+
+
+def _check_rates(fields):
+    """PCM byte rate and block align must follow from rate, channels and bits (tf.audio.decode_wav checks)."""
+    tag, channels, rate, bits, byte_rate, align = fields
+    if tag != _WAVE_FORMAT_PCM or bits != 16 or channels == 0:
+        return  # `check_wav` names these
+    if align != channels * 2 or byte_rate != rate * channels * 2:
+        raise ValueError(f"its fmt chunk is inconsistent: {channels} channel(s) of 16 bits at {rate} Hz need "
+                         f"block align {channels * 2} and {rate * channels * 2} bytes/s; it declares {align} "
+                         f"and {byte_rate}")
 
 
 def clip_length(header, spec):

@@ -133,10 +133,30 @@ def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
         raise FileNotFoundError(f"Manifest CSV '{path}' does not exist (working directory: "
                                 f"{os.getcwd()}). Check the path.")
     as_text = {names[s.name]: str for s in specs if _kind(s) in ("text", "image", "audio")}
-    df = pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=[""])
+    try:
+        df = pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError:
+        raise ValueError(_not_utf8(path)) from None
     if base_dir is None:
         base_dir = os.path.dirname(os.path.abspath(path))
     return _build(df, specs, label, base_dir, columns, f"'{path}'", **options)
+
+
+def _not_utf8(path):
+    """The message for a CSV that is not UTF-8: the file, the first bad byte's offset and line, the fix.
+
+    Only called after pandas failed, so the file is read a second time on the error path alone.
+    """
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        raw.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        where = f" at byte offset {error.start} (line {line}: byte 0x{raw[error.start]:02x}, {error.reason})"
+    return (f"Manifest CSV '{path}' is not UTF-8 text{where}. Save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 "
+            f"in.csv > out.csv`, or df.to_csv(..., encoding='utf-8')).")
 
 
 # --- the pipeline -------------------------------------------------------------

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmzoo.inference.compiled_inference import compiled_inference
+from mmzoo.models.input_checks import check_batch_sizes, check_keys, optional_presence
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 
@@ -31,6 +32,10 @@ def _input_name(tensor):
 
 class FastPredictor:
     """`model(x, training=False)` compiled once for any batch size; returns NumPy like `predict`.
+
+    Inputs are taken by name: an unknown or missing key, or inputs of
+    different batch sizes, is a `ValueError` naming them (absent presence
+    masks count as all present).
 
     Args:
         model: a functional Keras model (usually a `mmzoo.MultimodalModel`)
@@ -80,15 +85,28 @@ class FastPredictor:
         self._forward = tf.function(forward, input_signature=[self.signature], jit_compile=jit_compile,
                                     reduce_retracing=True)
         self._concrete = None
+        self._optional = optional_presence(self.signature)
 
     @property
     def model(self):
         return self._model()
 
+    def check_keys(self, x):
+        """Raises a `ValueError` naming unknown or missing keys of `x`: inputs are matched by name only.
+
+        Presence masks (`<input>_present`) may be left out; they then count as all present.
+        """
+        if x.keys() != self.signature.keys():
+            check_keys(f"Model '{self.model.name}'", self.signature, x, optional=self._optional)
+
     def convert(self, x):
         """`x` (dict of arrays, lists or tensors) as tensors of the signature's dtypes."""
+        self.check_keys(x)
         out = {}
         for name, spec in self.signature.items():
+            if name not in x:  # an optional presence mask: every example present
+                out[name] = None
+                continue
             value = x[name]
             if spec.dtype == tf.string:
                 value = tf.constant(np.asarray(value, dtype=object)) if not tf.is_tensor(value) else value
@@ -97,6 +115,10 @@ class FastPredictor:
                 if value.dtype != spec.dtype:
                     value = tf.cast(value, spec.dtype)
             out[name] = value
+        absent = [name for name, value in out.items() if value is None]
+        if absent:
+            batch = tf.shape(next(v for v in out.values() if v is not None))[:1]
+            out.update({name: tf.ones(batch, self.signature[name].dtype) for name in absent})
         return out
 
     def _run(self, x):
@@ -109,6 +131,7 @@ class FastPredictor:
     def __call__(self, x, batch_size=None):
         """Predicts on `x` in chunks of `batch_size` (all at once when None); NumPy outputs."""
         x = self.convert(x)
+        check_batch_sizes(self.model.name, x)
         n = int(next(iter(x.values())).shape[0])  # eager tensors: a static shape, no op
         size = n if not batch_size else int(batch_size)
         if n == 0:

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmzoo.inference.fast_predict import can_fast_predict, fast_predictor
+from mmzoo.models.input_checks import check_batch_sizes, check_finite, check_keys, optional_presence, utf8_strings
 from mmzoo.specs.presence import PRESENT_SUFFIX
 from mmzoo.specs import spec_from_config
 from mmzoo.tasks.task import task_from_config
@@ -26,8 +27,10 @@ class MultimodalModel(keras.Model):
 
     Built by `mmzoo.build_model`; saved and reloaded like any functional
     model (`model.save`, `keras.saving.load_model`). It checks inputs before
-    running, so a wrong key, rank, shape or dtype is a `ValueError` naming
-    the input, what it expects and what it received, and knows what
+    running, so an unknown or missing key, a wrong rank, shape or dtype,
+    different batch sizes and (in `predict`) NaN/Inf values or non-UTF-8
+    text are a `ValueError` naming the input, what it expects and what it
+    received. Inputs are matched by name, never by position. It knows what
     `mmzoo.export` and `python -m mmzoo predict` need (raw-input specs, class
     names).
 
@@ -53,6 +56,15 @@ class MultimodalModel(keras.Model):
     def get_config(self):
         return {**super().get_config(), "specs": self.spec_configs, "task": self.task_config}
 
+    @tf.autograph.experimental.do_not_convert  # converting it would cache (and keep alive) the model
+    def __call__(self, inputs, *args, **kwargs):
+        """Checks the keys of a dict (Keras's own check would speak first) and fills absent presence masks."""
+        if isinstance(inputs, dict):
+            self._check_keys(inputs)
+            if not any(isinstance(v, keras.KerasTensor) for v in inputs.values()):
+                inputs = _with_presence_tensors(inputs, self._presence_inputs())
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs, training=None, mask=None):
         self.check_inputs(inputs)
         return super().call(inputs, training=training, mask=mask)
@@ -67,6 +79,8 @@ class MultimodalModel(keras.Model):
         if isinstance(x, tf.data.Dataset):
             element = x.element_spec
             features = element[0] if isinstance(element, tuple) else element
+            if isinstance(features, dict):
+                self._check_keys(features)  # from the element spec: before training reads a batch
             missing = [k for k in absent if isinstance(features, dict) and k not in features]
             if missing:
                 x = x.map(lambda *e: _with_presence(e, missing), num_parallel_calls=tf.data.AUTOTUNE)
@@ -74,12 +88,36 @@ class MultimodalModel(keras.Model):
             self.check_inputs(element[0] if isinstance(element, tuple) else element)
             return x
         if isinstance(x, dict):
-            if absent:
+            self._check_keys(x)
+            check_batch_sizes(self.name, x)
+            missing = [k for k in absent if k not in x]
+            if missing:
                 n = len(next(iter(x.values())))
-                x = {**{k: np.ones((n,), bool) for k in absent}, **x}
-            x = {k: _as_strings(v) if isinstance(v, (np.ndarray, list)) else v for k, v in x.items()}
+                x = {**{k: np.ones((n,), bool) for k in missing}, **x}
+            x = {k: self._as_strings(k, v) if isinstance(v, (np.ndarray, list)) else v for k, v in x.items()}
             self.check_inputs(x)
         return x
+
+    def _as_strings(self, name, value):
+        """NumPy unicode, byte-string or object arrays as object arrays of `str` (what Keras's predict takes).
+
+        Bytes must be UTF-8 and strings encodable to it: otherwise a `ValueError` names the input.
+        """
+        array = np.asarray(value)
+        if array.dtype.kind in "US" or (array.dtype == object and array.size and not _all_utf8_str(array)):
+            return utf8_strings(self._input_label, name, array)
+        return value
+
+    def _input_label(self, name):
+        """How messages name an input: "Audio input 'voice'" (its spec's modality) or "Model input 'x'"."""
+        for config in self.spec_configs:
+            if config["name"] == name:
+                return f"{config.get('modality', 'model').capitalize()} input '{name}'"
+        return f"Model input '{name}'"
+
+    def _check_keys(self, inputs):
+        names = [t.name.split(":")[0] for t in self.inputs]
+        check_keys(f"Model '{self.name}'", names, inputs, optional=optional_presence(names))
 
     def _targets(self, y, y_pred):
         if y is None and self.task_config:
@@ -136,6 +174,8 @@ class MultimodalModel(keras.Model):
         set-up, which dominates small-batch latency.
         """
         x = self._prepare(x)
+        if isinstance(x, dict):
+            check_finite(x, self._input_label)
         if can_fast_predict(self, x, steps, callbacks):
             return fast_predictor(self)(x, batch_size=batch_size or 32)
         return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
@@ -151,12 +191,8 @@ class MultimodalModel(keras.Model):
                 f"Model '{self.name}' takes a dict keyed by input name "
                 f"({', '.join(sorted(expected))}); received {type(inputs).__name__}."
             )
-        missing = sorted(set(expected) - set(inputs))
-        if missing:
-            raise ValueError(
-                f"Model '{self.name}' is missing input(s) {', '.join(repr(m) for m in missing)}; "
-                f"received keys {sorted(inputs)}. Every input must be given."
-            )
+        check_keys(f"Model '{self.name}'", expected, inputs)
+        check_batch_sizes(self.name, inputs)
         for name, ref in expected.items():
             value = inputs[name]
             modality = specs.get(name, {}).get("modality", "model").capitalize()
@@ -213,14 +249,24 @@ def _check_int_range(name, modality, value, dtype, describe):
                          + (" (pixels: 0-255)." if modality == "Image" else "."))
 
 
-def _as_strings(value):
-    """NumPy unicode or byte-string arrays as object arrays of `str` (what Keras's predict takes)."""
-    array = np.asarray(value)
-    if array.dtype.kind in "US" or (array.dtype == object and array.size
-                                    and isinstance(array.flat[0], bytes)):
-        return np.vectorize(lambda s: s.decode("utf-8") if isinstance(s, bytes) else str(s),
-                            otypes=[object])(array)
-    return value
+def _all_utf8_str(array):
+    """True when every item of an object array is a `str` that encodes to UTF-8 (one join, no Python loop)."""
+    try:
+        "".join(array.reshape(-1)).encode("utf-8")
+    except (TypeError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _with_presence_tensors(inputs, names):
+    """`inputs` with all-present flags for the presence inputs in `names` it leaves out (a direct call)."""
+    missing = [k for k in names if k not in inputs]
+    if not missing or not inputs:
+        return inputs
+    first = next(iter(inputs.values()))
+    if isinstance(first, np.ndarray):  # Keras refuses a mix of arrays and tensors in one call
+        return {**{k: np.ones(first.shape[:1], bool) for k in missing}, **inputs}
+    return {**{k: tf.ones(tf.shape(first)[:1], tf.bool) for k in missing}, **inputs}
 
 
 def _with_presence(element, names):
