@@ -1,4 +1,4 @@
-"""`benchmarks/accuracy.py` end to end on a small subset, and its report arithmetic."""
+"""`python -m benchmarks.accuracy` end to end on a small subset, and its report arithmetic."""
 
 import json
 import os
@@ -9,20 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.accuracy import report as accuracy_report
+from benchmarks.accuracy import runner as accuracy
+
 ROOT = Path(__file__).resolve().parents[1]
 DUMMY = Path(__file__).resolve().parent / "dummy_data"
 DATA_DIR = os.environ.get("MMZOO_DATA")
 HAS_DATA = bool(DATA_DIR) and Path(DATA_DIR).is_dir()
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import accuracy_report  # noqa: E402
 
 
 def _run(tmp_path, data_dir, *extra, name="mosi"):
-    command = [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--datasets", "mosi", "--seeds", "1",
+    command = [sys.executable, "-m", "benchmarks.accuracy", "--datasets", "mosi", "--seeds", "1",
                "--epochs", "2", "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "results"),
                "--report", str(tmp_path / "RESULTS.md"), "--plot", str(tmp_path / "accuracy.png"), *extra]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     with open(tmp_path / "results" / f"{name}.json") as f:
         return json.load(f)
@@ -60,8 +60,6 @@ def test_benchmark_runs_end_to_end_and_a_variant_lands_apart(tmp_path):
 @pytest.mark.skipif(not HAS_DATA, reason="real data not available: set MMZOO_DATA to the shared data folder")
 def test_ridge_reference_reproduces_the_published_text_baseline():
     """PROVENANCE.md: a ridge regression on the text vector gives Acc-2 79.0%, MAE 0.877, Corr 0.658."""
-    import accuracy
-
     metrics = accuracy.ridge_text(accuracy.load_splits("mosi", 0, DATA_DIR))["metrics"]
     assert metrics["num_examples"] == 752
     assert abs(metrics["acc2_has0"] - 0.790) <= 0.005
@@ -121,8 +119,6 @@ def test_clean_target_flags_a_fusion_model_below_the_best_single_modality():
 
 
 def test_a_rerun_replaces_the_same_model_and_seed_and_keeps_the_rest(tmp_path):
-    import accuracy
-
     def runs(*rows):
         return [{"model": m, "seed": s, "metrics": {"mae": v}} for m, s, v in rows]
 
@@ -137,8 +133,6 @@ def test_a_rerun_replaces_the_same_model_and_seed_and_keeps_the_rest(tmp_path):
 
 
 def test_variant_overrides_are_parsed_and_unknown_keys_refused():
-    import accuracy
-
     parsed = accuracy.parse_overrides(["loss=mse", "epochs=3", 'encoders=["mlp", {"units": [32]}]'])
     assert parsed == {"loss": "mse", "epochs": 3, "encoders": ["mlp", {"units": [32]}]}
     cfg = accuracy.configuration("mosi", parsed)
@@ -153,8 +147,6 @@ def test_variant_overrides_are_parsed_and_unknown_keys_refused():
 
 
 def test_a_variant_name_keeps_its_changes(tmp_path):
-    import accuracy
-
     accuracy.merge(tmp_path, "mosi", [{"model": "tfn", "seed": 0}], {}, variant="v", overrides={"loss": "mse"})
     accuracy.check_variant(tmp_path, "mosi", "v", {"loss": "mse"})  # more seeds of the same variant: fine
     accuracy.check_variant(tmp_path, "mosi", "w", {"loss": "huber"})  # a new name: fine

@@ -1,4 +1,4 @@
-"""benchmarks/throughput.py end to end in its tiny configuration (no timing assertions), so it cannot rot."""
+"""`python -m benchmarks.throughput` end to end in its tiny configuration (no timing assertions), so it cannot rot."""
 
 import importlib.util
 import json
@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.throughput import harness
+from benchmarks.throughput import report as throughput_report
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "benchmarks"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-sys.path.insert(0, str(BENCH))
 
 
 def _run(tmp_path, *extra):
-    command = [sys.executable, str(BENCH / "throughput.py"), "--tiny", "--models", "early_fusion", "--modalities",
+    command = [sys.executable, "-m", "benchmarks.throughput", "--tiny", "--models", "early_fusion", "--modalities",
                "image", "--output", str(tmp_path / "out"), "--report", str(tmp_path / "PERFORMANCE.md"), *extra]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "FAILED" not in done.stderr, done.stderr[-4000:]
     with open(tmp_path / "out" / "throughput.json") as f:
@@ -40,7 +41,7 @@ def test_throughput_benchmark_end_to_end(tmp_path):
     for label in labels:
         assert _positive(model["train"][label]) and _positive(model["infer"][label])
     assert model["latency"]["mmzoo"]["p50_ms"] > 0 and model["latency"]["mmzoo (Keras predict)"]["p50_ms"] > 0
-    folded = "mmzoo (no folded BatchNorm)"  # fix 7's before/after, measured and in the report
+    folded = "mmzoo (no folded BatchNorm)"  # the folding switched off, measured and in the report
     assert model["latency"][folded]["p50_ms"] > 0 and model["infer"][folded]["samples_per_s"] > 0
     assert "batch-1 p50 ms, unfolded → folded" in report
     pipeline = record["pipeline"]
@@ -66,8 +67,6 @@ def test_throughput_benchmark_end_to_end(tmp_path):
 
 
 def test_report_regenerates_from_json(tmp_path):
-    import throughput_report
-
     record = {"date": "d", "quick": False, "machine": {"cpu": "cpu", "cores": 2, "threads": 2, "device": "cpu"},
               "settings": {"precision": "float32", "jit": "auto", "rounds": 3, "train_steps": 10,
                            "infer_batches": 4, "latency_calls": 50, "matmul": 2048},
@@ -100,8 +99,6 @@ def test_report_regenerates_from_json(tmp_path):
 def test_resume_keeps_only_what_matches(tmp_path):
     """--resume keeps the architectures an interrupted run measured without error, on the same settings and
     machine; anything else starts afresh."""
-    import throughput
-
     machine = {"cpu": "cpu", "cores": 2, "threads": 2, "device": "cpu", "load_average_at_start": [1.0]}
     settings = {"rounds": 3, "growth": {"batch": [16, 64]}, "precision": "float32"}
     old = {"date": "d1", "command": "throughput.py", "duration_s": 100.0, "quick": False, "machine": machine,
@@ -111,17 +108,17 @@ def test_resume_keeps_only_what_matches(tmp_path):
     path.write_text(json.dumps(old))
     fresh = {"date": "d2", "command": "throughput.py --resume", "quick": False,
              "machine": {**machine, "load_average_at_start": [0.5]}, "settings": settings, "models": {}}
-    record = throughput.resume_record(str(path), fresh)
+    record = harness.resume_record(str(path), fresh)
     assert list(record["models"]) == ["tfn"] and record["pipeline"] == old["pipeline"]
     assert [p["date"] for p in record["parts"]] == ["d1", "d2"] and record["resumed_duration_s"] == 100.0
-    throughput._save(record, str(path), started=throughput.time.time() - 50)
+    harness._save(record, str(path), started=harness.time.time() - 50)
     saved = json.loads(path.read_text())
     assert saved["duration_s"] == pytest.approx(150.0, abs=1) and saved["parts"][1]["duration_s"] == pytest.approx(50, abs=1)
-    throughput._save(record, str(path), started=throughput.time.time(), ticks=(0, 1))  # ticks since boot
+    harness._save(record, str(path), started=harness.time.time(), ticks=(0, 1))  # ticks since boot
     steal = json.loads(path.read_text())["machine"]["steal_percent"]
     assert 0 <= steal <= 100 and record["parts"][1]["steal_percent"] == steal
     other = {**fresh, "settings": {**settings, "rounds": 2}}
-    assert throughput.resume_record(str(path), other) is other
+    assert harness.resume_record(str(path), other) is other
     elsewhere = {**fresh, "machine": {**machine, "cores": 16}}
-    assert throughput.resume_record(str(path), elsewhere) is elsewhere
-    assert throughput.resume_record(str(tmp_path / "none.json"), fresh) is fresh
+    assert harness.resume_record(str(path), elsewhere) is elsewhere
+    assert harness.resume_record(str(tmp_path / "none.json"), fresh) is fresh

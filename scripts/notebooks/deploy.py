@@ -1,6 +1,6 @@
 """deploy.ipynb: export a SavedModel (serve, serve_bytes), use it without mmzoo, TFLite/ONNX, safe loading."""
 
-from notebooks.cells import code, md, parameters
+from .cells import code, md, parameters
 
 CELLS = [
     md("""

@@ -1,6 +1,6 @@
 """own_data_csv.ipynb: your own files (PNG, WAV, text) listed in a CSV manifest -> checked dataset -> model."""
 
-from notebooks.cells import code, md, parameters
+from .cells import code, md, parameters
 
 CELLS = [
     md("""

@@ -1,6 +1,6 @@
 """pretrain_finetune.ipynb: contrastive pretraining on unlabelled pairs, fine-tuning vs scratch; audio autoencoder."""
 
-from notebooks.cells import code, md, parameters
+from .cells import code, md, parameters
 
 CELLS = [
     md("""

@@ -1,6 +1,6 @@
 """quickstart.ipynb: build_model -> fit -> save -> export -> load -> predict on raw inputs."""
 
-from notebooks.cells import code, md, parameters
+from .cells import code, md, parameters
 
 CELLS = [
     md("""

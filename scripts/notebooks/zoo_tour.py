@@ -1,6 +1,6 @@
 """zoo_tour.ipynb: every architecture with its size, one summary, a few trained on the XOR task."""
 
-from notebooks.cells import code, md, parameters
+from .cells import code, md, parameters
 
 CELLS = [
     md("""

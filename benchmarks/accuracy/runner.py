@@ -1,56 +1,24 @@
-"""The zoo's accuracy table: every architecture plus unimodal baselines, N seeds, real data.
+"""The accuracy protocol and `python -m benchmarks.accuracy`'s command line (the package docstring has the usage).
 
-One command trains every classification/regression architecture of the zoo
-(`mmzoo.list_models()` minus the retrieval-only `clip`) and one unimodal
-baseline per input (the `early_fusion` builder on that input alone, same
-encoder) on each dataset, for every seed; evaluates each on the test split
-with `mmzoo.evaluate`; merges the runs into
-`benchmarks/results/accuracy/<dataset>.json`; and regenerates
-`benchmarks/RESULTS.md` and `benchmarks/accuracy.png` from all result files
-(`accuracy_report.py`).
-
-Protocol per run: `keras.utils.set_random_seed(seed)` and the dataset's
-seeded split/shuffle; AdamW with cosine decay; early stopping on the
-validation loss with the best epoch's weights restored; then the test
-metrics. MOSI also gets a closed-form ridge regression on the text vector
-(the reference PROVENANCE.md quotes), recomputed here.
-
-Usage (the full protocol, ~5 h on 2 CPU cores; MOSI alone ~15 min):
-
-    MMZOO_DATA=../shared/data python benchmarks/accuracy.py --seeds 5
-    python benchmarks/accuracy.py --datasets mosi --seeds 5
-    python benchmarks/accuracy.py --datasets avmnist_hard --models early_fusion tfn --seeds 2
-    python benchmarks/accuracy.py --report-only          # rebuild RESULTS.md and the PNG
-
-A variant of a dataset's protocol (what else was tried) is run with a name and
-overrides (JSON values); it is stored in `<dataset>@<variant>.json` and listed
-under the dataset in RESULTS.md, never mixed into the protocol's table:
-
-    python benchmarks/accuracy.py --datasets mosi --variant mse --set loss=mse \\
-        --models late_fusion "text only"
-
-Example (a smoke run, as the test suite does):
-
-    python benchmarks/accuracy.py --datasets mosi --models early_fusion --seeds 1 \\
-        --epochs 2 --results-dir /tmp/acc --report /tmp/acc/RESULTS.md --plot /tmp/acc/acc.png
+`DATASETS` holds each dataset's protocol; `run` trains every candidate row
+for every seed and merges the results into the dataset's JSON after each
+run, so an interrupted run keeps what it finished.
 """
 
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+from . import report as accuracy_report
 
-import accuracy_report  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
+BENCHMARKS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SMALL_CNN = ("cnn", {"filters": (16, 32), "units": 64})
-# AV-MNIST: a small CNN on the digit; a GRU over the log-mel frames for the voice (a CNN with
-# global pooling on the log-mel reaches only ~36% on clean voices in 6 epochs, a GRU ~96%).
+# AV-MNIST: a small CNN on the digit; a GRU over the log-mel frames for the voice (a CNN with global
+# pooling over the log-mel loses the order of the frames, which the spoken digits need).
 AVMNIST_ENCODERS = {"digit": SMALL_CNN, "voice": ("gru", {})}
 
 # Per dataset: loader arguments, training budget, encoders, the metric early stopping
@@ -306,7 +274,10 @@ def parse_overrides(items):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from . import __doc__ as overview
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=overview,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
     parser.add_argument("--first-seed", type=int, default=0)
@@ -314,9 +285,9 @@ def main(argv=None):
                         help="rows to run (architecture names, '<input> only', 'ridge (text)'); default all")
     parser.add_argument("--epochs", type=int, default=None, help="override every dataset's epoch budget")
     parser.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
-    parser.add_argument("--results-dir", default=os.path.join(HERE, "results", "accuracy"))
-    parser.add_argument("--report", default=os.path.join(HERE, "RESULTS.md"))
-    parser.add_argument("--plot", default=os.path.join(HERE, "accuracy.png"))
+    parser.add_argument("--results-dir", default=os.path.join(BENCHMARKS, "results", "accuracy"))
+    parser.add_argument("--report", default=os.path.join(BENCHMARKS, "RESULTS.md"))
+    parser.add_argument("--plot", default=os.path.join(BENCHMARKS, "accuracy.png"))
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report and plot")
     parser.add_argument("--variant", default=None,
                         help="name of a variant of the protocol (needs --set); results go to <dataset>@<name>.json")
@@ -336,6 +307,3 @@ def main(argv=None):
     print(f"Wrote {args.report} and {args.plot}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

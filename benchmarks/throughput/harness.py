@@ -1,35 +1,10 @@
-"""Throughput, latency, memory and FLOPs of every zoo architecture, side by side with PyTorch.
+"""The orchestrator of `python -m benchmarks.throughput` (the package docstring says what it measures).
 
-One command writes `<output>/throughput.json` and `<output>/growth.png` and
-regenerates `benchmarks/PERFORMANCE.md` from the JSON (see that file for the
-numbers and what each column means):
-
-    python benchmarks/throughput.py                     # full run (CPU, float32, all architectures)
-    python benchmarks/throughput.py --quick             # a few minutes: one architecture, short runs
-    python benchmarks/throughput.py --device gpu --precision bfloat16 --jit on --output benchmarks/results/gpu
-    python benchmarks/throughput.py --report-only       # PERFORMANCE.md from the existing JSON
-    python benchmarks/throughput.py --resume            # continue an interrupted run, measuring only the rest
-
-At the reference input set (`mmzoo.models.reference`: 64 tokens over 20k words,
-64x64x3 images, 1 s of 16 kHz audio through the in-graph log-mel, 10
-classes), for each architecture it measures training samples/s (batch 64),
-inference samples/s (batch 256), batch-1 latency p50/p95, peak resident
-memory, parameters and FLOPs per sample, for
-
-- mmzoo (`mmzoo.build_model`, trained with `model.fit`, predicting with `model.predict`),
-- the same network hand-written in plain Keras (`throughput_keras.HANDWRITTEN`),
-- PyTorch ports (`throughput_torch.py`) in eager mode, `torch.compile` and channels-last.
-
-Each framework runs in its own worker process (`throughput_worker.py`) with
-the same thread count; the measurements alternate between them, round after
-round, after warm-up, and the median of the rounds is reported. It also
-measures the machine's float32 matmul peak (for utilisation), an input
-pipeline from PNG/WAV files vs cached tensors (`throughput_pipeline.py`), the
-jit_compile / steps_per_execution / text-as-strings choices, and cost growth
-with batch size, text length and image size.
-
-Needs PyTorch for the side-by-side part (`pip install -r benchmarks/requirements.txt`);
-without it the Keras part runs and the report says PyTorch was not measured.
+It starts one worker process per framework (`worker.py`), sends them the
+measurements as JSON lines, alternating the implementations round after
+round, keeps the median, saves `throughput.json` after every part (so
+`--resume` can continue an interrupted run) and writes the report
+(`report.py`).
 """
 
 import argparse
@@ -43,9 +18,8 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+BENCHMARKS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(BENCHMARKS)
 
 TORCH_CONFIGS = ("eager", "compile", "channels_last")
 FULL = {"rounds": 3, "train_steps": 10, "infer_batches": 4, "latency_calls": 50, "warmup": 3,
@@ -66,9 +40,9 @@ class Worker:
 
     def __init__(self, framework, threads, env=None):
         self.framework = framework
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "throughput_worker.py"), framework,
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.throughput.worker", framework,
                                       "--threads", str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env={**os.environ, **(env or {})})
+                                     text=True, cwd=ROOT, env={**os.environ, **(env or {})})
         self._read()
 
     def _read(self):
@@ -160,7 +134,7 @@ def alternate(rounds, slots, op, **cmd):
 
 def measure_model(name, keras_w, torch_w, cfg, args):
     """Every measurement of one architecture, alternating the implementations."""
-    import throughput_keras as K
+    from . import keras_models as K
 
     log(f"== {name}")
     common = {"model": name, "train_batch": 64, "infer_batch": 256, "precision": args.precision,
@@ -190,7 +164,7 @@ def measure_model(name, keras_w, torch_w, cfg, args):
                 torch_slots[label] = (torch_w, {"slot": label})
                 result["params"][label] = reply["params"]
     if "mmzoo" in result["params"] and any(k.startswith("pytorch") for k in result["params"]):
-        import throughput_torch as T
+        from . import torch_models as T
         torch_params = next(v for k, v in result["params"].items() if k.startswith("pytorch"))
         result["param_diff"] = (torch_params - result["params"]["mmzoo"]) / result["params"]["mmzoo"]
         T.check_params(torch_params, result["params"]["mmzoo"])
@@ -284,11 +258,13 @@ def measure_defaults(keras_w, cfg, args):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    from . import __doc__ as overview
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=overview,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", default=os.path.join(HERE, "results", "throughput"),
+    parser.add_argument("--output", default=os.path.join(BENCHMARKS, "results", "throughput"),
                         help="folder for throughput.json and growth.png")
-    parser.add_argument("--report", default=os.path.join(HERE, "PERFORMANCE.md"), help="Markdown report to regenerate")
+    parser.add_argument("--report", default=os.path.join(BENCHMARKS, "PERFORMANCE.md"), help="Markdown report to regenerate")
     parser.add_argument("--models", nargs="+", help="architectures (default: all of mmzoo.list_models(); "
                                                     "--quick: early_fusion)")
     parser.add_argument("--quick", action="store_true", help="short runs for validation (numbers are rough)")
@@ -318,7 +294,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    import throughput_report
+    from . import report as throughput_report
 
     json_path = os.path.join(args.output, "throughput.json")
     if args.report_only:
@@ -337,8 +313,7 @@ def main(argv=None):
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if args.device == "cpu" else {}
     started, ticks = time.time(), cpu_ticks()
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join([os.path.relpath(sys.argv[0], ROOT) if sys.argv and sys.argv[0] else "throughput.py"]
-                                  + (argv if argv is not None else sys.argv[1:])),
+              "command": " ".join(["python -m benchmarks.throughput"] + (argv if argv is not None else sys.argv[1:])),
               "quick": args.quick, "machine": machine_info(args.threads, args.device),
               "settings": {k: v for k, v in cfg.items()} | {"precision": args.precision, "jit": args.jit,
                                                              "torch_configs": args.torch_configs,
@@ -451,6 +426,3 @@ def _save(record, path, started, ticks=None):
         json.dump(record, f, indent=1, default=float)
     os.replace(path + ".tmp", path)
 
-
-if __name__ == "__main__":
-    main()

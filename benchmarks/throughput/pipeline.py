@@ -1,4 +1,4 @@
-"""Input pipeline part of benchmarks/throughput.py: training fed from files vs from cached tensors.
+"""Input pipeline part of the throughput benchmark: training fed from files vs from cached tensors.
 
 Writes a manifest of real files built from the embedded AV-MNIST sample
 (digits resized to 64x64 RGB PNGs, spoken digits as 1 s 16 kHz 16-bit WAVs,
@@ -63,7 +63,8 @@ def measure(cmd, measured):
     import keras
 
     import mmzoo
-    import throughput_keras as K
+
+    from . import keras_models as K
 
     examples, steps, rounds = cmd.get("examples", 512), cmd["steps"], cmd["rounds"]
     batch = min(cmd.get("batch", 64), examples)

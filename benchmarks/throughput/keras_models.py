@@ -1,4 +1,4 @@
-"""Keras side of benchmarks/throughput.py: the mmzoo models and hand-written Keras baselines.
+"""Keras side of the throughput benchmark: the mmzoo models and hand-written Keras baselines.
 
 `build_mmzoo(name)` is the zoo architecture at the reference input set, text
 as token ids (like the PyTorch ports, whose tokenizer runs outside the model;

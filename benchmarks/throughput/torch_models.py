@@ -1,4 +1,4 @@
-"""PyTorch ports of every mmzoo zoo architecture at the reference input set, for benchmarks/throughput.py.
+"""PyTorch ports of every mmzoo zoo architecture at the reference input set, for the throughput benchmark.
 
 Written the way the PyTorch collections write these models (torchvision /
 torchaudio / torchmultimodal style: `nn.Module`s, NCHW images, token ids in,
@@ -12,7 +12,7 @@ sizes as `mmzoo.build_model(name, reference_inputs(token_ids=True))`:
 - audio: the same log-mel as Keras's `MelSpectrogram` (torch.stft, Hann window
   400, FFT 512, hop 160, centred with reflection, power, 64 HTK mel bins, dB),
   per-example standardisation over (time, mel), then the CNN on (1, 101, 64);
-- fusions and heads as in `mmzoo/fusion/*.py` and `mmzoo/architectures/*.py`.
+- fusions and heads as in `mmzoo/fusion/*.py` and `mmzoo/models/*.py`.
 
 Parameter counts differ from Keras only by PyTorch's second LSTM bias
 (`b_hh`, 512 for the BiLSTM); BatchNorm running statistics count as

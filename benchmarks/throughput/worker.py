@@ -1,15 +1,16 @@
-"""One framework's measuring process for benchmarks/throughput.py (JSON lines in, JSON lines out).
+"""One framework's measuring process for `python -m benchmarks.throughput` (JSON lines in, JSON lines out).
 
-Run as `python throughput_worker.py keras|torch --threads N`. Each framework
-lives in its own process because TensorFlow's and PyTorch's thread pools in
-one process slow each other down (measured on 2 cores: PyTorch's BiLSTM
-inference at batch 64 took 64 ms next to an idle TensorFlow, 2.1 ms alone).
-The orchestrator alternates between the processes; a process waiting for
-its next command is blocked on a pipe and uses no CPU.
+Started by the orchestrator as `python -m benchmarks.throughput.worker
+keras|torch --threads N` from the repository root. Each framework lives in
+its own process because TensorFlow's and PyTorch's thread pools in one
+process compete for the cores and slow each other down, which would skew the
+comparison. The orchestrator alternates between the processes; a process
+waiting for its next command is blocked on a pipe and uses no CPU.
 
 Commands (`op`): build, train, infer, latency, flops, matmul_peak,
-pipeline, quit. Every measuring command resets the process's peak resident
-memory (`/proc/self/clear_refs`) first and reports the peak after it.
+pipeline, drop, info, quit. Every measuring command resets the process's
+peak resident memory (`/proc/self/clear_refs`) first and reports the peak
+after it.
 """
 
 import argparse
@@ -21,8 +22,6 @@ import traceback
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 
 
 # ---- memory ------------------------------------------------------------------------------------
@@ -119,8 +118,8 @@ class KerasWorker:
             GPU_PEAK = (lambda: tf.config.experimental.reset_memory_stats("GPU:0"),
                         lambda: tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 20)
 
-        import throughput_keras
-        self.K = throughput_keras
+        from . import keras_models
+        self.K = keras_models
         self.slots = {}
 
     def info(self, _):
@@ -255,8 +254,8 @@ class KerasWorker:
         return {"flops_per_s": best, "size": n}
 
     def pipeline(self, cmd):
-        import throughput_pipeline
-        return throughput_pipeline.measure(cmd, measured)
+        from . import pipeline
+        return pipeline.measure(cmd, measured)
 
     def drop(self, cmd):
         self.slots.pop(cmd["slot"], None)
@@ -281,10 +280,9 @@ class TorchWorker:
         except RuntimeError:
             pass
         self.torch = torch
-        import throughput_keras
-        import throughput_torch
-        self.K = throughput_keras
-        self.T = throughput_torch
+        from . import keras_models, torch_models
+        self.K = keras_models
+        self.T = torch_models
         self.slots = {}
         self.autocast = None
         self.device = torch.device("cpu")
@@ -391,7 +389,7 @@ class TorchWorker:
         return time_calls(self._infer_fn(slot), x, cmd)
 
     def flops(self, cmd):
-        import flops
+        from . import flops
         slot = self.slots[cmd["slot"]]
         x, _ = slot["batches"][1]
         return flops.torch_forward_flops(slot["model"], x)
@@ -423,7 +421,8 @@ class TorchWorker:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput.worker", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("framework", choices=("keras", "torch"))
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
