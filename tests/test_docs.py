@@ -93,10 +93,6 @@ def test_no_run_blocks_are_rare():
 
 
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
-# files another change adds at the top of the repository; checked once they exist
-LANDING = {"SECURITY.md"}
-
-
 @pytest.mark.parametrize("path", FILES)
 def test_relative_links_resolve(path):
     text = open(os.path.join(ROOT, path), encoding="utf-8").read()
@@ -106,7 +102,7 @@ def test_relative_links_resolve(path):
         if re.match(r"[a-z]+://|mailto:", target):
             continue
         resolved = os.path.normpath(os.path.join(ROOT, os.path.dirname(path), target))
-        if not os.path.exists(resolved) and os.path.relpath(resolved, ROOT) not in LANDING:
+        if not os.path.exists(resolved):
             broken.append(target)
     assert not broken, f"{path} links to missing files: {broken}"
 

@@ -162,6 +162,6 @@ def artifact_format(path):
             return name
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model at '{path}'.")
-    raise ValueError(f"Cannot predict from '{path}': expected one of the export formats "
-                     f"{', '.join(EXPORT_FORMATS.names())} (a .keras file, a SavedModel directory, a .tflite or an "
-                     f".onnx file, ...).")
+    raise ValueError(f"Cannot predict from '{path}': expected a .keras file, a SavedModel directory, a .tflite or "
+                     f"an .onnx file, or an artifact of another registered export format "
+                     f"({', '.join(EXPORT_FORMATS.names())}).")

@@ -77,5 +77,5 @@ def test_what_onnx_cannot_do_names_the_layer_and_format(tmp_path):
         mmzoo.export(plain, str(tmp_path / "plain.onnx"), format="onnx")
     with pytest.raises(ValueError, match=r"path must end with '.onnx'.*received path='.*plain.pb'"):
         mmzoo.export(plain, str(tmp_path / "plain.pb"), format="onnx")
-    with pytest.raises(ValueError, match=r"format must be one of savedmodel, tflite, onnx; received 'torch'"):
+    with pytest.raises(ValueError, match=r"format must be one of keras, onnx, savedmodel, tflite; received 'torch'"):
         mmzoo.export(plain, str(tmp_path / "plain.pt"), format="torch")
