@@ -64,6 +64,7 @@ def check_config(config):
     """
     import mmzoo.artifacts.formats  # noqa: F401  (registers the built-in export formats)
     import mmzoo.datasets  # noqa: F401  (registers the built-in loaders)
+    import mmzoo.models  # noqa: F401  (registers the architectures, encoders and fusions)
     from mmzoo.registry import DATASETS, ENCODERS, EXPORT_FORMATS, FUSIONS, MODELS
 
     if config.dataset.name not in DATASETS:
