@@ -46,7 +46,7 @@ class InferredInputs(list):
     Attributes:
         columns: `{spec_name: column}` (names are the columns made into Python identifiers).
         rows: one `InferredColumn` per column looked at, in table order.
-        skipped: `{row index label: [(column, reason), ...]}` for rows whose
+        skipped: `{row index label: [(column, reason, detail), ...]}` for rows whose
             file is missing or unreadable (the data pipeline raises on them
             or, with `on_error="skip"`, drops them).
         base_dir: the folder relative paths were resolved against.
@@ -74,11 +74,12 @@ class InferredInputs(list):
         """One line: how many rows have unusable files, why, and an example."""
         if not self.skipped:
             return "skipped rows: none"
-        reasons = collections.Counter(reason for problems in self.skipped.values() for _, reason in problems)
+        reasons = collections.Counter(p[1] for problems in self.skipped.values() for p in problems)
         row, problems = next(iter(self.skipped.items()))
         why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
+        column, reason, detail = problems[0]
         return (f"skipped rows: {len(self.skipped)} ({why}); first: row {row!r} (DataFrame index), "
-                f"column '{problems[0][0]}': {problems[0][1]}")
+                f"column '{column}': {reason}: {detail}")
 
     def __str__(self):
         return self.table()
@@ -177,7 +178,8 @@ def infer_inputs(df, label, overrides=None, base_dir=None, sample=32, verbose=Tr
     if not specs:
         raise ValueError(f"No input column is left in {source} besides the label ({', '.join(labels)}): "
                          f"columns are {have}. Add a column of texts, file paths or numbers.")
-    result = InferredInputs(specs, columns, rows, reader.skipped, base_dir, label)
+    skipped = {row: reader.skipped[row] for row in reader.index if row in reader.skipped}  # row order
+    result = InferredInputs(specs, columns, rows, skipped, base_dir, label)
     if verbose:
         print(result.table())
     return result
@@ -216,8 +218,8 @@ class _Reader:
         self.index = list(df.index)
         self.skipped = {}
 
-    def skip(self, position, column, reason):
-        self.skipped.setdefault(self.index[position], []).append((column, reason))
+    def skip(self, position, column, reason, detail=""):
+        self.skipped.setdefault(self.index[position], []).append((column, reason, detail))
 
     def infer(self, column, name, override):
         options = dict(override) if isinstance(override, dict) else {}
@@ -280,7 +282,8 @@ class _Reader:
                              f"leave it out, or {{'kind': 'text'}} to read it as text.")
         for i, shape in shapes.items():
             if shape != common:
-                self.skip(i, column, "not a list of numbers" if shape is None else f"shape {shape}, not {common}")
+                self.skip(i, column, "bad features", "not a list of numbers" if shape is None else
+                          f"shape {shape}, not {common}")
         return "features", {"shape": common}, f"lists of numbers; shape {common} in {count} of {len(values)} rows"
 
     def text(self, values):
@@ -301,7 +304,7 @@ class _Reader:
             if os.path.isfile(path):
                 found.append((i, path))
             else:
-                self.skip(i, column, f"missing file '{path}'")
+                self.skip(i, column, "missing file", f"'{path}'")
             if progress is not None and (n + 1) % 256 == 0:
                 progress.update(n + 1)
         if progress is not None:
@@ -321,7 +324,7 @@ class _Reader:
                 image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
                 shapes.append(tuple(int(d) for d in image.shape))
             except (tf.errors.OpError, ValueError) as error:
-                self.skip(i, column, f"corrupt image '{path}' ({str(error).splitlines()[0][:80]})")
+                self.skip(i, column, "corrupt image", f"'{path}' ({str(error).splitlines()[0][:80]})")
         if not shapes:
             raise ValueError(f"Column '{column}': none of the first {self.sample} image files decodes; "
                              f"expected PNG, JPEG, GIF or BMP images.")
@@ -341,10 +344,10 @@ class _Reader:
             try:
                 header = decode.read_wav_header(path)
             except (OSError, ValueError) as error:
-                self.skip(i, column, f"unreadable WAV '{path}' ({error})")
+                self.skip(i, column, "unreadable WAV", f"'{path}' ({error})")
                 continue
             if header.format_tag != 1 or header.bits != 16 or header.channels != 1 or not header.num_frames:
-                self.skip(i, column, f"not a mono 16-bit PCM WAV with samples '{path}'")
+                self.skip(i, column, "unsupported WAV", f"'{path}' is not a mono 16-bit PCM WAV with samples")
                 continue
             headers.append(header)
         if not headers:
