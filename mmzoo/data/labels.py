@@ -72,7 +72,8 @@ def label_key(value):
 
 def _unknown_label(rows, position, column, value, names):
     shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
-    line = f" (line {position + 2} of the CSV file)" if rows.source != "the DataFrame" else ""
+    row = rows.labels[position]  # a CSV read by pandas: row k is line k + 2 (after the header)
+    line = f" (line {row + 2} of the CSV file)" if rows.source.endswith(".csv'") and isinstance(row, int) else ""
     rows.add(position, column, column, None, "unknown label",
              f"the label {value!r}{line} is not one of the {len(names)} class names ({shown})",
              "Fix the label or drop the row; a model predicts only the classes it was trained on.")

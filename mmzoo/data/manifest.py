@@ -32,7 +32,8 @@ _SKIP_HINT = "Or pass on_error='skip' to drop such rows (with_report=True lists 
 def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_size=32,
                    shuffle=False, seed=None, cache=False, drop_remainder=False, resample=False,
                    resize_images=False, long_audio="crop", on_error="raise",
-                   num_parallel_calls=AUTOTUNE, with_report=False, class_names=None, task=None):
+                   num_parallel_calls=AUTOTUNE, with_report=False, class_names=None, task=None,
+                   source=None):
     """A batched `tf.data.Dataset` of `({input_name: tensor}, label)` from a DataFrame.
 
     Every row is checked before the dataset is returned (see the module
@@ -76,6 +77,8 @@ def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_si
             task each label cell holds a set of names: a list, or a string
             of names joined by "|" ("cat|dog"; "" is the empty set); labels
             come out as float32 multi-hot vectors.
+        source: how messages name the data (default "the DataFrame"; e.g.
+            "'train.csv'" for a DataFrame read from that file).
 
     Returns:
         The dataset, or `(dataset, report)` with `with_report=True`.
@@ -102,7 +105,7 @@ def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_si
         ((2, 8, 8, 3), 'uint8', [0, 1])
     """
     base_dir = os.getcwd() if base_dir is None else base_dir
-    return _build(df, inputs, label, base_dir, columns, "the DataFrame", batch_size=batch_size,
+    return _build(df, inputs, label, base_dir, columns, source or "the DataFrame", batch_size=batch_size,
                   shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder,
                   resample=resample, resize_images=resize_images, long_audio=long_audio,
                   on_error=on_error, num_parallel_calls=num_parallel_calls,

@@ -105,7 +105,7 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
         >>> model.class_names, sorted(result.metrics)
         (['no', 'yes'], [])
     """
-    train_df, train_dir = _table(train, "train")
+    train_df, train_dir, train_source = _table(train, "train")
     labels = [label] if isinstance(label, str) else list(label)
     _check_labels(train_df, labels, "train")
     if task is None:
@@ -115,23 +115,23 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
     specs = infer_inputs(train_df, label, overrides=inputs, base_dir=train_dir, verbose=bool(verbose))
     if verbose:
         print(f"task: {_describe_task(task)} ({why})")
-    parts = {"train": (train_df, train_dir)}
+    parts = {"train": (train_df, train_dir, train_source)}
     if isinstance(validation, float):
         if not 0 < validation < 1:
             raise ValueError(f"validation must be a fraction in (0, 1), a DataFrame, a CSV path or None; "
                              f"received {validation!r}.")
         fit_df, val_df = _split(train_df, labels, task, validation, seed)
-        parts = {"train": (fit_df, train_dir), "validation": (val_df, train_dir)}
+        parts = {"train": (fit_df, train_dir, train_source), "validation": (val_df, train_dir, train_source)}
     elif validation is not None:
         parts["validation"] = _table(validation, "validation")
     if test is not None:
         parts["test"] = _table(test, "test")
-    for name, (df, _) in parts.items():
+    for name, (df, _, _) in parts.items():
         _check_labels(df, labels, name)
 
     keras.utils.set_random_seed(seed)
-    data = {name: _dataset(df, directory, specs, label, task, batch_size, name == "train", seed, cache,
-                           on_error) for name, (df, directory) in parts.items()}  # every split checked first
+    data = {name: _dataset(df, directory, source, specs, label, task, batch_size, name == "train", seed, cache,
+                           on_error) for name, (df, directory, source) in parts.items()}  # all checked first
     adapt(specs, data["train"][0])
     network = build_model(model, list(specs), task, encoders=encoders, **build_options)
     validation_ds = data["validation"][0] if "validation" in data else None
@@ -159,11 +159,12 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
 
 
 def _table(data, split):
-    """`(DataFrame, base_dir)` from a DataFrame or a CSV path."""
+    """`(DataFrame, base_dir, source)` from a DataFrame or a CSV path."""
     if isinstance(data, pd.DataFrame):
-        return data, os.getcwd()
+        return data, os.getcwd(), f"the {split} DataFrame"
     if isinstance(data, (str, os.PathLike)):
-        return read_table(os.fspath(data)), os.path.dirname(os.path.abspath(data))
+        path = os.fspath(data)
+        return read_table(path), os.path.dirname(os.path.abspath(path)), f"'{path}'"
     raise TypeError(f"{split} must be a pandas DataFrame or a CSV path; received {type(data).__name__}.")
 
 
@@ -188,8 +189,8 @@ def _split(df, labels, task, fraction, seed):
     return train_test_split(df, test_size=fraction, random_state=seed, stratify=stratify)
 
 
-def _dataset(df, base_dir, specs, label, task, batch_size, shuffle, seed, cache, on_error):
-    return from_dataframe(df, list(specs), label=label, base_dir=base_dir, columns=specs.columns,
+def _dataset(df, base_dir, source, specs, label, task, batch_size, shuffle, seed, cache, on_error):
+    return from_dataframe(df, list(specs), label=label, base_dir=base_dir, columns=specs.columns, source=source,
                           batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache, resize_images=True,
                           resample=True, on_error=on_error, task=task, with_report=True)
 
