@@ -141,6 +141,7 @@ def _train_own_data(args):
         config = check_config(dataclasses.replace(config, data=data))
     except ConfigError as error:
         raise SystemExit(f"mmzoo train: {error}") from None
+    _check_own_tables(config.data, flags=args.data is not None)
     stem = os.path.splitext(os.path.basename(config.data.csv))[0]
     run = args.run_name or f"{stem}-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     output_dir = os.path.join(args.output, run)
@@ -169,6 +170,19 @@ def _train_own_data(args):
     print(f"Next: python -m mmzoo evaluate --model {output_dir} --data TEST.csv\n"
           f"      python -m mmzoo predict --model {output_dir} --data NEW.csv --output predictions.csv")
     return 0
+
+
+def _check_own_tables(data, flags):
+    """The training and test CSVs are readable, have rows and the label column; else exits naming the file."""
+    from mmzoo.cli.tables import PredictInputError, check_label, read_table
+
+    try:
+        for key, path in (("csv", data.csv), ("test", data.test)):
+            if path is not None:
+                what = ("--data" if key == "csv" else "--test") if flags else f"data.{key}:"
+                check_label(read_table(path, what), data.label, path, "--label" if flags else "data.label:")
+    except (FileNotFoundError, PredictInputError) as error:
+        raise SystemExit(f"mmzoo train: {error}") from None
 
 
 def cmd_tune(args):

@@ -37,8 +37,12 @@ def resolve_model(path):
     return path
 
 
-def read_table(path):
+def read_table(path, what="--data"):
     """The CSV at `path` as a DataFrame (cells as text, empty cells missing); errors name the file.
+
+    Args:
+        path: the CSV file.
+        what: how the file was given (a flag or config key), to start error messages with.
 
     Raises:
         FileNotFoundError: no file at `path`.
@@ -47,16 +51,23 @@ def read_table(path):
     import pandas as pd
 
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"--data {path}: no such CSV file (working directory: {os.getcwd()}).")
+        raise FileNotFoundError(f"{what} {path}: no such CSV file (working directory: {os.getcwd()}).")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
-        raise PredictInputError(f"--data {path}: the file is empty; expected a header line of column names and "
+        raise PredictInputError(f"{what} {path}: the file is empty; expected a header line of column names and "
                                 f"one row per example.") from None
     if len(df) == 0:
-        raise PredictInputError(f"--data {path}: no rows below the header (columns: {', '.join(df.columns)}); "
+        raise PredictInputError(f"{what} {path}: no rows below the header (columns: {', '.join(df.columns)}); "
                                 f"expected one row per example.")
     return df
+
+
+def check_label(df, label, path, what="--label"):
+    """Raises naming `label` and listing the CSV's columns if the CSV at `path` has no such column."""
+    if label not in df.columns:
+        raise PredictInputError(f"{what} {label}: no such column in {path}; its columns are "
+                                f"{', '.join(repr(c) for c in df.columns)}. Pass the label column's name.")
 
 
 def model_specs(path):
@@ -124,9 +135,8 @@ def read_examples(path, specs, label=None, task=None, batch_size=64, columns=Non
 
     df = read_table(path)
     columns = match_columns(df, specs, path, columns)
-    if label is not None and label not in df.columns:
-        raise PredictInputError(f"--label {label}: no such column in {path}; its columns are "
-                                f"{', '.join(repr(c) for c in df.columns)}. Pass --label <column>.")
+    if label is not None:
+        check_label(df, label, path)
     dataset = from_csv(path, specs, label=label, columns=columns, batch_size=batch_size, resize_images=True,
                        resample=True, task=task)
     batches = list(dataset.as_numpy_iterator())
@@ -237,6 +247,7 @@ def evaluate_csv(args):
     from mmzoo.plots.evaluation import plot_confusion_matrix, plot_regression_scatter
     from mmzoo.tasks.task import task_from_config
 
+    read_table(args.data)  # the data's own errors first
     path = resolve_model(args.model)
     specs, task_config, expected = model_specs(path)
     if not task_config:
@@ -278,12 +289,13 @@ def predict_csv(args):
     """
     import pandas as pd
 
+    rows = read_table(args.data)  # the data's own errors first
     path = resolve_model(args.model)
     specs, task, expected = model_specs(path)
     inputs, _ = read_examples(args.data, specs, batch_size=args.batch_size, columns=recorded_run(args.model)[1])
     outputs = run_artifact(path, add_present_flags(inputs, expected), trust=args.trust)
     predictions = prediction_table(main_output(outputs), task)
-    rows = read_table(args.data).drop(columns=list(predictions.columns), errors="ignore").reset_index(drop=True)
+    rows = rows.drop(columns=list(predictions.columns), errors="ignore").reset_index(drop=True)
     table = pd.concat([rows, predictions], axis=1)
     if args.output:
         folder = os.path.dirname(os.path.abspath(args.output))
