@@ -28,6 +28,7 @@ def _load_splits(name, batch_size, seed, data_dir):
 def cmd_train(args):
     import keras
 
+    from mmzoo.cli.own_data import train_own_data, trains_own_data
     from mmzoo.training.atomic import check_writable
     from mmzoo.training.checkpoint import CheckpointError
     from mmzoo.training.distribute import get_strategy, is_chief, worker_task
@@ -38,8 +39,8 @@ def cmd_train(args):
     if args.data is not None and args.dataset is not None:
         raise SystemExit("mmzoo train: --data and --dataset are both given; expected one: --data CSV trains on your "
                          "own rows, --dataset NAME on a registered dataset.")
-    if _own_data(args):
-        return _train_own_data(args)
+    if trains_own_data(args):
+        return train_own_data(args)
     try:  # first: a multi-worker strategy must exist before TensorFlow runs anything; "tpu" fails fast
         strategy = get_strategy(args.strategy)
     except ValueError as error:
@@ -109,82 +110,6 @@ def cmd_train(args):
     return 0
 
 
-def _own_data(args):
-    """Whether this run trains on the user's CSV: --data, or a `data:` section in --config / --set."""
-    if args.data is not None:
-        return True
-    from mmzoo.experiments.config import ConfigError, load_config
-
-    try:
-        return load_config(args.config, args.overrides).data is not None
-    except ConfigError:
-        return False  # the dataset path reports the error with its flags
-
-
-def _train_own_data(args):
-    """`train --data CSV --label COLUMN` (or a `data:` config): `mmzoo.fit` into a run folder, then the exports."""
-    import dataclasses
-
-    from mmzoo.experiments.config import ConfigError, config_from_args, save_config
-    from mmzoo.experiments.runner import check_config, export_formats, fit_from_config
-    from mmzoo.training.atomic import check_writable
-
-    if args.strategy != "auto" or args.precision is not None:
-        raise SystemExit("mmzoo train: --strategy and --precision apply to --dataset runs; training on --data runs "
-                         "on one device in float32. Leave them out.")
-    try:
-        config = config_from_args(args)
-        data = config.data
-        if data is not None:  # absolute, so that the saved config repeats the run from any folder
-            data = dataclasses.replace(data, csv=data.csv and os.path.abspath(data.csv),
-                                       test=data.test and os.path.abspath(data.test))
-        config = check_config(dataclasses.replace(config, data=data))
-    except ConfigError as error:
-        raise SystemExit(f"mmzoo train: {error}") from None
-    _check_own_tables(config.data, flags=args.data is not None)
-    stem = os.path.splitext(os.path.basename(config.data.csv))[0]
-    run = args.run_name or f"{stem}-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    output_dir = os.path.join(args.output, run)
-    created = not os.path.exists(output_dir)
-    try:
-        check_writable(output_dir, "output directory")
-    except OSError as error:
-        raise SystemExit(f"mmzoo train: {error.strerror or error}") from None
-    start = time.time()
-    try:
-        model, result = fit_from_config(config, output_dir)
-        paths = dict(result.paths)
-        paths.update(export_formats(model, output_dir, config.export.formats))
-    except (ConfigError, FileNotFoundError, ImportError, ValueError) as error:
-        if created:  # leave no empty run folder behind for data that cannot be read
-            shutil.rmtree(output_dir, ignore_errors=True)
-        raise SystemExit(f"mmzoo train: {error}") from None
-    paths["yaml"] = save_config(config, os.path.join(output_dir, "config.yaml"),
-                                header=f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, "
-                                       f"--set).\nRepeat the run: python -m mmzoo train --config <this file>")
-    for split, metrics in result.metrics.items():
-        print(f"\n{split.capitalize()} metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
-    print(f"Trained in {time.time() - start:.0f} s. Artifacts in {output_dir}/:")
-    for name, path in paths.items():
-        print(f"  {name:<10} {path}")
-    print(f"Next: python -m mmzoo evaluate --model {output_dir} --data TEST.csv\n"
-          f"      python -m mmzoo predict --model {output_dir} --data NEW.csv --output predictions.csv")
-    return 0
-
-
-def _check_own_tables(data, flags):
-    """The training and test CSVs are readable, have rows and the label column; else exits naming the file."""
-    from mmzoo.cli.tables import PredictInputError, check_label, read_table
-
-    try:
-        for key, path in (("csv", data.csv), ("test", data.test)):
-            if path is not None:
-                what = ("--data" if key == "csv" else "--test") if flags else f"data.{key}:"
-                check_label(read_table(path, what), data.label, path, "--label" if flags else "data.label:")
-    except (FileNotFoundError, PredictInputError) as error:
-        raise SystemExit(f"mmzoo train: {error}") from None
-
-
 def cmd_tune(args):
     from mmzoo.experiments.config import ConfigError
     from mmzoo.experiments.tuning import tune
@@ -210,8 +135,8 @@ def cmd_evaluate(args):
         return _evaluate_csv(args)
     if args.label is not None:
         raise SystemExit("mmzoo evaluate: --label names a column of --data CSV; a --dataset has its own labels.")
-    from mmzoo.artifacts.export import load
     from mmzoo.analysis.evaluation import predict_all, score
+    from mmzoo.artifacts.export import load
     from mmzoo.cli.tables import resolve_model
     from mmzoo.plots.evaluation import plot_confusion_matrix, plot_regression_scatter
 
@@ -255,7 +180,8 @@ def _print_metrics(metrics, output):
 
 
 def cmd_predict(args):
-    from mmzoo.cli.predict import MODALITY_FLAGS, main as predict
+    from mmzoo.cli.predict import MODALITY_FLAGS
+    from mmzoo.cli.predict import main as predict
     from mmzoo.cli.tables import resolve_model
 
     try:
@@ -265,7 +191,8 @@ def cmd_predict(args):
     given = [f"--{m}" for m in MODALITY_FLAGS if getattr(args, m) is not None] + (["--input"] if args.inputs else [])
     if args.data is None:
         if args.output is not None:
-            raise SystemExit("mmzoo predict: --output writes the predictions of a whole --data CSV; received no --data.")
+            raise SystemExit("mmzoo predict: --output writes the predictions of a whole --data CSV; "
+                             "received no --data.")
         return predict(args)
     if given:
         raise SystemExit(f"mmzoo predict: --data predicts every row of a CSV; received {', '.join(given)} as well. "
@@ -374,7 +301,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, help="seed (default 0)")
     p.add_argument("--output", help="export.output: directory for run folders (default saved_models)")
     p.add_argument("--run-name", default=None,
-                   help="run folder name (default: <csv name or dataset>-model-timestamp); if the folder holds checkpoints "
+                   help="run folder name (default: <csv name or dataset>-model-timestamp); if the folder holds "
+                        "checkpoints "
                         "of an interrupted run, training resumes from the last finished epoch")
     p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
     p.add_argument("--limit-batches", type=int, default=None, metavar="N",
