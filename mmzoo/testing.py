@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mmzoo.artifacts.savedmodel import export_savedmodel
+from mmzoo.artifacts.savedmodel import export_savedmodel, output_name
 from mmzoo.artifacts.savedmodel_scan import savedmodel_problems
 
 
@@ -110,7 +110,7 @@ def run_model_test(model, x, y, workdir, atol=1e-5, savedmodel=True):
         assert not problems, f"mmzoo.load would refuse this SavedModel without trust=True: {problems}"
         serve = tf.saved_model.load(saved).signatures["serve"]
         out = serve(**{k: tf.constant(v) for k, v in x.items()})
-        diffs["savedmodel"] = float(np.max(np.abs(next(iter(out.values())).numpy() - reference)))
+        diffs["savedmodel"] = float(np.max(np.abs(out[output_name(model)].numpy() - reference)))
 
     for kind, diff in diffs.items():
         assert diff <= atol, f"{kind} copy differs from the model by {diff} > {atol}"

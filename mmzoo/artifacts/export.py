@@ -23,7 +23,8 @@ def export(model, path, format="savedmodel", **options):
       and WAV bytes for Audio inputs (checked against the declared size and
       sample rate), the rest as in `serve`. Both return
       `{output_name: tensor}` (`probabilities` for classification,
-      `prediction` for regression), load with `tf.saved_model.load` without
+      `prediction` for regression; a classification with `class_names`
+      adds `top_class`, `top_k_classes` and `top_k_probabilities`), load with `tf.saved_model.load` without
       mmzoo or Keras, and run with `saved_model_cli`. Metadata goes to
       `assets.extra/mmzoo.json`, which `mmzoo.load` uses to recognise it.
     - `"tflite"` / `"onnx"` (a file): the *model core*: text inputs take int32

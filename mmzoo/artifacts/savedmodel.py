@@ -1,4 +1,11 @@
-"""SavedModel export: a `serve` signature on raw tensors and `serve_bytes` on encoded files."""
+"""SavedModel export: a `serve` signature on raw tensors and `serve_bytes` on encoded files.
+
+Both signatures return the model output (`probabilities`, `prediction`, ...);
+a `Classification` with `class_names` also returns the names: `top_class`
+(string `(batch,)`, the most probable class), `top_k_classes` (string
+`(batch, k)`) and `top_k_probabilities` (float32 `(batch, k)`), k = min(5,
+classes), so a server needs neither mmzoo nor the task to read them.
+"""
 
 import keras
 import tensorflow as tf
@@ -18,6 +25,35 @@ def output_name(model):
     """The key of the model output in every signature (`probabilities`, `prediction`, ...)."""
     task = getattr(model, "task", None) if getattr(model, "task_config", None) else None
     return getattr(task, "output_name", "output")
+
+
+NAME_OUTPUTS = ("top_class", "top_k_classes", "top_k_probabilities")
+TOP_K = 5
+
+
+def class_names(model):
+    """The class names of `model`'s `Classification` task (from its config), or None."""
+    task = getattr(model, "task_config", None) or {}
+    if task.get("kind") != "classification" or not task.get("class_names"):
+        return None
+    return [str(name) for name in task["class_names"]]
+
+
+def name_outputs(probabilities, names):
+    """`top_class`, `top_k_classes` and `top_k_probabilities` of a batch of class probabilities.
+
+    Args:
+        probabilities: float tensor `(batch, classes)`.
+        names: the class names, in class-id order.
+
+    Returns:
+        A dict of the three tensors (see the module docstring).
+    """
+    table = tf.constant(names, dtype=tf.string)
+    top = tf.math.top_k(tf.cast(probabilities, tf.float32), k=min(TOP_K, len(names)))
+    return {"top_class": tf.gather(table, top.indices[:, 0]),
+            "top_k_classes": tf.gather(table, top.indices),
+            "top_k_probabilities": top.values}
 
 
 def _specs_by_name(model):
@@ -123,15 +159,21 @@ def export_savedmodel(model, path, serve_bytes=True):
     names = [s.name for s in signature]
     out = output_name(model)
     specs = _specs_by_name(model)
+    classes = class_names(model)
+    outputs = [out] + (list(NAME_OUTPUTS) if classes else [])
+
+    def result(inputs):
+        value = model(inputs, training=False)
+        return {out: value, **(name_outputs(value, classes) if classes else {})}
 
     def serve(*args):
-        return {out: model(dict(zip(names, args)), training=False)}
+        return result(dict(zip(names, args)))
 
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", serve, input_signature=signature)
     meta = {"serve": {"inputs": {s.name: f"{s.dtype.name} {tuple(s.shape)}" for s in signature},
-                      "outputs": [out]}}
+                      "outputs": outputs}}
     if specs and serve_bytes:
         def serve_bytes_fn(*args):
             inputs = {}
@@ -142,12 +184,12 @@ def export_savedmodel(model, path, serve_bytes=True):
                 elif spec is not None and spec.modality == "audio":
                     value = decode_audio(value, spec)
                 inputs[name] = value
-            return {out: model(inputs, training=False)}
+            return result(inputs)
 
         archive.add_endpoint("serve_bytes", serve_bytes_fn, input_signature=bytes_signature(model))
         meta["serve_bytes"] = {"inputs": {n: describe_bytes_input(specs.get(n)) if specs.get(n) and
                                           specs[n].modality in ("image", "audio") else meta["serve"]["inputs"][n]
                                           for n in names},
-                               "outputs": [out]}
+                               "outputs": outputs}
     archive.write_out(path, verbose=False)
     return meta

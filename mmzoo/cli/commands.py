@@ -27,11 +27,17 @@ def _load_splits(name, batch_size, seed, data_dir):
 
 
 def cmd_train(args):
+    from mmzoo.cli.own_data import train_own_data, trains_own_data
     from mmzoo.training.atomic import FolderInUseError, check_writable
     from mmzoo.experiments.config import ConfigError, config_from_args
     from mmzoo.training.distribute import get_strategy
     from mmzoo.experiments.runner import check_config
 
+    if args.data is not None and args.dataset is not None:
+        raise SystemExit("mmzoo train: --data and --dataset are both given; expected one: --data CSV trains on your "
+                         "own rows, --dataset NAME on a registered dataset.")
+    if trains_own_data(args):
+        return train_own_data(args)
     try:  # first: a multi-worker strategy must exist before TensorFlow runs anything; "tpu" fails fast
         strategy = get_strategy(args.strategy)
     except ValueError as error:
@@ -188,11 +194,23 @@ def cmd_tune(args):
 
 
 def cmd_evaluate(args):
-    from mmzoo.artifacts.export import load
+    if (args.data is None) == (args.dataset is None):
+        raise SystemExit("mmzoo evaluate: expected --data CSV (your own labelled rows) or --dataset NAME (a registered "
+                         f"dataset); received {'both' if args.data else 'neither'}.")
+    if args.data is not None:
+        return _evaluate_csv(args)
+    if args.label is not None:
+        raise SystemExit("mmzoo evaluate: --label names a column of --data CSV; a --dataset has its own labels.")
     from mmzoo.analysis.evaluation import predict_all, score
+    from mmzoo.artifacts.export import load
+    from mmzoo.cli.tables import resolve_model
     from mmzoo.plots.evaluation import plot_confusion_matrix, plot_regression_scatter
 
     splits = _load_splits(args.dataset, args.batch_size, 0, args.data_dir)
+    try:
+        args.model = resolve_model(args.model)
+    except FileNotFoundError as error:
+        raise SystemExit(f"mmzoo evaluate: {error}") from None
     model = load(args.model)
     y_true, y_pred = predict_all(model, getattr(splits, args.split))
     metrics = score(splits.task, y_true, y_pred)
@@ -206,16 +224,63 @@ def cmd_evaluate(args):
         plot_regression_scatter(y_true, y_pred, path=os.path.join(output, "scatter.png"))
     with open(os.path.join(output, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
-    shown = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
-    print(json.dumps(shown, indent=2))
-    print(f"Written to {output}/")
+    _print_metrics(metrics, output)
     return 0
 
 
-def cmd_predict(args):
-    from mmzoo.cli.predict import main as predict
+def _evaluate_csv(args):
+    from mmzoo.cli.tables import PredictInputError, evaluate_csv
 
-    return predict(args)
+    try:
+        metrics, output = evaluate_csv(args)
+    except (FileNotFoundError, PredictInputError, ValueError) as error:
+        raise SystemExit(f"mmzoo evaluate: {error}") from None
+    _print_metrics(metrics, output)
+    return 0
+
+
+def _print_metrics(metrics, output):
+    shown = {k: v for k, v in metrics.items() if k not in ("confusion_matrix", "class_names")}
+    print(json.dumps(shown, indent=2))
+    print(f"Written to {output}/")
+
+
+def cmd_predict(args):
+    from mmzoo.cli.predict import MODALITY_FLAGS
+    from mmzoo.cli.predict import main as predict
+    from mmzoo.cli.tables import resolve_model
+
+    try:
+        args.model = resolve_model(args.model)
+    except FileNotFoundError as error:
+        raise SystemExit(f"mmzoo predict: {error}") from None
+    given = [f"--{m}" for m in MODALITY_FLAGS if getattr(args, m) is not None] + (["--input"] if args.inputs else [])
+    if args.data is None:
+        if args.output is not None:
+            raise SystemExit("mmzoo predict: --output writes the predictions of a whole --data CSV; "
+                             "received no --data.")
+        return predict(args)
+    if given:
+        raise SystemExit(f"mmzoo predict: --data predicts every row of a CSV; received {', '.join(given)} as well. "
+                         f"Pass one example (--text/--image/--audio/--features/--input) or --data, not both.")
+    return _predict_csv(args)
+
+
+def _predict_csv(args):
+    from mmzoo.cli.tables import PredictInputError, predict_csv, summary_lines
+
+    try:
+        table = predict_csv(args)
+    except (FileNotFoundError, PredictInputError, ValueError) as error:
+        raise SystemExit(f"mmzoo predict: {error}") from None
+    if args.json:
+        print(table.to_json(orient="records"))
+    elif args.output is None:
+        print(table.to_csv(index=False), end="")
+    else:
+        print(f"{len(table)} predictions written to {args.output}")
+        print("\n".join(summary_lines(table)))
+    return 0
 
 
 def cmd_list(args):
@@ -256,17 +321,40 @@ def quiet_tensorflow_logs():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+TRAIN_DESCRIPTION = """\
+Train a zoo model and write a run folder (model.keras, savedmodel/, metrics, curves, config.yaml).
+
+  your own data: a CSV with one row per example (texts, image/WAV paths, numbers) and a label column
+    python -m mmzoo train --data train.csv --label category --test test.csv
+    python -m mmzoo train --data train.csv --label category --model gmu --epochs 5
+  the same as a config file:   data: {csv: train.csv, label: category, test: test.csv, validation: 0.1}
+    python -m mmzoo train --config experiment.yaml
+  a registered dataset (python -m mmzoo list):
+    python -m mmzoo train --dataset avmnist_sample --model early_fusion
+
+Every flag overrides one field of the experiment config (--config, else the defaults); --set overrides any
+field. The resolved config is saved as <run>/config.yaml."""
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mmzoo", description="mmzoo: multimodal Keras model zoo")
     parser.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
                         help="import MODULE first, so the datasets, models, encoders, fusions or export formats it "
                              "registers can be named (repeatable)")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("train", help="train a zoo model on a dataset and write its artifacts",
-                       description="Every flag overrides one field of the experiment config (--config, else the "
-                                   "defaults); --set overrides any field. The resolved config is saved as "
-                                   "<run>/config.yaml.")
-    p.add_argument("--config", default=None, metavar="YAML", help="experiment config file (see configs/)")
+    p = sub.add_parser("train", help="train a zoo model on your own CSV (--data) or a registered dataset and write "
+                                     "its artifacts",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=TRAIN_DESCRIPTION)
+    p.add_argument("--data", default=None, metavar="CSV",
+                   help="data.csv: your training CSV, one row per example: texts, image/WAV file paths (relative "
+                        "to the CSV's folder), numbers, and the label column; inputs are inferred from the columns")
+    p.add_argument("--label", default=None, metavar="COLUMN", help="data.label: the label column of --data")
+    p.add_argument("--test", default=None, metavar="CSV", help="data.test: a test CSV with the same columns")
+    p.add_argument("--validation", type=float, default=None, metavar="SHARE",
+                   help="data.validation: share of the --data rows held out for validation (default 0.1)")
+    p.add_argument("--config", default=None, metavar="YAML",
+                   help="experiment config file (see configs/), with a data: or a dataset: section")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set training.epochs=3 (repeatable; values are YAML; "
                         "applied after the file and the flags)")
@@ -279,7 +367,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, help="seed (default 0)")
     p.add_argument("--output", help="export.output: directory for run folders (default saved_models)")
     p.add_argument("--run-name", default=None,
-                   help="run folder name (default: dataset-model-timestamp); if the folder holds checkpoints "
+                   help="run folder name (default: <csv name or dataset>-model-timestamp); if the folder holds "
+                        "checkpoints "
                         "of an interrupted run, training resumes from the last finished epoch")
     p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
     p.add_argument("--limit-batches", type=int, default=None, metavar="N",
@@ -305,20 +394,53 @@ def main(argv=None):
                    help="override a config field, e.g. --set search.max_trials=20 (repeatable; values are YAML)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1), help="0: no progress output")
     p.set_defaults(func=cmd_tune)
-    p = sub.add_parser("evaluate", help="evaluate a saved model on a dataset split; writes metrics and a plot")
-    p.add_argument("--model", required=True, help="a .keras file")
-    p.add_argument("--dataset", required=True)
+    p = sub.add_parser("evaluate", help="evaluate a saved model on your labelled CSV or a dataset split; writes "
+                                        "metrics and a plot",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Metrics of a saved model, a confusion matrix labelled with its class names (or a "
+                                   "scatter plot for regression) and metrics.json.\n\n"
+                                   "  your own labelled CSV (columns named like the model's inputs):\n"
+                                   "    python -m mmzoo evaluate --model saved_models/RUN --data test.csv "
+                                   "--label category\n"
+                                   "  a registered dataset:\n"
+                                   "    python -m mmzoo evaluate --model saved_models/RUN/model.keras "
+                                   "--dataset avmnist_sample")
+    p.add_argument("--model", required=True, help="a run folder (its model.keras), a .keras file, or (with --data) "
+                                                  "a SavedModel, .tflite or .onnx")
+    p.add_argument("--data", default=None, metavar="CSV",
+                   help="your CSV: one row per example, a column per model input (by name), file paths relative "
+                        "to the CSV's folder, and the label column")
+    p.add_argument("--label", default=None, metavar="COLUMN",
+                   help="the label column of --data (default: the one the run was trained on)")
+    p.add_argument("--dataset", default=None, help="a registered dataset (instead of --data)")
     p.add_argument("--split", default="test", choices=("train", "validation", "test"))
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
     p.add_argument("--output", default=None, help="folder for metrics.json and the plot")
     p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("predict", help="predict one example with a saved model (.keras, SavedModel, .tflite, .onnx)",
-                       description="Inputs go to the model's inputs by modality (--text/--image/--audio/"
-                                   "--features, when the model has one input of that kind) or by name "
-                                   "(--input NAME=VALUE). Images and WAVs are files, fitted to the input's "
-                                   "size and duration; features are numbers or a .npy file.")
-    p.add_argument("--model", required=True, help="a .keras file, a SavedModel folder, a .tflite or .onnx file")
+    p = sub.add_parser("predict", help="predict a CSV of examples or one example with a saved model (.keras, "
+                                       "SavedModel, .tflite, .onnx)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="  a whole CSV, one prediction row per input row:\n"
+                                   "    python -m mmzoo predict --model saved_models/RUN --data new.csv "
+                                   "--output predictions.csv\n"
+                                   "  one example:\n"
+                                   "    python -m mmzoo predict --model saved_models/RUN --text 'a fine film' "
+                                   "--image poster.png\n\n"
+                                   "CSV columns go to the model's inputs by name. One example's values go to the "
+                                   "model's inputs by modality (--text/--image/--audio/--features, when the model "
+                                   "has one input of that kind) or by name (--input NAME=VALUE). Images and WAVs "
+                                   "are files, fitted to the input's size and duration; features are numbers or a "
+                                   ".npy file.")
+    p.add_argument("--model", required=True, help="a run folder (its model.keras), a .keras file, a SavedModel "
+                                                  "folder, a .tflite or .onnx file")
+    p.add_argument("--data", default=None, metavar="CSV",
+                   help="predict every row of this CSV (columns named like the model's inputs; file paths relative "
+                        "to the CSV's folder) instead of one example")
+    p.add_argument("--output", default=None, metavar="CSV",
+                   help="with --data: write the CSV's rows with 'predicted' and one 'probability_<class>' column "
+                        "per class (regression: 'prediction'); default: print them")
+    p.add_argument("--batch-size", type=int, default=64, help="with --data: rows decoded per step (default 64)")
     p.add_argument("--text", help="the text of the model's text input")
     p.add_argument("--image", metavar="PATH", help="PNG/JPEG file for the model's image input")
     p.add_argument("--audio", metavar="PATH", help="16-bit PCM WAV file for the model's audio input")

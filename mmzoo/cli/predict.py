@@ -189,10 +189,14 @@ def prepare_inputs(path, flags=None, assignments=()):
 
 def describe(outputs, task, top=5):
     """Printable lines and a JSON-able dict of the predictions of one example."""
+    from mmzoo.artifacts.savedmodel import NAME_OUTPUTS
+
     task = task or {}
-    record = {"outputs": {k: np.asarray(v).tolist() for k, v in outputs.items()}}
+    record = {"outputs": {k: _plain(v) for k, v in outputs.items()}}
     lines = []
     for key, value in outputs.items():
+        if key in NAME_OUTPUTS:  # a SavedModel's class names of the main output, shown with it below
+            continue
         row = np.asarray(value, dtype="float64").reshape(len(value), -1)[0]
         if task.get("kind") in ("classification", "multilabel"):
             names = task.get("class_names") or task.get("label_names")
@@ -204,6 +208,14 @@ def describe(outputs, task, top=5):
         else:
             lines.append(f"{key}: " + ", ".join(f"{v:.6g}" for v in row))
     return lines, record
+
+
+def _plain(value):
+    """A JSON-able list of an output array; string tensors' bytes become text."""
+    array = np.asarray(value)
+    if array.dtype.kind in "OS":
+        return np.vectorize(lambda v: v.decode() if isinstance(v, bytes) else str(v), otypes=[object])(array).tolist()
+    return array.tolist()
 
 
 def main(args):

@@ -11,7 +11,6 @@ dropped and reported (`on_error="skip"`). Training then decodes inside
 """
 
 import json
-import math
 import os
 import warnings
 
@@ -21,6 +20,9 @@ import tensorflow as tf
 
 from mmzoo.data import decode
 from mmzoo.data.pipeline import AUTOTUNE, finalize
+from mmzoo.data.labels import is_missing as _is_missing
+from mmzoo.data.labels import label_names as _label_names
+from mmzoo.data.labels import read_labels as _read_labels
 from mmzoo.data.report import ManifestReport, Problem
 from mmzoo.specs import Spec
 
@@ -30,7 +32,8 @@ _SKIP_HINT = "Or pass on_error='skip' to drop such rows (with_report=True lists 
 def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_size=32,
                    shuffle=False, seed=None, cache=False, drop_remainder=False, resample=False,
                    resize_images=False, long_audio="crop", on_error="raise",
-                   num_parallel_calls=AUTOTUNE, with_report=False):
+                   num_parallel_calls=AUTOTUNE, with_report=False, class_names=None, task=None,
+                   source=None):
     """A batched `tf.data.Dataset` of `({input_name: tensor}, label)` from a DataFrame.
 
     Every row is checked before the dataset is returned (see the module
@@ -42,7 +45,9 @@ def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_si
     Args:
         df: a pandas DataFrame, one row per example.
         inputs: list of mmzoo specs; each reads the column named like it.
-        label: label column (ints or floats), or None for features-only elements.
+        label: label column (ints or floats; strings with `class_names`), a
+            list of 0/1 label columns (multi-label, float32 multi-hot), or
+            None for features-only elements.
         base_dir: directory relative file paths resolve against (default: the
             current directory, resolved now).
         columns: `{spec_name: column}` for columns named otherwise.
@@ -63,6 +68,17 @@ def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_si
             report.
         num_parallel_calls: parallelism of the decoding map and the check pass.
         with_report: also return a `ManifestReport`.
+        class_names: names of the classes, in class-id order: the label
+            column then holds names (ints are matched by their text, "3"),
+            mapped to their ids. A label that is not a class name is a bad row
+            ("unknown label", named with its row).
+        task: a `Classification` (its `class_names`) or `MultiLabel` (its
+            `label_names`) to take the names from instead. With a MultiLabel
+            task each label cell holds a set of names: a list, or a string
+            of names joined by "|" ("cat|dog"; "" is the empty set); labels
+            come out as float32 multi-hot vectors.
+        source: how messages name the data (default "the DataFrame"; e.g.
+            "'train.csv'" for a DataFrame read from that file).
 
     Returns:
         The dataset, or `(dataset, report)` with `with_report=True`.
@@ -89,11 +105,11 @@ def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_si
         ((2, 8, 8, 3), 'uint8', [0, 1])
     """
     base_dir = os.getcwd() if base_dir is None else base_dir
-    return _build(df, inputs, label, base_dir, columns, "the DataFrame", batch_size=batch_size,
+    return _build(df, inputs, label, base_dir, columns, source or "the DataFrame", batch_size=batch_size,
                   shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder,
                   resample=resample, resize_images=resize_images, long_audio=long_audio,
                   on_error=on_error, num_parallel_calls=num_parallel_calls,
-                  with_report=with_report)
+                  with_report=with_report, class_names=class_names, task=task)
 
 
 def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
@@ -102,7 +118,9 @@ def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
     Like `from_dataframe`, with relative file paths resolved against the CSV's
     directory unless `base_dir` is given. Text and path columns are read as
     strings and only empty cells count as missing ("NA" is text). Features
-    cells hold JSON lists, e.g. `"[0.1, 0.2]"`.
+    cells hold JSON lists, e.g. `"[0.1, 0.2]"`. With class names (`class_names=`
+    or `task=`) the label column is read as text. Rows in error messages are
+    the DataFrame index of the CSV: row 0 is the first line below the header.
 
     Args:
         path: the CSV file.
@@ -133,6 +151,8 @@ def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
         raise FileNotFoundError(f"Manifest CSV '{path}' does not exist (working directory: "
                                 f"{os.getcwd()}). Check the path.")
     as_text = {names[s.name]: str for s in specs if _kind(s) in ("text", "image", "audio")}
+    if isinstance(label, str) and _label_names(options.get("class_names"), options.get("task"))[0]:
+        as_text[label] = str
     try:
         df = pd.read_csv(path, dtype=as_text, keep_default_na=False, na_values=[""])
     except UnicodeDecodeError:
@@ -162,7 +182,8 @@ def _not_utf8(path):
 # --- the pipeline -------------------------------------------------------------
 def _build(df, inputs, label, base_dir, columns, source, batch_size=32, shuffle=False,
            seed=None, cache=False, drop_remainder=False, resample=False, resize_images=False,
-           long_audio="crop", on_error="raise", num_parallel_calls=AUTOTUNE, with_report=False):
+           long_audio="crop", on_error="raise", num_parallel_calls=AUTOTUNE, with_report=False,
+           class_names=None, task=None):
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}.")
     if long_audio not in ("crop", "error"):
@@ -176,7 +197,9 @@ def _build(df, inputs, label, base_dir, columns, source, batch_size=32, shuffle=
     rows = _Rows(df, source, os.path.abspath(os.path.expanduser(base_dir)))
     values = {s.name: _CHECKS[_kind(s)](rows, s, names[s.name], resample, long_audio)
               for s in specs}
-    labels = _read_labels(rows, df[label], label) if label is not None else None
+    labels = None
+    if label is not None:
+        labels = _read_labels(rows, df, label, *_label_names(class_names, task))
     rows.settle(on_error)  # Python checks first: fail fast before decoding anything
     for spec in specs:
         if _kind(spec) in ("image", "audio"):
@@ -265,9 +288,10 @@ def _check_columns(df, specs, names, label, source):
                 f"{spec.modality.capitalize()} input '{spec.name}' reads column "
                 f"'{names[spec.name]}', which {source} does not have; its columns are: {have}. "
                 f"Name a column '{spec.name}' or pass columns={{'{spec.name}': <column>}}.")
-    if label is not None and label not in df.columns:
-        raise ValueError(f"Label column '{label}' is not in {source}; its columns are: {have}. "
-                         f"Pass label=<column>, or label=None for unlabeled data.")
+    for column in [] if label is None else [label] if isinstance(label, str) else label:
+        if column not in df.columns:
+            raise ValueError(f"Label column '{column}' is not in {source}; its columns are: {have}. "
+                             f"Pass label=<column>, or label=None for unlabeled data.")
     if len(df) == 0:
         raise ValueError(f"{source} has no rows (columns: {have}); a manifest needs one row "
                          f"per example.")
@@ -315,10 +339,6 @@ def _raise(problems):
     lines.append(_SKIP_HINT)
     missing = all(p.reason == "missing file" for p in problems)
     raise (FileNotFoundError if missing else ValueError)("\n".join(lines))
-
-
-def _is_missing(value):
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _check_text(rows, spec, column, *_):
@@ -399,6 +419,8 @@ def _check_array(rows, spec, column, *_):
                                    dtype=spec.dtype)
         except (ValueError, TypeError) as error:
             detail = f"the value cannot be read as {spec.dtype} numbers ({error})"
+        if array is not None and array.shape == () and tuple(spec.shape) == (1,):
+            array = array.reshape(1)  # a number in a Features(shape=(1,)) column
         if array is not None and array.shape != tuple(spec.shape):
             detail = f"expects shape {tuple(spec.shape)}; received shape {array.shape}"
         elif array is not None and not np.isfinite(array).all():
@@ -414,22 +436,6 @@ def _check_array(rows, spec, column, *_):
 
 _CHECKS = {"text": _check_text, "image": _check_image, "audio": _check_audio,
            "array": _check_array}
-
-
-def _read_labels(rows, series, column):
-    numeric = pd.to_numeric(series, errors="coerce")
-    strange = numeric.isna() & ~series.isna()
-    if strange.any():
-        example = series[strange].iloc[0]
-        raise ValueError(
-            f"Label column '{column}' holds non-numeric values (e.g. {example!r}); labels must "
-            f"be ints or floats. Map them to class ids, e.g. "
-            f"df['{column}'] = df['{column}'].astype('category').cat.codes.")
-    for i in np.flatnonzero(numeric.isna().to_numpy()):
-        rows.add(int(i), column, column, None, "missing label", "the label is missing",
-                 f"Fill it in or drop the row (df.dropna(subset=['{column}'])).")
-    integer = pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series)
-    return numeric.fillna(0).to_numpy().astype("int64" if integer else "float32")
 
 
 # --- the decoding pass ---------------------------------------------------------------

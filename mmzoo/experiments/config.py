@@ -1,9 +1,10 @@
 """Experiment configs: one YAML file -> validated dataclasses, dotted overrides, and back to YAML.
 
-An experiment config names everything a training run needs: the dataset,
-which of its inputs to use (and spec options for them), the architecture, its
-encoders and fusion, task options, training and export settings, and
-optionally a hyperparameter search space (`mmzoo.tune`). Every section and
+An experiment config names everything a training run needs: the data (a
+registered dataset, `dataset:`, or your own CSV, `data:`), which of its inputs
+to use (and spec options for them), the architecture, its encoders and fusion,
+task options, training and export settings, and optionally a hyperparameter
+search space (`mmzoo.tune`). Every section and
 field has a default, so an empty file is the default run
 (`python -m mmzoo train` with no flags).
 
@@ -31,6 +32,7 @@ Example:
 """
 
 import dataclasses
+import os
 import re
 from typing import Any, Dict, List, Literal, Optional, Union
 
@@ -74,6 +76,26 @@ class DatasetConfig:
     def validate(self, path):
         if self.limit_batches is not None and self.limit_batches < 1:
             raise ConfigError(f"{join(path, 'limit_batches')}: must be at least 1; received {self.limit_batches}")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """`data:` your own CSV, one row per example (texts, file paths, numbers, the label); instead of `dataset:`.
+
+    The inputs are inferred from the columns (`mmzoo.infer_inputs`); relative
+    file paths inside a CSV resolve against that CSV's folder, and relative
+    `csv`/`test` paths in a YAML file against the YAML file's folder.
+    """
+
+    csv: Optional[str] = None               # the training CSV (required)
+    label: Optional[str] = None             # its label column (required)
+    test: Optional[str] = None              # a test CSV with the same columns (default: none)
+    validation: float = 0.1                 # share of the training rows held out for validation
+
+    def validate(self, path):
+        if not 0 <= self.validation < 1:
+            raise ConfigError(f"{join(path, 'validation')}: expected a share of the rows in [0, 1), e.g. 0.1; "
+                              f"received {self.validation}")
 
 
 @dataclasses.dataclass
@@ -234,6 +256,7 @@ class ExperimentConfig:
 
     seed: int = 0
     dataset: DatasetConfig = dataclasses.field(default_factory=DatasetConfig)
+    data: Optional[DataConfig] = None       # your own CSV instead of a registered dataset
     inputs: InputsConfig = dataclasses.field(default_factory=InputsConfig)
     architecture: ArchitectureConfig = dataclasses.field(default_factory=ArchitectureConfig)
     encoders: Dict[str, EncoderConfig] = dataclasses.field(default_factory=dict)
@@ -243,13 +266,21 @@ class ExperimentConfig:
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
     search: Optional[SearchConfig] = None
 
+    def validate(self, path):
+        if self.data is not None and self.dataset != DatasetConfig():
+            raise ConfigError(_BOTH_DATA_KEYS)
+
+
+_BOTH_DATA_KEYS = ("data and dataset: both are set; expected one of them. data: trains on your own CSV "
+                   "(data.csv, data.label), dataset: on a registered dataset (dataset.name). Remove one section.")
+
 
 # --- parsing ----------------------------------------------------------------------------------------------------
 def from_dict(data, source=None):
     """An `ExperimentConfig` from a plain dict (as YAML gives); `ConfigError` names the bad key.
 
     Args:
-        data: dict of sections (`dataset`, `inputs`, `architecture`, `encoders`, `fusion`, `task`,
+        data: dict of sections (`dataset` or `data`, `inputs`, `architecture`, `encoders`, `fusion`, `task`,
             `training`, `export`, `search`, `seed`); missing ones take their defaults.
         source: a file name to start error messages with.
     """
@@ -269,14 +300,22 @@ def _section_names():
 
 
 def to_dict(config):
-    """The config as plain dicts and lists (what `dump_config` writes)."""
-    return dataclasses.asdict(config)
+    """The config as plain dicts and lists (what `dump_config` writes).
+
+    A config of your own data (`data:` set) leaves out `dataset:`; one of a
+    registered dataset leaves out the empty `data:`.
+    """
+    data = dataclasses.asdict(config)
+    data.pop("dataset" if config.data is not None else "data")
+    return data
 
 
 def get_path(config, key):
-    """The value at dotted `key` of a config (or of its dict form)."""
-    value = to_dict(config) if dataclasses.is_dataclass(config) else config
+    """The value at dotted `key` of a config (or of its dict form); None below an unset optional section."""
+    value = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
     for part in key.split("."):
+        if value is None:
+            return None
         if not isinstance(value, dict) or part not in value:
             raise ConfigError(f"{key}: no such key")
         value = value[part]
@@ -362,8 +401,20 @@ def load_config(path=None, overrides=()):
                 text = f.read()
         except OSError as error:
             raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from None
-        config = from_dict(parse_yaml(text, source=str(path)), source=str(path))
+        data = parse_yaml(text, source=str(path))
+        if isinstance(data, dict) and data.get("data") is not None and data.get("dataset") is not None:
+            raise ConfigError(f"{path}: {_BOTH_DATA_KEYS}")
+        config = _data_paths_from(from_dict(data, source=str(path)), os.path.dirname(os.path.abspath(path)))
     return apply_overrides(config, overrides, source="--set") if overrides else config
+
+
+def _data_paths_from(config, folder):
+    """The config with relative `data.csv`/`data.test` paths resolved against `folder` (the YAML file's)."""
+    if config.data is None:
+        return config
+    paths = {key: os.path.join(folder, value) for key in ("csv", "test")
+             if (value := getattr(config.data, key)) and not os.path.isabs(os.path.expanduser(value))}
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, **paths)) if paths else config
 
 
 def dump_config(config):
@@ -388,6 +439,10 @@ def save_config(config, path, header=None):
 CLI_FLAGS = {
     # `python -m mmzoo train` flag (argparse dest) -> the config field it sets
     "model": "architecture.name",
+    "data": "data.csv",
+    "label": "data.label",
+    "test": "data.test",
+    "validation": "data.validation",
     "dataset": "dataset.name",
     "epochs": "training.epochs",
     "batch_size": "training.batch_size",

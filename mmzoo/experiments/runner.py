@@ -1,5 +1,8 @@
 """An experiment config turned into data and a compiled model: what `train` and `tune` share.
 
+A config with a `data:` section (your own CSV) goes through `mmzoo.fit`
+instead: `check_config` checks it, `fit_from_config` trains it.
+
 `python -m mmzoo train` and every `mmzoo.tune` trial go through the same three
 steps, so a trial and a training run of the same config build the same model
 from the same data:
@@ -29,7 +32,8 @@ import os
 
 from mmzoo.experiments.config import ConfigError, apply_overrides
 
-__all__ = ["build_model_from_config", "check_config", "dataset_loaders", "export_formats", "load_data"]
+__all__ = ["build_model_from_config", "check_config", "dataset_loaders", "export_formats", "fit_from_config",
+           "load_data"]
 
 _SET_BY_CONFIG = {"batch_size": "training.batch_size", "seed": "seed", "data_dir": "dataset.data_dir"}
 _RESERVED_OPTIONS = {"encoders": "encoders", "fusion": "fusion.name", "fusion_options": "fusion.options",
@@ -67,7 +71,9 @@ def check_config(config):
     import mmzoo.models  # noqa: F401  (registers the architectures, encoders and fusions)
     from mmzoo.registry import DATASETS, ENCODERS, EXPORT_FORMATS, FUSIONS, MODELS
 
-    if config.dataset.name not in DATASETS:
+    if config.data is not None:
+        _check_own_data(config)
+    elif config.dataset.name not in DATASETS:
         raise ConfigError(f"dataset.name: Unknown dataset '{config.dataset.name}'. "
                           f"Known datasets: {', '.join(DATASETS.names())}.")
     for index, name in enumerate(config.export.formats):
@@ -76,7 +82,7 @@ def check_config(config):
                               f"Known export formats: {', '.join(EXPORT_FORMATS.names())}.")
     function, fixed = _loader(config.dataset.name)
     accepted = set(inspect.signature(function).parameters) - set(fixed)
-    for key in config.dataset.options:
+    for key in config.dataset.options if config.data is None else ():
         if key in _SET_BY_CONFIG or key in fixed:
             where = _SET_BY_CONFIG.get(key, "the dataset name")
             raise ConfigError(f"dataset.options.{key}: set by {where}, not by loader options")
@@ -102,6 +108,78 @@ def check_config(config):
                 except ConfigError as error:
                     raise ConfigError(f"search.space[{key}]: value {value!r}: {error}") from None
     return config
+
+
+_OWN_DATA_UNUSED = [  # (key, is it set?, the fix): fields a data: run cannot use
+    ("task.options", lambda c: c.task.options, "the task is inferred from the label column; remove task.options"),
+    ("encoders", lambda c: [k for k, e in c.encoders.items() if e.options and not e.name],
+     "encoder options need the encoder's name with data: (encoders.<input>.name)"),
+    ("search", lambda c: c.search, "tuning runs on a registered dataset: for now; remove search: or use dataset:"),
+]
+
+
+def _check_own_data(config):
+    """Checks a `data:` section: a CSV and a label column given, the files there, nothing it cannot use."""
+    data = config.data
+    for key, value, what in [("csv", data.csv, "the path of your training CSV"),
+                             ("label", data.label, "the name of its label column")]:
+        if not value:
+            raise ConfigError(f"data.{key}: expected {what}; received {value!r}. E.g. "
+                              f"data: {{csv: train.csv, label: category}} or --data train.csv --label category")
+    for key in ("csv", "test"):
+        path = getattr(data, key)
+        if path is not None and not os.path.isfile(path):
+            raise ConfigError(f"data.{key}: no file '{path}' (working directory: {os.getcwd()}); expected a CSV "
+                              f"with one row per example.")
+    for key, is_set, fix in _OWN_DATA_UNUSED:
+        if is_set(config):
+            raise ConfigError(f"{key}: not available with data: (your own CSV): {fix}.")
+
+
+def fit_options(config):
+    """The keyword arguments of `mmzoo.fit` for a config with a `data:` section.
+
+    `inputs.names` keeps only those columns, `inputs.options` become
+    `mmzoo.infer_inputs` overrides, encoders, fusion and architecture options
+    go to the builder; the learning rate is constant.
+    """
+    import pandas as pd
+
+    data, training = config.data, config.training
+    overrides = {name: dict(options) for name, options in config.inputs.options.items()}
+    if config.inputs.names is not None:
+        columns = pd.read_csv(data.csv, nrows=0).columns
+        overrides.update({c: None for c in columns if c not in config.inputs.names and c != data.label})
+    build = dict(config.architecture.options)
+    if config.fusion.name:
+        build["fusion"] = config.fusion.name
+    if config.fusion.options:
+        build["fusion_options"] = dict(config.fusion.options)
+    encoders = {name: (e.name, dict(e.options)) if e.options else e.name
+                for name, e in config.encoders.items() if e.name}
+    return dict(train=data.csv, label=data.label, model=config.architecture.name,
+                validation=data.validation or None, test=data.test, epochs=training.epochs,
+                batch_size=training.batch_size, inputs=overrides or None, encoders=encoders or None,
+                seed=config.seed, learning_rate=training.learning_rate,
+                **({"patience": training.early_stopping_patience} if training.early_stopping_patience else {}),
+                **build)
+
+
+def fit_from_config(config, output_dir, verbose=1):
+    """Trains on the config's `data:` CSV with `mmzoo.fit`, writing the run into `output_dir`.
+
+    Args:
+        config: an `ExperimentConfig` with `data:` set (checked by `check_config`).
+        output_dir: the run folder.
+        verbose: as in `mmzoo.fit`.
+
+    Returns:
+        `(model, result)` from `mmzoo.fit`.
+    """
+    from mmzoo.experiments.own_data import fit
+
+    check_config(config)
+    return fit(output=output_dir, verbose=verbose, **fit_options(config))
 
 
 def _replace(obj, options, path, what):

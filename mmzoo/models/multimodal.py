@@ -180,6 +180,48 @@ class MultimodalModel(keras.Model):
             return fast_predictor(self)(x, batch_size=batch_size or 32)
         return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
+    @property
+    def class_names(self):
+        """Names of the classes (Classification) or labels (MultiLabel) in output order, or None."""
+        task = self.task_config or {}
+        names = task.get("class_names") or task.get("label_names")
+        return None if names is None else list(names)
+
+    def predict_classes(self, x, batch_size=None):
+        """The predicted class name of each example; for MultiLabel, the list of predicted names.
+
+        Classification takes the most probable class; MultiLabel every label
+        whose probability reaches the task's threshold. Without class names
+        the class ids are returned instead.
+
+        Args:
+            x: what `predict` takes (a dict of arrays or a dataset).
+            batch_size: examples per batch.
+
+        Returns:
+            A list with one name (or list of names) per example.
+
+        Example:
+            >>> import numpy as np, mmzoo
+            >>> model = mmzoo.build_model(
+            ...     "early_fusion", [mmzoo.Features("x", shape=(2,), normalize=False)],
+            ...     task=mmzoo.Classification(num_classes=2, class_names=["no", "yes"]))
+            >>> model.class_names
+            ['no', 'yes']
+            >>> model.predict_classes({"x": np.zeros((3, 2), "float32")})[0] in ("no", "yes")
+            True
+        """
+        kind = (self.task_config or {}).get("kind")
+        if kind not in ("classification", "multilabel"):
+            raise ValueError(f"Model '{self.name}': predict_classes needs a Classification or "
+                             f"MultiLabel task; this model's task is {kind!r}. Use predict().")
+        probabilities = np.asarray(self.predict(x, batch_size=batch_size, verbose=0))
+        names = self.class_names or list(range(probabilities.shape[-1]))
+        if kind == "classification":
+            return [names[i] for i in probabilities.argmax(axis=-1)]
+        threshold = np.broadcast_to(np.asarray(self.task.threshold, "float32"), probabilities.shape[-1:])
+        return [[n for n, hit in zip(names, row >= threshold) if hit] for row in probabilities]
+
     def check_inputs(self, inputs):
         """Raises a `ValueError` naming the input if `inputs` do not fit the model."""
         expected = {t.name.split(":")[0]: t for t in self.inputs}
