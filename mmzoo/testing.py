@@ -103,7 +103,7 @@ def run_model_test(model, x, y, workdir, atol=1e-5, savedmodel=True):
 
     if savedmodel:
         # only the `serve` signature: `serve_bytes` decodes in front of the same model call (its tests are
-        # tests/export/test_serve_bytes.py) and tracing it too would add ~40% to every export here
+        # tests/artifacts/test_serve_bytes.py) and tracing it too would add ~40% to every export here
         saved = os.path.join(workdir, "savedmodel")
         export_savedmodel(model, saved, serve_bytes=False)
         problems = savedmodel_problems(saved)

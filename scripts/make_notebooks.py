@@ -6,7 +6,7 @@ Edit the cells there, then run, from the repository root,
 
 (`python scripts/make_notebooks.py` reruns itself that way). Each module holds
 `CELLS`; exactly one cell is tagged `parameters` (the settings
-tests/test_notebooks.py replaces with small ones). `tests/test_notebooks.py`
+tests/docs/test_notebooks.py replaces with small ones). `tests/docs/test_notebooks.py`
 checks that the committed notebooks are what this script writes.
 """
 

@@ -22,7 +22,7 @@ import mmzoo  # noqa: E402
 from mmzoo.registry import ENCODERS, MODELS  # noqa: E402
 from mmzoo.artifacts.savedmodel_scan import ALLOWED_OPS, SAVER_OPS, op_types  # noqa: E402
 from tests.helpers import small_inputs  # noqa: E402
-from tests.test_registry import MODEL_INPUTS, SMALL_OPTIONS, TASKS, _small_fusion  # noqa: E402
+from tests.models.test_registry import MODEL_INPUTS, SMALL_OPTIONS, TASKS, _small_fusion  # noqa: E402
 
 CLASSIFY = mmzoo.Classification(num_classes=2)
 

@@ -295,8 +295,8 @@ def _ablations_section(record):
     lines = ["## Fast paths on and off", "",
              "Each table compares mmzoo as it runs by default (after the arrow) with the same model and weights "
              "with one fast path switched off (before it), measured in the same alternating rounds. Outputs agree "
-             "to float32 rounding (`tests/test_fast_predict.py`, `tests/test_fused_batchnorm.py`, "
-             "`tests/test_conv_bn.py`).", ""]
+             "to float32 rounding (`tests/inference/test_fast_predict.py`, `tests/encoders/test_fused_batchnorm.py`, "
+             "`tests/encoders/test_conv_bn.py`).", ""]
     for label, heading, what, header in ABLATIONS:
         if label == "mmzoo (Keras BatchNormalization)":
             rows = []

@@ -73,7 +73,7 @@ def pretrained_encoders(model, inputs=None, projection=None):
     projection and L2 normalisation (`x_projection`, `x_embedding`) as one
     `keras.Sequential` named `x_encoder`: the contrastive loss shapes that
     embedding, not the raw encoder features (on the generated data of
-    `tests/test_transfer.py`, 4 labels per class reach ~0.98 nearest-centroid
+    `tests/training/test_transfer.py`, 4 labels per class reach ~0.98 nearest-centroid
     accuracy on the embedding but ~0.4 on the encoder features).
 
     Each returned layer is a *clone*: same classes, configs (including

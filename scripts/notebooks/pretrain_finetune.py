@@ -35,7 +35,7 @@ CELLS = [
         independently for the two modalities. Without labels, nothing says which of the 80 clusters of
         a modality belong together, but the *pairs* do: an example of class 3 in modality `a` is paired
         with some cluster of class 3 in modality `b`. Four labels per class cover only a few clusters.
-        (The same data as `tests/test_transfer.py`.)
+        (The same data as `tests/training/test_transfer.py`.)
     """),
     code("""
         import keras

@@ -1,13 +1,12 @@
 """Bad records in CSV manifests: each kind is named (file + modality) and `on_error="skip"` drops
 exactly the bad rows, counts them per reason, and yields every good row once.
 
-tests/test_data_manifest.py covers the DataFrame path (truncated PNG, stereo/16 kHz/zero-byte/
+tests/data/test_manifest.py covers the DataFrame path (truncated PNG, stereo/16 kHz/zero-byte/
 garbage/cut WAVs, missing PNG, empty text); this file covers JPEG, zero-byte and non-image images,
 missing WAVs, 3-channel and 0-frame WAVs, CSV-specific empty cells, and one manifest mixing one
 row of every bad kind with good rows.
 """
 
-import os
 import re
 import struct
 import warnings

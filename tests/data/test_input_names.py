@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 import mmzoo
-from mmzoo.cli.commands import main
 from mmzoo.artifacts.runtime import predict_from_artifact
+from mmzoo.cli.commands import main
 from mmzoo.inference.fast_predict import FastPredictor
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")

@@ -1,6 +1,6 @@
 """Wrong input shapes and dtypes at predict time: a ValueError naming the input, expected, received.
 
-tests/test_errors.py covers image rank/size, image object dtype, audio length and channels, and
+tests/house/test_errors.py covers image rank/size, image object dtype, audio length and channels, and
 text float dtype; this file adds the missing halves (audio dtype, text shape, image float/bool
 dtype, features shape and dtype) and checks the same errors after `mmzoo.load` and on a direct call.
 """

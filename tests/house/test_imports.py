@@ -2,13 +2,14 @@
 
 import ast
 import json
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "mmzoo"
+from tests import paths
+
+PACKAGE = paths.ROOT / "mmzoo"
 
 
 def _modules():
