@@ -22,6 +22,8 @@ Example:
     True
 """
 
+import contextlib
+
 import keras
 
 
@@ -55,6 +57,11 @@ class Registry:
             return obj
 
         return decorator
+
+    def unregister(self, name):
+        """Removes the entry `name` (so a plugin can replace it); unknown names list the known."""
+        self.get(name)
+        del self._entries[name]
 
     def get(self, name):
         """Returns the builder registered as `name`; unknown names list the known."""
@@ -130,3 +137,27 @@ def list_datasets():
 def list_export_formats():
     """Names of registered export formats, usable with `mmzoo.export(..., format=NAME)`."""
     return EXPORT_FORMATS.names()
+
+
+@contextlib.contextmanager
+def restored_registries():
+    """Every registry as it was on entry, again on exit: entries registered inside are forgotten.
+
+    For tests and notebooks that register toy entries.
+
+    Example:
+        >>> with restored_registries():
+        ...     _ = register_dataset("toy")(lambda batch_size, seed: None)
+        ...     "toy" in list_datasets()
+        True
+        >>> "toy" in list_datasets()
+        False
+    """
+    registries = [value for value in globals().values() if isinstance(value, Registry)]
+    saved = [dict(registry._entries) for registry in registries]
+    try:
+        yield
+    finally:
+        for registry, entries in zip(registries, saved):
+            registry._entries.clear()
+            registry._entries.update(entries)

@@ -20,7 +20,7 @@ import re
 # Every op type in the SavedModels `mmzoo.export` writes (`serve` and `serve_bytes`: image and WAV
 # decoding) for every registered architecture, encoder on each modality it takes, task, spec option
 # (text output modes and token ids, float images, log-mel/MFCC/waveform audio, sequence features) and
-# presence inputs: collected by `scripts/savedmodel_ops.py` (TF 2.21 / Keras 3.15.1). Nothing here
+# presence inputs, and the top-k class names of classifiers with class names: collected by `scripts/savedmodel_ops.py` (TF 2.21 / Keras 3.15.1). Nothing here
 # writes, deletes or lists files or runs Python: no WriteFile, SaveV2, PyFunc/EagerPyFunc, PrintV2 (it
 # can print to a file), ReadFile or MatchingFiles. RestoreV2 reads the variables of a checkpoint only
 # (the restore function TensorFlow traces into every SavedModel uses it). Re-run the script when
@@ -38,7 +38,7 @@ ALLOWED_OPS = frozenset({
     "Relu", "Reshape", "RestoreV2", "ReverseV2", "Rsqrt", "SelectV2", "Shape", "Sigmoid", "Sign",
     "Size", "Slice", "Softmax", "Split", "SplitV", "Sqrt", "Square", "SquaredDifference", "Squeeze",
     "StatefulPartitionedCall", "StaticRegexReplace", "StopGradient", "StridedSlice", "StringLower",
-    "StringSplitV2", "Sub", "Sum", "Tanh", "TensorListFromTensor", "TensorListGetItem",
+    "StringSplitV2", "Sub", "Sum", "Tanh", "TopKV2", "TensorListFromTensor", "TensorListGetItem",
     "TensorListReserve", "TensorListSetItem", "TensorListStack", "Tile", "Transpose", "VarHandleOp",
     "VarIsInitializedOp", "While", "ZerosLike",
 })

@@ -58,14 +58,10 @@ def _params():
 @pytest.fixture
 def restore_registries():
     """Entries a guide registers (extending.md's examples) are removed again, so no other test sees them."""
-    from mmzoo import registry
+    from mmzoo.registry import restored_registries
 
-    registries = [value for value in vars(registry).values() if isinstance(value, registry.Registry)]
-    saved = [dict(r._entries) for r in registries]
-    yield
-    for r, entries in zip(registries, saved):
-        r._entries.clear()
-        r._entries.update(entries)
+    with restored_registries():
+        yield
 
 
 @pytest.mark.parametrize("path", list(_params()))

@@ -11,13 +11,24 @@ import numpy as np
 import pytest
 
 import mmzoo
-from tests import (
-    extension_plugin,  # noqa: F401  (registers toy_xor and weights_json)
-    paths,
-)
+from tests import paths
 from tests.helpers import run_cli
 
 ROOT = paths.ROOT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plugin():
+    """Registers toy_xor and weights_json for this module's tests only (other tests see the built-ins)."""
+    import importlib
+
+    from mmzoo.registry import restored_registries
+
+    with restored_registries():
+        name = "tests.house.extension_plugin"
+        # a second import of an imported module runs nothing: reload it to register again after a restore
+        module = importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
+        yield module
 
 
 def _weights_match(path, model):
