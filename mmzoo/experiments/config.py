@@ -175,6 +175,16 @@ class ExportConfig:
     run_name: Optional[str] = None          # default: <dataset>-<architecture>-<timestamp>
     formats: List[str] = dataclasses.field(default_factory=list)  # registered export formats, e.g. tflite, onnx
 
+    def validate(self, path):
+        import mmzoo.artifacts.formats  # noqa: F401  (registers the built-in export formats)
+        from mmzoo.registry import EXPORT_FORMATS
+
+        for index, name in enumerate(self.formats):
+            if name not in EXPORT_FORMATS:
+                known = ", ".join(repr(n) for n in EXPORT_FORMATS.names())
+                raise ConfigError(f"{join(path, 'formats')}[{index}]: expected a registered export format ({known}); "
+                                  f"received {name!r}")
+
 
 @dataclasses.dataclass
 class SearchParam:

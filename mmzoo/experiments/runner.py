@@ -66,20 +66,15 @@ def check_config(config):
 
     Input names (in `encoders`, `inputs`) are checked by `load_data`, which knows the dataset.
     """
-    import mmzoo.artifacts.formats  # noqa: F401  (registers the built-in export formats)
     import mmzoo.datasets  # noqa: F401  (registers the built-in loaders)
     import mmzoo.models  # noqa: F401  (registers the architectures, encoders and fusions)
-    from mmzoo.registry import DATASETS, ENCODERS, EXPORT_FORMATS, FUSIONS, MODELS
+    from mmzoo.registry import DATASETS, ENCODERS, FUSIONS, MODELS
 
     if config.data is not None:
         _check_own_data(config)
     elif config.dataset.name not in DATASETS:
         raise ConfigError(f"dataset.name: Unknown dataset '{config.dataset.name}'. "
                           f"Known datasets: {', '.join(DATASETS.names())}.")
-    for index, name in enumerate(config.export.formats):
-        if name not in EXPORT_FORMATS:
-            raise ConfigError(f"export.formats[{index}]: Unknown export format '{name}'. "
-                              f"Known export formats: {', '.join(EXPORT_FORMATS.names())}.")
     function, fixed = _loader(config.dataset.name)
     accepted = set(inspect.signature(function).parameters) - set(fixed)
     for key in config.dataset.options if config.data is None else ():

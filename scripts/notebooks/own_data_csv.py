@@ -1,4 +1,4 @@
-"""own_data_csv.ipynb: your own files (PNG, WAV, text) listed in a CSV manifest -> checked dataset -> model."""
+"""own_data_csv.ipynb: your own files (PNG, WAV, text) in a CSV -> mmzoo.fit in one call, then step by step."""
 
 from .cells import code, md, parameters
 
@@ -7,8 +7,9 @@ CELLS = [
         # Your own data: a CSV manifest of files
 
         Most multimodal data sits in folders: images, recordings, a spreadsheet of texts and labels.
-        `mmzoo.data.from_csv` turns a CSV *manifest* (one row per example, one column per input) into a
-        `tf.data.Dataset` of `({input_name: tensor}, label)`, checking every file once before training.
+        `mmzoo.fit` trains on such a CSV (one row per example, one column per input) in one call,
+        inferring the inputs and the task; `mmzoo.data.from_csv` is the same pipeline step by step: a
+        `tf.data.Dataset` of `({input_name: tensor}, label)`, every file checked once before training.
 
         This notebook first writes such a folder itself, from the AV-MNIST sample shipped with mmzoo:
         each example is a PNG of a handwritten digit, a WAV of someone saying it (8 kHz, each clip its
@@ -46,7 +47,7 @@ CELLS = [
                 note = str(rng.choice(NOTES))
                 if rng.random() < 0.3:  # sometimes the note gives the answer away, as real notes do
                     note += f', sounds like {CLASS_NAMES[y[i]]}'
-                rows.append({'digit': image, 'voice': voice, 'note': note, 'label': int(y[i])})
+                rows.append({'digit': image, 'voice': voice, 'note': note, 'label': CLASS_NAMES[y[i]]})
             return pd.DataFrame(rows)
 
 
@@ -67,6 +68,24 @@ CELLS = [
         manifest.head()
     """),
     md("""
+        ## One call
+
+        `mmzoo.fit` reads the columns (image size and channels from the first files, sample rate and
+        duration from the WAV headers, a vocabulary for the free text), takes the string labels as
+        class names, holds out a stratified validation share, trains with early stopping and
+        evaluates on the test file. It prints what it inferred and why, and returns a Keras model:
+    """),
+    code("""
+        model, result = mmzoo.fit(os.path.join(ROOT, 'train.csv'), label='label',
+                                  test=os.path.join(ROOT, 'test.csv'), model='gmu', epochs=EPOCHS, verbose=2)
+        print(result.metrics['test'])
+        model.predict_classes({'digit': np.zeros((1, 28, 28, 1), 'uint8'),
+                               'voice': np.zeros((1, 8000), 'float32'),
+                               'note': np.array(['sounds like seven'], dtype=object)})
+    """),
+    md("""
+        ## Step by step
+
         One spec per column. The text vocabulary is learned from the training notes, explicitly; the
         notes are short, so a bag of words (`output_mode='multi_hot'`, encoder `bow`) is enough.
     """),
@@ -79,8 +98,8 @@ CELLS = [
         mmzoo.adapt(inputs, {'note': manifest['note'].to_numpy(dtype=object)})
 
         train, report = mmzoo.data.from_csv(os.path.join(ROOT, 'train.csv'), inputs, label='label',
-                                            batch_size=32, shuffle=True, seed=0, cache=True,
-                                            with_report=True)
+                                            class_names=CLASS_NAMES, batch_size=32, shuffle=True, seed=0,
+                                            cache=True, with_report=True)
         print(report.summary())
         assert report.num_examples == TRAIN_EXAMPLES and not report.problems
     """),
@@ -97,12 +116,13 @@ CELLS = [
     code("""
         broken = pd.concat([manifest, pd.DataFrame([{'digit': 'images/lost_0001.png',
                                                      'voice': manifest['voice'][0],
-                                                     'note': 'clear recording', 'label': 3}])],
+                                                     'note': 'clear recording', 'label': CLASS_NAMES[3]}])],
                            ignore_index=True)
         broken.to_csv(os.path.join(ROOT, 'train_with_a_bad_row.csv'), index=False)
 
         try:
-            mmzoo.data.from_csv(os.path.join(ROOT, 'train_with_a_bad_row.csv'), inputs, label='label')
+            mmzoo.data.from_csv(os.path.join(ROOT, 'train_with_a_bad_row.csv'), inputs, label='label',
+                                class_names=CLASS_NAMES)
         except FileNotFoundError as error:
             print(error)
         else:
@@ -115,7 +135,8 @@ CELLS = [
     """),
     code("""
         _, skipped = mmzoo.data.from_csv(os.path.join(ROOT, 'train_with_a_bad_row.csv'), inputs,
-                                         label='label', on_error='skip', with_report=True)
+                                         label='label', class_names=CLASS_NAMES, on_error='skip',
+                                         with_report=True)
         print(skipped.summary())
         print('reasons:', skipped.reasons(), '| skipped rows:', skipped.skipped_rows)
         assert skipped.num_skipped == 1 and skipped.skipped_rows == [len(broken) - 1]
@@ -134,7 +155,8 @@ CELLS = [
     code("""
         from mmzoo.plots.evaluation import plot_confusion_matrix
 
-        test = mmzoo.data.from_csv(os.path.join(ROOT, 'test.csv'), inputs, label='label', batch_size=64)
+        test = mmzoo.data.from_csv(os.path.join(ROOT, 'test.csv'), inputs, label='label', class_names=CLASS_NAMES,
+                                   batch_size=64)
         metrics = mmzoo.evaluate(model, test)
         print({k: round(v, 3) for k, v in metrics.items() if isinstance(v, float)})
         fig = plot_confusion_matrix(metrics['confusion_matrix'], CLASS_NAMES)

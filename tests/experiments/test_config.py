@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import mmzoo
-from mmzoo import cli
+from mmzoo.cli import commands as cli
 from mmzoo.experiments.config import (
     ConfigError,
     ExperimentConfig,
@@ -54,7 +54,8 @@ def _error(function, *args, **kwargs):
     ({"dataset": {"limit_batches": 0}}, "dataset.limit_batches: must be at least 1"),
     ({"dataset": ["avmnist"]}, "dataset: expected a mapping, got list"),
     ({"encoders": {"voice": {"nme": "gru"}}}, "encoders.voice.nme: unknown key. Did you mean 'name'?"),
-    ({"export": {"formats": ["tflite", "pdf"]}}, "export.formats[1]: expected one of 'tflite', 'onnx'"),
+    ({"export": {"formats": ["tflite", "pdf"]}},
+     "export.formats[1]: expected a registered export format ('keras', 'onnx', 'savedmodel', 'tflite'); received 'pdf'"),
     ({"inputs": {"names": []}}, "inputs.names: name at least one input"),
     ({"search": {"space": {}}}, "search.space: map at least one dotted config key"),
     ({"search": {"space": {"training.learning_rate": {"min": 0.0, "max": 0.1, "sampling": "log"}}}},
