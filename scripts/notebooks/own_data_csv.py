@@ -78,10 +78,8 @@ CELLS = [
     code("""
         model, result = mmzoo.fit(os.path.join(ROOT, 'train.csv'), label='label',
                                   test=os.path.join(ROOT, 'test.csv'), model='gmu', epochs=EPOCHS, verbose=2)
-        print(result.metrics['test'])
-        model.predict_classes({'digit': np.zeros((1, 28, 28, 1), 'uint8'),
-                               'voice': np.zeros((1, 8000), 'float32'),
-                               'note': np.array(['sounds like seven'], dtype=object)})
+        print(result.inputs.table())
+        print(result.metrics['test'], model.class_names)
     """),
     md("""
         ## Step by step
