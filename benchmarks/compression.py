@@ -289,11 +289,10 @@ def report(results):
 
 NOTES = """\
 - **Keras int8/int4** (`mmzoo.compression.quantize`) quantizes `Dense`/`EinsumDense`/`Embedding`
-  kernels only; Keras 3.15 has no quantized convolution, recurrent, normalization or custom-weight
-  layer. It also leaves float every Dense built inside a custom layer (encoder projections, fusion
-  projections): its parent's config does not record the sublayer's dtype policy, so a `.keras`
-  reload would rebuild it float32 and the int8 weights would not load. What remains quantized is
-  the head, so the file shrinks less than 4x; the `.keras` zip also carries config and HDF5 overhead.
+  kernels, at any depth (encoder projections, fusion projections and attention included: a
+  `MultimodalModel` records its nested quantized layers in its config and reloads them quantized);
+  Keras 3.15 has no quantized convolution, recurrent, normalization or custom-weight layer, so a
+  convolutional model's file shrinks less than 4x; the `.keras` zip also carries config and HDF5 overhead.
 - **TFLite** quantizes every convolution and matmul weight, so it compresses more. Its float32 file is
   larger than the `.keras` file for audio models: the exported core computes the log-mel with a
   fixed DFT basis and mel filterbank stored as constants (the frontend rows give their size), where

@@ -1,16 +1,19 @@
 """Post-training weight quantization of a trained model with Keras (`Layer.quantize`), and file sizes.
 
 Keras 3 quantizes the weights of `Dense`, `EinsumDense` and `Embedding`
-layers (int8: per-output-channel abs-max int8 kernels with float32 scales;
+layers: "int8" (per-output-channel abs-max int8 kernels with float32 scales;
 the inputs of each quantized matmul are quantized on the fly, so the matmul
-runs in int8). It has no quantized convolution, recurrent or normalization
-layer: those stay float32. `quantize` works on a copy, reports which layers
-were quantized and why the others were not, and quantizes only layers whose
-quantization survives a `.keras` save and reload (`mmzoo.load`): a layer built
-inside a custom layer's `__init__` (the `proj` Dense of a zoo encoder, the
-projections of a fusion) is rebuilt from its parent's constructor arguments
-on reload, which do not record its dtype policy, so it would come back float32
-and its int8 weights would not load.
+runs in int8), "int4" (4-bit kernels packed two per byte) and "float8"
+(`Dense` and `EinsumDense` only: float8 matmuls with scales, mainly a
+training format; it makes the file larger). `quantize` reaches every such
+layer, top-level or nested in mmzoo's encoders and fusions (the `proj` Dense
+of an encoder, the projections of attention), and reports, per layer, which
+were quantized and why the others stayed float (convolutions, recurrent and
+normalization layers, custom layers holding their own weights, or a mode
+Keras lacks for a layer type). A `MultimodalModel` records its nested
+quantized layers in its config (`mmzoo.models.quantized_layers`), so the
+copy saves with `model.save` and reloads quantized with `mmzoo.load`;
+`keras.Model.quantize` on a `MultimodalModel` round-trips the same way.
 
 For TFLite quantization (dynamic range, float16, full int8) use
 `mmzoo.export(model, "m.tflite", format="tflite", quantize=...)`.
@@ -24,7 +27,9 @@ import warnings
 
 import keras
 
-MODES = ("int8", "int4")
+from mmzoo.models.quantized_layers import is_leaf, walk
+
+MODES = ("int8", "int4", "float8")
 
 
 @dataclasses.dataclass
@@ -32,7 +37,7 @@ class QuantizationReport:
     """Which layers `quantize` quantized and which it left float, with the reason.
 
     Attributes:
-        mode: the quantization mode ("int8" or "int4").
+        mode: the quantization mode ("int8", "int4" or "float8").
         quantized: `[{"layer": path, "type": class name, "parameters": n}]`.
         float: `[{"layer", "type", "parameters", "reason"}]`, layers with
             weights that stayed float.
@@ -67,18 +72,9 @@ class QuantizationReport:
         return "\n".join(lines)
 
 
-def _paths(model, prefix=""):
-    """Yields `(path, layer, parent)` for every layer nested in `model`."""
-    for layer in model._flatten_layers(include_self=False, recursive=False):
-        path = f"{prefix}{layer.name}"
-        yield path, layer, model
-        yield from _paths(layer, f"{path}/")
-
-
 def _leaves(model):
-    """`{path: (layer, parent)}` of layers without sublayers that own weights."""
-    return {path: (layer, parent) for path, layer, parent in _paths(model)
-            if len(list(layer._flatten_layers())) == 1 and layer.weights}
+    """`{path: (layer, parent)}` of layers without sublayers that own weights, at any depth."""
+    return {path: (layer, parent) for path, _, layer, parent in walk(model) if is_leaf(layer) and layer.weights}
 
 
 def _rebuild(model):
@@ -121,20 +117,26 @@ def _clone(model):
 def quantize(model, mode="int8", reloadable=True):
     """Post-training weight quantization of a copy of `model` with Keras (`Layer.quantize`).
 
-    The model itself is left unchanged: it is copied through a `.keras` file,
-    and the copy is quantized and compiled like the original (a fresh
-    optimizer of the same configuration; int8 kernels are not trainable).
-    The copy saves with `model.save` and reloads with `mmzoo.load` in safe
-    mode, predicting exactly what it predicted before saving.
+    Every `Dense`, `EinsumDense` and `Embedding` layer is quantized, at any
+    depth (inside encoders and fusions too); the report names each layer
+    with weights that stayed float, and why. The model itself is left
+    unchanged: it is copied through a `.keras` file, and the copy is
+    quantized and compiled like the original (a fresh optimizer of the same
+    configuration; int8 kernels are not trainable). The copy of a
+    `MultimodalModel` saves with `model.save` and reloads with `mmzoo.load`
+    in safe mode, predicting exactly what it predicted before saving.
 
     Args:
         model: a built Keras model (e.g. a trained `mmzoo.MultimodalModel`), float32 or
             `mixed_bfloat16` (Keras refuses int8 with float16 compute).
-        mode: "int8" (8-bit kernels, int8 matmuls) or "int4" (4-bit kernels packed two per byte).
-        reloadable: quantize only layers whose quantization survives a `.keras`
-            reload (see the module docstring). False also quantizes layers
-            nested in custom layers; that model works in memory but its
-            `.keras` file does not reload.
+        mode: "int8" (8-bit kernels, int8 matmuls), "int4" (4-bit kernels
+            packed two per byte) or "float8" (`Dense`/`EinsumDense` only;
+            `Embedding` layers are then reported float).
+        reloadable: for a plain `keras.Model` (not a `MultimodalModel`),
+            quantize only layers whose quantization survives a `.keras`
+            reload: a layer nested in a custom layer comes back float32 from
+            its parent's constructor arguments. False quantizes those too;
+            that model works in memory but its `.keras` file does not reload.
 
     Returns:
         `(quantized_model, report)`, `report` a `QuantizationReport`.
@@ -149,13 +151,12 @@ def quantize(model, mode="int8", reloadable=True):
         >>> model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(3), head_units=(16,))
         >>> quantized, report = quantize(model)
         >>> [entry["layer"] for entry in report.quantized]
-        ['head_dense0', 'head_logits']
+        ['x_encoder/dense0', 'x_encoder/dense1', 'head_dense0', 'head_logits']
         >>> str(quantized.get_layer("head_logits").kernel.dtype)
         'int8'
     """
     if mode not in MODES:
-        hint = (" gptq/awq need calibration data and a block structure; float8 is a training-time format"
-                if mode in ("gptq", "awq", "float8") else "")
+        hint = " gptq/awq need calibration data and a block structure." if mode in ("gptq", "awq") else ""
         raise ValueError(f"Quantization mode must be one of {', '.join(MODES)}; received mode={mode!r}.{hint}")
     if not isinstance(model, keras.Model) or not model.built:
         raise ValueError(f"quantize needs a built Keras model; received {type(model).__name__} "
@@ -190,13 +191,21 @@ def quantize(model, mode="int8", reloadable=True):
                 f"sublayers' dtype policies: a .keras reload would rebuild it float32 (reloadable=False "
                 f"quantizes it in memory)")})
         else:
-            report.float.append({**entry, "reason": f"Keras {keras.__version__} has no {mode} quantization "
-                                                    f"for {type(layer).__name__}"})
+            report.float.append({**entry, "reason": _unsupported(layer, mode)})
     # As Model.quantize does: the compiled train/predict functions traced the float layers.
     quantized.train_function = quantized.test_function = quantized.predict_function = None
     if getattr(model, "compiled", False):
         quantized.compile_from_config(model.get_compile_config())  # fresh optimizer over the remaining trainables
     return quantized, report
+
+
+def _unsupported(layer, mode):
+    """Why Keras left `layer` float."""
+    kind = type(layer).__name__
+    if not type(layer).__module__.startswith("keras."):
+        return (f"{kind} holds its weights itself; Keras {keras.__version__} quantizes only Dense, EinsumDense "
+                f"and Embedding layers")
+    return f"Keras {keras.__version__} has no {mode} quantization for {kind}"
 
 
 def model_size_bytes(path_or_model, include_optimizer=False):

@@ -2,10 +2,11 @@
 
 `evaluate(model, dataset)` predicts batch by batch (so predictions and labels
 stay paired even on a reshuffling dataset) and returns a dict of floats:
-classification gives accuracy, macro F1 (plus binary F1 with 2 classes) and
-the confusion matrix; regression MAE, MSE and Pearson correlation (plus the
+classification gives accuracy, precision, recall and F1 per class (keyed by
+class name) and as macro and weighted averages (plus binary F1 with 2
+classes) and the confusion matrix; regression MAE, MSE and Pearson correlation (plus the
 MOSI metrics for a MOSI task or `metrics="mosi"`); multi-label micro and
-macro F1. Everything is computed with NumPy.
+macro F1. Metrics are computed with NumPy and scikit-learn.
 """
 
 import numpy as np
@@ -91,36 +92,55 @@ def mosi_metrics(y_true, y_pred):
     }
 
 
-def classification_metrics(y_true, y_pred, num_classes):
-    """Accuracy, macro F1, binary F1 (2 classes) and the confusion matrix.
+def classification_metrics(y_true, y_pred, num_classes, class_names=None):
+    """Accuracy, precision/recall/F1 per class and averaged, binary F1 (2 classes), the confusion matrix.
+
+    Precision, recall and F1 are scikit-learn's `precision_recall_fscore_support`
+    (`zero_division=0`): per class over all `num_classes` classes, and as
+    "macro" (plain mean) and "weighted" (weighted by true support) averages
+    over the classes that occur in `y_true` or the predictions.
 
     Args:
         y_true: integer labels (n,).
         y_pred: class probabilities (n, num_classes) or predicted labels (n,).
         num_classes: number of classes.
+        class_names: names keying `per_class` (default the class ids as strings).
 
     Returns:
-        `{"accuracy", "macro_f1", ["binary_f1",] "confusion_matrix"}`: macro F1
-        averages the classes that occur in `y_true` or the predictions; the
-        confusion matrix is a nested list, rows true class, columns predicted.
+        `{"accuracy", "macro_precision", "macro_recall", "macro_f1",
+        "weighted_precision", "weighted_recall", "weighted_f1", ["binary_f1",]
+        "per_class", "class_names", "confusion_matrix"}`: `per_class` maps each
+        class name to `{"precision", "recall", "f1", "support"}`; the confusion
+        matrix is a nested list, rows true class, columns predicted, in the
+        order of `class_names`.
 
     Example:
-        >>> m = classification_metrics([0, 1, 1], [[.9, .1], [.4, .6], [.8, .2]], 2)
-        >>> round(m["accuracy"], 4), m["confusion_matrix"]
-        (0.6667, [[1, 0], [1, 1]])
+        >>> m = classification_metrics([0, 1, 1], [[.9, .1], [.4, .6], [.8, .2]], 2, ["neg", "pos"])
+        >>> round(m["accuracy"], 4), m["confusion_matrix"], m["per_class"]["pos"]["recall"]
+        (0.6667, [[1, 0], [1, 1]], 0.5)
     """
+    from sklearn.metrics import precision_recall_fscore_support
+
     y_true = np.asarray(y_true).astype(np.int64).ravel()
     y_pred = np.asarray(y_pred)
     y_pred = (y_pred.reshape(len(y_true), -1).argmax(-1) if y_pred.ndim > 1 and y_pred.shape[-1] > 1
               else y_pred.astype(np.int64).ravel())
+    names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(num_classes)]
+    if len(names) != num_classes:
+        raise ValueError(f"classification_metrics: {num_classes} classes but {len(names)} class_names.")
     confusion = np.zeros((num_classes, num_classes), np.int64)
     np.add.at(confusion, (y_true, y_pred), 1)
-    metrics = {
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "macro_f1": float(np.mean(_f1_per_class(y_true, y_pred, np.union1d(y_true, y_pred)))),
-    }
+    metrics = {"accuracy": float(np.mean(y_true == y_pred))}
+    for average in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
+        metrics.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
     if num_classes == 2:
         metrics["binary_f1"] = float(_f1_per_class(y_true, y_pred, [1])[0])
+    p, r, f, support = precision_recall_fscore_support(y_true, y_pred, labels=np.arange(num_classes),
+                                                       zero_division=0)
+    metrics["per_class"] = {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                                   "support": int(support[i])} for i, name in enumerate(names)}
+    metrics["class_names"] = names
     metrics["confusion_matrix"] = confusion.tolist()
     return metrics
 
@@ -174,8 +194,10 @@ def evaluate(model, dataset, task=None, metrics=None):
             the task of `mmzoo.datasets.mosi`).
 
     Returns:
-        Classification: accuracy, macro_f1, binary_f1 (2 classes) and
-        confusion_matrix (nested list); regression: mae, mse, corr (plus the
+        Classification: accuracy; macro and weighted precision, recall and
+        F1; binary_f1 (2 classes); per_class (`{class name: {"precision",
+        "recall", "f1", "support"}}`), class_names and confusion_matrix
+        (nested list, rows true class; see `classification_metrics`); regression: mae, mse, corr (plus the
         MOSI metrics); multi-label: accuracy, micro_f1, macro_f1. Also
         "num_examples".
 
@@ -184,8 +206,8 @@ def evaluate(model, dataset, task=None, metrics=None):
         >>> spec = mmzoo.Features("x", shape=(3,), normalize=False)
         >>> model = mmzoo.build_model("early_fusion", [spec], task=mmzoo.Classification(2))
         >>> x = {"x": np.zeros((4, 3), "float32")}
-        >>> sorted(evaluate(model, (x, np.array([0, 1, 0, 1]))))
-        ['accuracy', 'binary_f1', 'confusion_matrix', 'macro_f1', 'num_examples']
+        >>> sorted(evaluate(model, (x, np.array([0, 1, 0, 1]))))[:6]
+        ['accuracy', 'binary_f1', 'class_names', 'confusion_matrix', 'macro_f1', 'macro_precision']
     """
     task = task if task is not None else getattr(model, "task", None)
     if task is None:
@@ -197,7 +219,7 @@ def evaluate(model, dataset, task=None, metrics=None):
 def score(task, y_true, y_pred, metrics=None):
     """The task's metrics from targets and predictions (see `evaluate`)."""
     if task.kind == "classification":
-        result = classification_metrics(y_true, y_pred, task.num_classes)
+        result = classification_metrics(y_true, y_pred, task.num_classes, task.class_names)
     elif task.kind == "regression":
         result = regression_metrics(y_true, y_pred)
         if metrics == "mosi" or getattr(task, "evaluation_metrics", None) == "mosi":

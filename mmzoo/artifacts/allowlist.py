@@ -71,7 +71,8 @@ def allowed_object(obj):
 
     Allowed: subclasses of Keras's `Layer` (models included), `Initializer`,
     `Regularizer`, `Constraint`, `Loss`, `Metric`, `Optimizer`,
-    `LearningRateSchedule` and `DTypePolicy`, except code-carrying layers
+    `LearningRateSchedule`, `DTypePolicy`, and the quantization settings
+    `keras.Model.quantize` records (`QuantizationConfig`, `Quantizer`), except code-carrying layers
     (`Lambda`, `TFSMLayer`); public functions of `keras.activations`,
     `keras.losses` and `keras.metrics`; functions mmzoo registered. Not
     allowed: everything else, e.g. `keras.datasets.mnist.load_data` or
@@ -96,7 +97,7 @@ def _allowed_bases():
     return (keras.layers.Layer, keras.initializers.Initializer, keras.regularizers.Regularizer,
             keras.constraints.Constraint, keras.losses.Loss, keras.metrics.Metric,
             keras.optimizers.Optimizer, keras.optimizers.schedules.LearningRateSchedule,
-            keras.dtype_policies.DTypePolicy)
+            keras.dtype_policies.DTypePolicy, keras.quantizers.QuantizationConfig, keras.quantizers.Quantizer)
 
 
 @functools.cache

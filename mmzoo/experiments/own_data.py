@@ -21,6 +21,7 @@ from mmzoo.models import build_model
 from mmzoo.specs.adapt import adapt
 from mmzoo.tasks.infer import infer_task
 from mmzoo.training.atomic import atomic_file
+from mmzoo.training.class_weights import class_weights, with_class_weights
 from mmzoo.training.trainer import save_artifacts
 from mmzoo.training.trainer import train as train_model
 
@@ -40,6 +41,7 @@ class FitResult:
         sizes: rows per split actually used (`{"train": n, ...}`).
         run_dir: the run folder, or None without `output`.
         paths: artifact name -> path in the run folder.
+        class_weight: `{class_id: weight}` used in training, or None.
     """
 
     metrics: dict
@@ -49,11 +51,12 @@ class FitResult:
     sizes: dict
     run_dir: str = None
     paths: dict = dataclasses.field(default_factory=dict)
+    class_weight: dict = None
 
 
 def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20, batch_size=32,
         output=None, inputs=None, encoders=None, seed=0, verbose=1, task=None, patience=5,
-        on_error="raise", cache=True, **build_options):
+        on_error="raise", cache=True, class_weight=None, **build_options):
     """Trains a model on a table of texts, file paths and numbers, inferring inputs and task.
 
     Args:
@@ -66,8 +69,10 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
             other numbers `Regression`.
         model: an architecture name from `mmzoo.list_models()`.
         validation: a fraction of `train` held out (stratified for
-            classification), a DataFrame or CSV path, or None for none (then
-            no early stopping).
+            classification: every class keeps its share in both parts, when
+            each class has at least 2 rows and the held-out part has room for
+            one row per class), a DataFrame or CSV path, or None for none
+            (then no early stopping).
         test: optional DataFrame or CSV path, evaluated after training.
         epochs: most epochs; training stops `patience` epochs after the best
             validation loss and keeps that epoch's weights.
@@ -84,6 +89,11 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
         on_error: "raise" (a bad row is an error naming it) or "skip" (bad
             rows dropped with a warning), as in `mmzoo.data.from_dataframe`.
         cache: keep decoded examples in memory after the first epoch.
+        class_weight: classification only: "balanced" (weights from the
+            training labels, `mmzoo.training.class_weights`) or a dict
+            `{class_id: weight}`; each training example's loss and metrics
+            are weighted by its class's weight (`with_class_weights`); the
+            weights used are in `result.class_weight`.
         **build_options: architecture options for `mmzoo.build_model`
             (`learning_rate`, `head_units`, `dropout`, ...).
 
@@ -135,13 +145,16 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
     adapt(specs, data["train"][0])
     network = build_model(model, list(specs), task, encoders=encoders, **build_options)
     validation_ds = data["validation"][0] if "validation" in data else None
-    history = train_model(network, data["train"][0], validation_ds, epochs=epochs, seed=seed,
+    weights = _class_weight(class_weight, task, data["train"][0])
+    train_ds = data["train"][0] if weights is None else with_class_weights(data["train"][0], weights)
+    history = train_model(network, train_ds, validation_ds, epochs=epochs, seed=seed,
                           early_stopping_patience=patience if validation_ds is not None else None,
                           restore_best=validation_ds is not None, verbose=verbose)
     metrics = {name: {k: float(v) for k, v in network.evaluate(ds, return_dict=True, verbose=0).items()}
                for name, (ds, _) in data.items() if name != "train"}
     sizes = {name: report.num_examples for name, (_, report) in data.items()}
-    result = FitResult(metrics, {k: list(v) for k, v in history.history.items()}, specs, task, sizes)
+    result = FitResult(metrics, {k: list(v) for k, v in history.history.items()}, specs, task, sizes,
+                       class_weight=weights)
     if verbose:
         print("metrics: " + json.dumps(metrics))
     if output is not None:
@@ -149,6 +162,7 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
         config = {"model": model, "label": label, "task": task.get_config(), "columns": specs.columns,
                   "inputs": [s.get_config() for s in specs], "encoders": encoders, "epochs": epochs,
                   "batch_size": batch_size, "seed": seed, "patience": patience, "sizes": sizes,
+                  "class_weight": weights,
                   "build_options": build_options}
         result.paths = save_artifacts(network, output, history, metrics,
                                       json.loads(json.dumps(config, default=repr)))
@@ -176,6 +190,24 @@ def _check_labels(df, labels, split):
                              f"Pass label=<one of them>.")
     if len(df) == 0:
         raise ValueError(f"The {split} data has no rows (columns: {have}); expected one row per example.")
+
+
+def _class_weight(class_weight, task, train_ds):
+    """`{class_id: weight}` from `fit`'s `class_weight` argument, or None."""
+    if class_weight is None:
+        return None
+    if task.kind != "classification":
+        raise ValueError(f"class_weight applies to classification; the task is {type(task).__name__}. "
+                         f"Pass class_weight=None.")
+    if isinstance(class_weight, str):
+        return class_weights(train_ds, mode=class_weight)
+    if isinstance(class_weight, dict):
+        bad = [c for c in class_weight if not 0 <= int(c) < task.num_classes]
+        if bad:
+            raise ValueError(f"class_weight has class ids {bad} outside 0..{task.num_classes - 1}.")
+        return {int(c): float(w) for c, w in class_weight.items()}
+    raise TypeError(f"class_weight must be None, 'balanced' or a dict {{class_id: weight}}; "
+                    f"received {type(class_weight).__name__}.")
 
 
 def _split(df, labels, task, fraction, seed):

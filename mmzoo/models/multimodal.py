@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmzoo.inference.fast_predict import can_fast_predict, fast_predictor
+from mmzoo.models.quantized_layers import quantized_entries, restore_quantization
 from mmzoo.models.input_checks import check_batch_sizes, check_finite, check_keys, optional_presence, utf8_strings
 from mmzoo.specs.presence import PRESENT_SUFFIX
 from mmzoo.specs import spec_from_config
@@ -38,12 +39,16 @@ class MultimodalModel(keras.Model):
         inputs, outputs, name: as for a functional `keras.Model`.
         specs: list of spec configs (`Spec.get_config()`), one per input.
         task: the task config (`Task.get_config()`).
+        quantized: the quantized layers (`mmzoo.models.quantized_layers`), so
+            that layers nested in custom layers reload quantized; written by
+            `get_config`, absent for a float model.
     """
 
-    def __init__(self, *args, specs=None, task=None, **kwargs):
+    def __init__(self, *args, specs=None, task=None, quantized=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.spec_configs = [dict(s) for s in (specs or [])]
         self.task_config = dict(task) if task else None
+        restore_quantization(self, quantized or [])
 
     @property
     def specs(self):
@@ -54,7 +59,9 @@ class MultimodalModel(keras.Model):
         return task_from_config(self.task_config) if self.task_config else None
 
     def get_config(self):
-        return {**super().get_config(), "specs": self.spec_configs, "task": self.task_config}
+        config = {**super().get_config(), "specs": self.spec_configs, "task": self.task_config}
+        quantized = quantized_entries(self)
+        return {**config, "quantized": quantized} if quantized else config
 
     @tf.autograph.experimental.do_not_convert  # converting it would cache (and keep alive) the model
     def __call__(self, inputs, *args, **kwargs):

@@ -72,6 +72,46 @@ class F1Score(_CountingF1):
         return {"num_classes": self.num_classes, "average": self.average, "name": self.name, "dtype": self.dtype}
 
 
+CLASS_SCORES = ("macro_precision", "macro_recall", "weighted_precision", "weighted_recall", "weighted_f1")
+
+
+@keras.saving.register_keras_serializable(package="mmzoo")
+class ClassScore(F1Score):
+    """Precision, recall or F1 per class from integer labels, averaged "macro" or "weighted".
+
+    Scikit-learn's `precision_recall_fscore_support(labels=range(num_classes),
+    average=..., zero_division=0)`: macro is the plain mean over all classes,
+    weighted weights each class by its number of true examples.
+
+    Args:
+        num_classes: number of classes.
+        name: one of `CLASS_SCORES` ("macro_recall", "weighted_f1", ...).
+
+    Example:
+        >>> m = ClassScore(3, "macro_recall")
+        >>> m.update_state([0, 0, 1, 2], [[.9, .1, 0], [.2, .7, .1], [.1, .8, .1], [.3, .3, .4]])
+        >>> round(float(m.result()), 4)  # recalls 1/2, 1, 1
+        0.8333
+    """
+
+    def __init__(self, num_classes, name="macro_recall", dtype=None):
+        if name not in CLASS_SCORES:
+            raise ValueError(f"ClassScore name must be one of {', '.join(CLASS_SCORES)}; received {name!r}.")
+        super().__init__(num_classes, average="macro", name=name, dtype=dtype)
+        self.weighting, self.score = name.split("_", 1)
+
+    def result(self):
+        found, true = self.tp + self.fp, self.tp + self.fn
+        per_class = {"precision": ops.divide_no_nan(self.tp, found), "recall": ops.divide_no_nan(self.tp, true),
+                     "f1": ops.divide_no_nan(2 * self.tp, found + true)}[self.score]
+        if self.weighting == "macro":
+            return ops.mean(per_class)
+        return ops.divide_no_nan(ops.sum(per_class * true), ops.sum(true))
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype}
+
+
 @keras.saving.register_keras_serializable(package="mmzoo")
 class MultiLabelF1(_CountingF1):
     """Micro or macro F1 of multi-label predictions, thresholded per label.

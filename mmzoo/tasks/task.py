@@ -7,7 +7,8 @@ import keras
 from keras import ops
 
 from mmzoo.registry import TASKS, register_task
-from mmzoo.tasks.metrics import F1Score, MultiLabelF1, PearsonCorrelation, RecallAtK
+from mmzoo.tasks.losses import SparseCategoricalFocalCrossentropy
+from mmzoo.tasks.metrics import CLASS_SCORES, ClassScore, F1Score, MultiLabelF1, PearsonCorrelation, RecallAtK
 
 
 @dataclasses.dataclass
@@ -65,21 +66,33 @@ class Classification(Task):
     """Single-label classification over `num_classes` classes (2 = binary).
 
     The head is a softmax over the classes, computed in float32; labels are
-    integer class ids. Metrics: accuracy and F1 (class-1 F1 when binary,
-    macro F1 otherwise).
+    integer class ids. Loss: cross-entropy, or the focal loss (Lin et al.
+    2017, "Focal Loss for Dense Object Detection") with `focal_gamma`, which
+    down-weights well-classified examples (useful with imbalanced classes).
+    Metrics: accuracy and F1 (class-1 F1 when binary, macro F1 otherwise),
+    plus the opt-in `extra_metrics`.
 
     Args:
         num_classes: number of classes (>= 2).
         class_names: optional names, shown by `predict` and in plots.
+        focal_gamma: None for cross-entropy; a number γ >= 0 for the focal
+            loss `-alpha (1 - p)^γ log p` (Keras's `categorical_focal_crossentropy`).
+        focal_alpha: the focal loss's weighting factor.
+        extra_metrics: more metrics for the training history, from
+            "macro_precision", "macro_recall", "weighted_precision",
+            "weighted_recall" and "weighted_f1" (averages over all classes).
 
     Example:
-        >>> task = Classification(num_classes=10)
-        >>> [m.name for m in task.metrics()]
-        ['accuracy', 'f1']
+        >>> task = Classification(num_classes=10, focal_gamma=2.0, extra_metrics=["macro_recall"])
+        >>> [m.name for m in task.metrics()], task.loss().name
+        (['accuracy', 'f1', 'macro_recall'], 'sparse_categorical_focal_crossentropy')
     """
 
     num_classes: int = 2
     class_names: list = None
+    focal_gamma: float = None
+    focal_alpha: float = 0.25
+    extra_metrics: list = dataclasses.field(default_factory=list)
 
     kind = "classification"
     output_name = "probabilities"
@@ -99,14 +112,27 @@ class Classification(Task):
                     f"Classification has num_classes={self.num_classes} but "
                     f"{len(self.class_names)} class_names."
                 )
+        if self.focal_gamma is not None:
+            if not isinstance(self.focal_gamma, (int, float)) or self.focal_gamma < 0:
+                raise ValueError(f"Classification focal_gamma must be None (cross-entropy) or a number >= 0; "
+                                 f"received {self.focal_gamma!r}.")
+            self.focal_gamma = float(self.focal_gamma)
+        self.focal_alpha = float(self.focal_alpha)
+        self.extra_metrics = list(self.extra_metrics or [])
+        unknown = [m for m in self.extra_metrics if m not in CLASS_SCORES]
+        if unknown:
+            raise ValueError(f"Classification extra_metrics {unknown} unknown; choose from {', '.join(CLASS_SCORES)}.")
 
     def loss(self):
-        return keras.losses.SparseCategoricalCrossentropy()
+        if self.focal_gamma is None:
+            return keras.losses.SparseCategoricalCrossentropy()
+        return SparseCategoricalFocalCrossentropy(alpha=self.focal_alpha, gamma=self.focal_gamma)
 
     def metrics(self):
         return [
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
             F1Score(num_classes=self.num_classes, name="f1"),
+            *[ClassScore(self.num_classes, name) for name in self.extra_metrics],
         ]
 
 
@@ -152,6 +178,8 @@ class MultiLabel(Task):
         num_labels: number of labels.
         threshold: decision threshold, a float or a list with one per label.
         label_names: optional names.
+        focal_gamma: None for binary cross-entropy; a number γ >= 0 for
+            Keras's `BinaryFocalCrossentropy(gamma=γ)`.
 
     Example:
         >>> [m.name for m in MultiLabel(num_labels=4, threshold=[.5, .5, .3, .7]).metrics()]
@@ -161,6 +189,7 @@ class MultiLabel(Task):
     num_labels: int = 2
     threshold: object = 0.5
     label_names: list = None
+    focal_gamma: float = None
 
     kind = "multilabel"
     output_name = "probabilities"
@@ -182,7 +211,9 @@ class MultiLabel(Task):
         return self.num_labels
 
     def loss(self):
-        return keras.losses.BinaryCrossentropy()
+        if self.focal_gamma is None:
+            return keras.losses.BinaryCrossentropy()
+        return keras.losses.BinaryFocalCrossentropy(gamma=float(self.focal_gamma))
 
     def metrics(self):
         threshold = self.threshold if isinstance(self.threshold, float) else 0.5
