@@ -21,7 +21,7 @@ from mmzoo.models import build_model
 from mmzoo.specs.adapt import adapt
 from mmzoo.tasks.infer import infer_task
 from mmzoo.training.atomic import atomic_file
-from mmzoo.training.trainer import save_artifacts
+from mmzoo.experiments.artifacts import save_artifacts
 from mmzoo.training.trainer import train as train_model
 
 __all__ = ["FitResult", "fit"]
