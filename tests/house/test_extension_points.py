@@ -11,10 +11,8 @@ import numpy as np
 import pytest
 
 import mmzoo
-from tests import (
-    extension_plugin,  # noqa: F401  (registers toy_xor and weights_json)
-    paths,
-)
+from tests import paths
+from tests.house import extension_plugin  # noqa: F401  (registers toy_xor and weights_json)
 from tests.helpers import run_cli
 
 ROOT = paths.ROOT
