@@ -39,7 +39,7 @@ _PUBLIC = {
     "list_models": ("mmzoo.registry", "list_models"),
     "train": ("mmzoo.training", "train"),
     "fit": ("mmzoo.experiments.own_data", "fit"),
-    "save_artifacts": ("mmzoo.training", "save_artifacts"),
+    "save_artifacts": ("mmzoo.experiments.artifacts", "save_artifacts"),
     "SplitOptimizer": ("mmzoo.training.split_optimizer", "SplitOptimizer"),
     "fine_tune": ("mmzoo.training.transfer", "fine_tune"),
     "pretrain_contrastive": ("mmzoo.training.transfer", "pretrain_contrastive"),

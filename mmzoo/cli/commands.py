@@ -119,7 +119,8 @@ def _train_run(args, config, strategy, run, output_dir, created):
     from mmzoo.experiments.config import ConfigError
     from mmzoo.training.distribute import is_chief, worker_task
     from mmzoo.experiments.runner import build_model_from_config, export_formats, load_data
-    from mmzoo.training.trainer import save_artifacts, train
+    from mmzoo.experiments.artifacts import save_artifacts
+    from mmzoo.training.trainer import train
 
     checkpoint_dir = os.path.join(output_dir, "checkpoints")
     keras.utils.set_random_seed(args.seed)

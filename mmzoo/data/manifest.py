@@ -19,6 +19,7 @@ import pandas as pd
 import tensorflow as tf
 
 from mmzoo.data import decode
+from mmzoo.data.order import DataOrder, with_order
 from mmzoo.data.pipeline import AUTOTUNE, finalize
 from mmzoo.data.labels import is_missing as _is_missing
 from mmzoo.data.labels import label_names as _label_names
@@ -215,10 +216,13 @@ def _build(df, inputs, label, base_dir, columns, source, batch_size=32, shuffle=
     tensors = {s.name: _stack(s, [values[s.name][i] for i in keep]) for s in specs}
     element = (tensors, labels[keep]) if labels is not None else tensors
     ds = tf.data.Dataset.from_tensor_slices(element)
-    if shuffle and not cache:  # shuffle paths, not decoded pixels
+    shuffle_paths = bool(shuffle and not cache)
+    if shuffle_paths:  # shuffle paths, not decoded pixels
         ds = ds.shuffle(len(keep), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(_decoder(specs, resize_images, resample), num_parallel_calls=num_parallel_calls,
                 deterministic=True)
+    if shuffle_paths:
+        ds = with_order(ds, DataOrder("per_process"))
     ds = finalize(ds, batch_size=batch_size, shuffle=bool(shuffle and cache), seed=seed,
                   cache=cache, drop_remainder=drop_remainder, num_examples=len(keep))
     return (ds, report) if with_report else ds

@@ -4,14 +4,17 @@ A seeded shuffle here is *epoch-seeded*: the order of a pass depends only on
 `(seed, epoch)`, not on how many passes this process has already made, so a
 training run resumed from a checkpoint in a new process sees the same batches
 in epoch k as an uninterrupted run. `mmzoo.train` tells the dataset which
-epoch it is in (`set_epoch`); a plain loop over the dataset (or plain
-`model.fit`) counts its own passes 0, 1, 2, ... and reshuffles each time.
+epoch it is in (`set_epoch`, or the `EpochDataOrder` callback); a plain loop
+over the dataset (or plain `model.fit`) counts its own passes 0, 1, 2, ... and
+reshuffles each time. The dataset hands back its order itself
+(`mmzoo.data.order.data_order`); nothing reads its graph.
 """
 
 import tensorflow as tf
 
+from mmzoo.data.order import DataOrder, data_order, with_order
+
 AUTOTUNE = tf.data.AUTOTUNE
-_EPOCH_ATTR = "_mmzoo_epoch"
 _GRAPH_SEED = 87654321
 
 
@@ -35,7 +38,8 @@ def finalize(ds, batch_size=32, shuffle=False, seed=None, cache=False, drop_rema
         num_examples: dataset size, if known.
 
     Returns:
-        The batched, prefetched dataset.
+        The batched, prefetched dataset, carrying its `DataOrder` (`ds`'s own order, if
+        it had one, followed by this shuffle's).
 
     Example:
         >>> ds = finalize(tf.data.Dataset.range(6), batch_size=3, shuffle=True, seed=1)
@@ -48,21 +52,24 @@ def finalize(ds, batch_size=32, shuffle=False, seed=None, cache=False, drop_rema
         >>> [int(v) for b in ds for v in b] == first     # epoch 0's order, in any process
         True
     """
+    before = data_order(ds)
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
-    epoch = None
+    order = DataOrder("fixed")
     if shuffle:
         buffer = shuffle_buffer or min(num_examples or 10_000, 100_000)
         if seed is None:
             ds = ds.shuffle(buffer, reshuffle_each_iteration=True)
+            order = DataOrder("per_process")
         else:
             ds, epoch = _epoch_seeded_shuffle(ds, buffer, seed)
+            order = DataOrder("epoch_seeded", [epoch])
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE,
                   deterministic=True)
     ds = ds.prefetch(AUTOTUNE)
-    if epoch is not None:
-        setattr(ds, _EPOCH_ATTR, epoch)
-    return ds
+    if before is not None and cache:  # a cache replays its first pass: what came before is fixed
+        before = DataOrder("fixed")
+    return with_order(ds, before.then(order) if before is not None else order)
 
 
 def _epoch_seeded_shuffle(ds, buffer, seed):
@@ -93,56 +100,37 @@ def _epoch_seeded_shuffle(ds, buffer, seed):
     return shuffled, epoch
 
 
-def _walk(ds):
-    """`ds` and the datasets it was built from (through `take`, `map`, ...)."""
-    stack, seen = [ds], set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        try:
-            stack.extend(current._inputs())
-        except (AttributeError, NotImplementedError, TypeError):
-            pass
-
-
 def set_epoch(ds, epoch):
     """Tells the epoch-seeded shuffles inside `ds` which epoch comes next.
 
     Args:
-        ds: a dataset from `finalize` (or built on one with `take`, `map`, ...).
+        ds: a dataset built by mmzoo.data (see `mmzoo.data.order`).
         epoch: 0-based epoch; `None` goes back to counting passes.
 
     Returns:
         True if `ds` contains an epoch-seeded shuffle (its order now follows
-        `epoch`), False otherwise.
+        `epoch`), False otherwise (a dataset mmzoo did not build included).
 
     Example:
         >>> set_epoch(tf.data.Dataset.range(3), 2)
         False
     """
-    found = False
-    for part in _walk(ds):
-        variable = getattr(part, _EPOCH_ATTR, None)
-        if variable is not None:
-            variable.assign(-1 if epoch is None else int(epoch))
-            found = True
-    return found
+    order = data_order(ds)
+    return order is not None and order.set_epoch(epoch)
 
 
 def reshuffles_per_process(ds):
-    """True if `ds` reshuffles each pass from per-process state (a `shuffle` not made by `finalize` with a seed).
+    """True if mmzoo built `ds` with a shuffle that reshuffles each pass from per-process state.
 
     Such a dataset gives a resumed training run a different order than an
     uninterrupted one, so `mmzoo.train` warns about it when checkpointing.
+    A dataset mmzoo did not build is taken as it is: False.
 
     Example:
-        >>> reshuffles_per_process(tf.data.Dataset.range(8).shuffle(8, seed=1))
+        >>> reshuffles_per_process(finalize(tf.data.Dataset.range(8), shuffle=True))
         True
         >>> reshuffles_per_process(finalize(tf.data.Dataset.range(8), shuffle=True, seed=1))
         False
     """
-    return any(type(part).__name__ == "_ShuffleDataset" and getattr(part, "_reshuffle_each_iteration", False)
-               for part in _walk(ds))
+    order = data_order(ds)
+    return order is not None and order.reshuffles_per_process

@@ -29,7 +29,7 @@ import warnings
 
 import tensorflow as tf
 
-from mmzoo.data import pipeline
+from mmzoo.data.order import data_order
 
 MODES = ("parallel_epochs", "distributed_epoch")
 _service = tf.data.experimental.service
@@ -45,7 +45,8 @@ def _target(service):
 
 def _fixed_seed(part):
     """True for a shuffle whose seed is fixed: a seeded `finalize` shuffle, or `shuffle(seed=...)`."""
-    if getattr(part, getattr(pipeline, "_EPOCH_ATTR", "_mmzoo_epoch"), None) is not None:
+    order = data_order(part)
+    if order is not None and order.epoch_variables:
         return True
     if type(part).__name__ != "_ShuffleDataset":
         return False

@@ -31,6 +31,7 @@ import wave
 import numpy as np
 import tensorflow as tf
 
+from mmzoo.data.order import keep_order
 from mmzoo.data.pipeline import finalize
 from mmzoo.datasets.avmnist_sample import CLASS_NAMES
 from mmzoo.datasets.base import Splits
@@ -268,7 +269,7 @@ def _dataset(split, batch_size, shuffle, seed, cache):
     def attach_voice(features, labels):  # recordings are stored once, gathered per batch
         return {"digit": features["digit"], "voice": tf.gather(table, features["recording"])}, labels
 
-    return ds.map(attach_voice, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return keep_order(ds.map(attach_voice, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE), ds)
 
 
 @register_dataset("avmnist", paper="AV-MNIST: MNIST digits paired with FSDD spoken digits (Vielzeuf et al. 2018)")

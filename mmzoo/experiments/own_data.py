@@ -21,8 +21,8 @@ from mmzoo.models import build_model
 from mmzoo.specs.adapt import adapt
 from mmzoo.tasks.infer import infer_task
 from mmzoo.training.atomic import atomic_file
-from mmzoo.training.class_weights import class_weights, with_class_weights
-from mmzoo.training.trainer import save_artifacts
+from mmzoo.training.imbalance import class_weights, with_class_weights
+from mmzoo.experiments.artifacts import save_artifacts
 from mmzoo.training.trainer import train as train_model
 
 __all__ = ["FitResult", "fit"]
@@ -90,7 +90,7 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
             rows dropped with a warning), as in `mmzoo.data.from_dataframe`.
         cache: keep decoded examples in memory after the first epoch.
         class_weight: classification only: "balanced" (weights from the
-            training labels, `mmzoo.training.class_weights`) or a dict
+            training labels, `mmzoo.training.imbalance`) or a dict
             `{class_id: weight}`; each training example's loss and metrics
             are weighted by its class's weight (`with_class_weights`); the
             weights used are in `result.class_weight`.

@@ -189,7 +189,15 @@ def _replace(obj, options, path, what):
 
 
 def _select(dataset, names):
-    return dataset.map(lambda x, y: ({k: x[k] for k in names}, y))
+    from mmzoo.data.order import keep_order  # the selection keeps the order mmzoo.train resumes
+
+    return keep_order(dataset.map(lambda x, y: ({k: x[k] for k in names}, y)), dataset)
+
+
+def _first(dataset, batches):
+    from mmzoo.data.order import keep_order
+
+    return keep_order(dataset.take(batches), dataset)
 
 
 def load_data(config):
@@ -222,7 +230,7 @@ def load_data(config):
     if names != known:
         parts = {k: _select(v, names) for k, v in parts.items()}
     if config.dataset.limit_batches is not None:  # a quick trial run on the first N batches of every split
-        parts = {k: v.take(config.dataset.limit_batches) for k, v in parts.items()}
+        parts = {k: _first(v, config.dataset.limit_batches) for k, v in parts.items()}
     splits = splits._replace(inputs=inputs, task=task, **parts)
     adapt(splits.inputs, splits.train)
     return splits

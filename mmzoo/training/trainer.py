@@ -1,30 +1,39 @@
-"""Training convenience around `model.fit` (resumable, NaN-guarded, deterministic, distributed), and a run's artifacts."""
+"""`mmzoo.train`: `model.fit` with mmzoo's callbacks composed (NaN stop, best weights, checkpoints, data order).
+
+The callbacks live in `mmzoo.training.callbacks` and work with a plain
+`model.fit` too; this module adds what spans them: resuming, determinism,
+distribution strategies, mixed precision and the error raised on NaN/Inf.
+Writing a run's artifacts belongs to the experiment runner
+(`mmzoo.experiments.artifacts.save_artifacts`).
+"""
 
 import contextlib
+import dataclasses
 import functools
 import os
-import time
 import warnings
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from mmzoo.training.atomic import atomic_directory, atomic_file, atomic_write_json, check_writable, hold_folder
-from mmzoo.training.checkpoint import CheckpointError, Checkpoints
-from mmzoo.data.pipeline import reshuffles_per_process, set_epoch
+from mmzoo.data.pipeline import reshuffles_per_process
+from mmzoo.data.order import data_order
+from mmzoo.training.atomic import check_writable, hold_folder
+from mmzoo.training.callbacks import BestWeights, CheckpointWriter, EpochDataOrder, NaNStop
 from mmzoo.training.distribute import (broadcast_from_chief, check_same_epoch, get_strategy, is_chief, is_multi_worker,
-                              worker_task)
+                                       worker_task)
 from mmzoo.training.distributed_fit import distributed_fit
-from mmzoo.artifacts.export import export
 from mmzoo.training.placement import check_precision, copy_optimizer_state, copy_state, place
-from mmzoo.plots.history import plot_history
 
 
 def train(model, train_data, validation_data=None, epochs=10, callbacks=None, seed=None,
           early_stopping_patience=None, restore_best=False, verbose="auto", checkpoint_dir=None,
           keep_checkpoints=2, deterministic=None, strategy="auto", precision=None):
     """Fits `model` with mmzoo's guards; returns the Keras `History` (of every epoch, resumed ones too).
+
+    The guards are the callbacks of `mmzoo.training.callbacks` (`NaNStop`,
+    `BestWeights`, `CheckpointWriter`, `EpochDataOrder`), listed before
+    `callbacks`; each also works on its own with `model.fit`.
 
     - NaN/Inf: training stops at the first batch whose loss, or whose updated
       weights, are not finite (a NaN input can leave the loss finite on CPU,
@@ -102,6 +111,7 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
 
     Example:
         >>> import tempfile
+        >>> import numpy as np
         >>> from mmzoo.data import from_arrays
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer="sgd", loss="mse")
@@ -125,8 +135,10 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
     working = place(model, strategy, precision)  # `model` itself unless it must move into a scope or policy
     try:
         with _holding(checkpoint_dir):
-            return _train(working, train_data, validation_data, epochs, callbacks, seed, early_stopping_patience,
-                          restore_best, verbose, checkpoint_dir, keep_checkpoints, deterministic, strategy)
+            return _fit(working, train_data, validation_data, _Settings(
+                epochs=epochs, callbacks=list(callbacks or []), seed=seed, patience=early_stopping_patience,
+                restore_best=restore_best, verbose=verbose, checkpoint_dir=checkpoint_dir,
+                keep_checkpoints=keep_checkpoints, deterministic=deterministic, strategy=strategy))
     finally:
         if working is not model:  # the caller's model gets the trained state, whatever happened
             copy_state(working, model)
@@ -151,159 +163,95 @@ def _holding(checkpoint_dir):
     return hold_folder(checkpoint_dir, "checkpoint directory")
 
 
-def _train(model, train_data, validation_data, epochs, callbacks, seed, early_stopping_patience, restore_best,
-           verbose, checkpoint_dir, keep_checkpoints, deterministic, strategy):
-    multi_worker = is_multi_worker(strategy)
-    if multi_worker and not is_chief(strategy):
-        verbose = 0
-    store, state = None, None
-    if checkpoint_dir is not None:
-        store = Checkpoints(checkpoint_dir, keep=keep_checkpoints)
-        store.check_config(model, settings={"seed": seed})
-        state = store.restore(model)
-        if reshuffles_per_process(train_data):
-            warnings.warn("train_data reshuffles every pass from per-process state, so a resumed run sees a "
-                          "different order than an uninterrupted one. Build it with mmzoo.data (shuffle=True "
-                          "and a seed) for bit-identical resumes.", stacklevel=3)
-    monitor = bool((early_stopping_patience or restore_best) and validation_data is not None)
-    guard = _TrainingGuard(store, train_data, state or {}, monitor=monitor,
-                           patience=early_stopping_patience or epochs, verbose=verbose)
-    initial_epoch = int(state["epoch"]) if state else 0
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """`train`'s arguments past the model and data, once checked (see `train`)."""
+
+    epochs: int
+    callbacks: list
+    seed: object
+    patience: object
+    restore_best: bool
+    verbose: object
+    checkpoint_dir: object
+    keep_checkpoints: int
+    deterministic: bool
+    strategy: object
+
+
+def _fit(model, train_data, validation_data, settings):
+    """Composes the callbacks, resumes, fits and raises on NaN/Inf; returns the `History` of every epoch."""
+    multi_worker = is_multi_worker(settings.strategy)
+    verbose = 0 if multi_worker and not is_chief(settings.strategy) else settings.verbose
+    nan_stop = NaNStop()
+    best = None
+    if (settings.patience or settings.restore_best) and validation_data is not None:
+        best = BestWeights("val_loss", patience=settings.patience or settings.epochs, restore=False,
+                           verbose=verbose)
+    writer = _checkpoint_writer(model, train_data, settings, best)
+    initial_epoch = writer.restore(model) if writer is not None else 0
     if multi_worker:
-        check_same_epoch(strategy, initial_epoch)
+        check_same_epoch(settings.strategy, initial_epoch)
         optimizer = getattr(model, "optimizer", None)
-        broadcast_from_chief(strategy, list(model.variables) + (list(optimizer.variables) if optimizer else []))
-    if state and verbose != 0:
-        print(f"mmzoo: resuming from {state['path']} ({initial_epoch} of {epochs} epochs done)")
-    if state and state.get("stopped"):
+        broadcast_from_chief(settings.strategy,
+                             list(model.variables) + (list(optimizer.variables) if optimizer else []))
+    if writer is not None and writer.restored and verbose != 0:
+        print(f"mmzoo: resuming from {writer.restored['path']} ({initial_epoch} of {settings.epochs} epochs done)")
+    order = _data_order(train_data)
+    own = [c for c in (order, nan_stop, best, writer) if c is not None]
+    if writer is not None and writer.stopped:
         history = keras.callbacks.History()
-        history.set_model(model)
+        for callback in (history, *own):
+            callback.set_model(model)
     else:
         try:
-            fit = functools.partial(distributed_fit, model, strategy=strategy) if multi_worker else model.fit
-            with _op_determinism(deterministic):
-                history = fit(train_data, validation_data=validation_data, epochs=epochs,
-                              initial_epoch=initial_epoch, callbacks=[guard, *(callbacks or [])], verbose=verbose)
+            fit = functools.partial(distributed_fit, model, strategy=settings.strategy) if multi_worker \
+                else model.fit
+            with _op_determinism(settings.deterministic):
+                history = fit(train_data, validation_data=validation_data, epochs=settings.epochs,
+                              initial_epoch=initial_epoch, callbacks=own + settings.callbacks, verbose=verbose)
         finally:
-            set_epoch(train_data, None)  # plain passes over the data count their own epochs again
-    if guard.failure is not None:
-        restored = store.restore(model) if store is not None else None
-        raise FloatingPointError(guard.failure_message(restored))
-    best = guard.best_weights()
-    if monitor and best is not None:
-        if verbose != 0:
-            print(f"Restoring model weights from the end of the best epoch: {guard.best_epoch + 1}.")
-        model.set_weights(best)
-    history.history = {k: list(v) for k, v in guard.history.items()}
-    history.epoch = list(range(len(next(iter(guard.history.values()), []))))
+            if order is not None:
+                order.reset()  # plain passes over the data count their own epochs again
+    if nan_stop.failure is not None:
+        raise FloatingPointError(_failure_message(nan_stop.failure, writer, model))
+    if best is not None:
+        best.restore_best()
+    if writer is not None:  # the epochs of earlier, interrupted runs too
+        history.history = {k: list(v) for k, v in writer.history.items()}
+        history.epoch = list(range(len(next(iter(writer.history.values()), []))))
     return history
 
 
-class _TrainingGuard(keras.callbacks.Callback):
-    """NaN/Inf stop, best-epoch tracking, epoch-seeded data order and checkpoints, in one callback."""
+def _checkpoint_writer(model, train_data, settings, best):
+    """The `CheckpointWriter` for `settings.checkpoint_dir` (None without one), its configuration checked."""
+    if settings.checkpoint_dir is None:
+        return None
+    writer = CheckpointWriter(settings.checkpoint_dir, keep=settings.keep_checkpoints, best=best)
+    writer.store.check_config(model, settings={"seed": settings.seed})
+    if reshuffles_per_process(train_data):
+        warnings.warn("train_data reshuffles every pass from per-process state, so a resumed run sees a "
+                      "different order than an uninterrupted one. Build it with mmzoo.data (shuffle=True "
+                      "and a seed) for bit-identical resumes.", stacklevel=4)
+    return writer
 
-    def __init__(self, store, train_data, state, monitor, patience, verbose):
-        super().__init__()
-        self.store, self.train_data, self.monitor, self.patience = store, train_data, monitor, patience
-        self.verbose = verbose
-        self.history = {k: list(v) for k, v in state.get("history", {}).items()}
-        self.best = state.get("best_value", float("inf"))
-        self.best_epoch = state.get("best_epoch")
-        self.wait = state.get("wait", 0)
-        self._best_weights = None
-        self.failure = None
-        self.epoch = 0
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        set_epoch(self.train_data, epoch)
+def _data_order(train_data):
+    """`EpochDataOrder` for an epoch-seeded mmzoo dataset; None for any other."""
+    order = data_order(train_data)
+    return EpochDataOrder(train_data) if order is not None and order.epoch_variables else None
 
-    def on_train_begin(self, logs=None):
-        trainable = [v.value for v in self.model.trainable_variables]
-        self._weights_finite = tf.function(
-            lambda: tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in trainable]))
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.failure is not None:
-            return
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(loss)):
-            self._fail(self.epoch, batch, f"the loss became {float(loss)}")
-        elif not bool(self._weights_finite()):
-            # A NaN input can vanish from the loss (ReLU and max-pooling return 0 for NaN on CPU)
-            # and still turn the gradients, hence the weights, into NaN.
-            self._fail(self.epoch, batch, f"the weights {self._non_finite(self.model.trainable_variables)} "
-                                          f"became NaN/Inf while the loss stayed finite")
-
-    def _fail(self, epoch, batch, what):
-        self.failure = (epoch, batch, what)
-        self.model.stop_training = True
-
-    @staticmethod
-    def _non_finite(variables):
-        names = [v.path for v in variables
-                 if not np.isfinite(keras.ops.convert_to_numpy(v).astype("float64", copy=False)).all()]
-        return ", ".join(names[:3]) + (f" (and {len(names) - 3} more)" if len(names) > 3 else "")
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        if self.failure is None and "loss" in logs and not np.isfinite(float(logs["loss"])):
-            self._fail(epoch, None, f"the loss became {float(logs['loss'])}")
-        if self.failure is None:  # e.g. BatchNormalization statistics poisoned by a NaN input
-            floats = [v for v in self.model.variables if "float" in str(v.dtype)]
-            bad = self._non_finite(floats)
-            if bad:
-                self._fail(epoch, None, f"the variables {bad} became NaN/Inf")
-        if self.failure is not None:
-            return  # no checkpoint and no history for a poisoned epoch
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-        stopped = self._track_best(epoch, logs.get("val_loss"))
-        if self.store is not None:
-            state = {"history": self.history, "best_value": self.best, "best_epoch": self.best_epoch,
-                     "wait": self.wait, "stopped": stopped}
-            best = None if self.best_epoch is None else self.best_epoch + 1
-            self.store.save(self.model, epoch + 1, state, protect=[best])
-
-    def _track_best(self, epoch, current):
-        if not self.monitor or current is None:
-            return False
-        if self.best_epoch is None:
-            self.best_epoch, self._best_weights = epoch, self.model.get_weights()
-        self.wait += 1
-        if current < self.best:
-            self.best, self.best_epoch, self.wait = float(current), epoch, 0
-            self._best_weights = self.model.get_weights()
-            return False
-        if self.wait >= self.patience and epoch > 0:
-            self.model.stop_training = True
-            if self.verbose != 0:
-                print(f"Epoch {epoch + 1}: early stopping")
-            return True
-        return False
-
-    def best_weights(self):
-        """The best epoch's weights: kept in memory, or read from its checkpoint after a resume."""
-        if self._best_weights is None and self.best_epoch is not None and self.store is not None:
-            try:
-                self._best_weights = self.store.model_weights(self.model, self.best_epoch + 1)
-            except CheckpointError as error:
-                warnings.warn(f"Cannot restore the weights of the best epoch ({self.best_epoch + 1}) from "
-                              f"{self.store.path(self.best_epoch + 1)}: {error} Keeping the final weights.",
-                              stacklevel=3)
-        return self._best_weights
-
-    def failure_message(self, restored=None):
-        """What stopped being finite and where, and what was kept (`restored`: the reloaded checkpoint state)."""
-        epoch, batch, what = self.failure
-        where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
-        message = f"Training stopped: {what} at {where} (counting from 1)."
-        if restored is not None:
-            message += (f" The last good checkpoint, {restored['path']} (epoch {restored['epoch']}), "
-                        f"is kept and its weights are back in the model.")
-        elif self.store is not None:
-            message += f" No checkpoint was written yet in {self.store.directory}."
-        return message + " Lower the learning rate or check the inputs for NaN/Inf values."
+def _failure_message(failure, writer, model):
+    """What stopped being finite and where, and what was kept (the last good checkpoint goes back into `model`)."""
+    message = f"Training stopped: {failure}."
+    restored = writer.store.restore(model) if writer is not None else None
+    if restored is not None:
+        message += (f" The last good checkpoint, {restored['path']} (epoch {restored['epoch']}), "
+                    f"is kept and its weights are back in the model.")
+    elif writer is not None:
+        message += f" No checkpoint was written yet in {writer.store.directory}."
+    return message + " Lower the learning rate or check the inputs for NaN/Inf values."
 
 
 @contextlib.contextmanager
@@ -321,43 +269,3 @@ def _op_determinism(enabled):
     finally:
         if not was_on and hasattr(tf_config, "disable_op_determinism"):
             tf_config.disable_op_determinism()
-
-
-def save_artifacts(model, output_dir, history=None, metrics=None, config=None):
-    """Writes `model.keras`, the `savedmodel/` export, `metrics.json`, `curves.png`, `config.json`.
-
-    Every file (and the SavedModel folder) is written under a temporary name
-    and moved into place with `os.replace`, so a crash never leaves a
-    half-written artifact; re-running replaces the previous ones.
-
-    Args:
-        model: the trained model.
-        output_dir: the run folder (created; must be writable).
-        history: optional `History` for the curves and `metrics.json`.
-        metrics: optional dict stored under "metrics".
-        config: optional dict written as `config.json`.
-
-    Returns:
-        Dict of artifact name -> path.
-    """
-    check_writable(output_dir, "output directory")
-    paths = {
-        "keras": os.path.join(output_dir, "model.keras"),
-        "savedmodel": os.path.join(output_dir, "savedmodel"),
-        "metrics": os.path.join(output_dir, "metrics.json"),
-    }
-    with atomic_file(paths["keras"]) as tmp:
-        model.save(tmp)
-    with atomic_directory(paths["savedmodel"]) as tmp:
-        export(model, tmp)
-    record = {"metrics": metrics or {}, "params": int(model.count_params()), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    if history is not None:
-        record["history"] = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        paths["curves"] = os.path.join(output_dir, "curves.png")
-        with atomic_file(paths["curves"]) as tmp:
-            plot_history(history, tmp, title=model.name)
-    atomic_write_json(paths["metrics"], record)
-    if config is not None:
-        paths["config"] = os.path.join(output_dir, "config.json")
-        atomic_write_json(paths["config"], config)
-    return paths

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from mmzoo.specs.adapt import adapt
 from mmzoo.data.arrays import from_arrays
+from mmzoo.data.order import keep_order
 from mmzoo.training.split_optimizer import SplitOptimizer
 from mmzoo.tasks.task import Retrieval
 from mmzoo.models.zoo import build_model
@@ -134,7 +135,7 @@ def _dataset(data, batch_size, shuffle=False, seed=None, unlabelled=False, drop_
     """`data` (a dataset, a `{name: array}` dict or a `(features, labels)` pair) as a batched dataset."""
     if isinstance(data, tf.data.Dataset):
         if unlabelled and isinstance(data.element_spec, tuple):
-            data = data.map(lambda x, *_: x)  # contrastive targets come from the pairing, not labels
+            data = keep_order(data.map(lambda x, *_: x), data)  # contrastive targets come from the pairing
         return data
     if isinstance(data, dict):
         return from_arrays(data, batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)

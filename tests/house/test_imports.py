@@ -83,6 +83,17 @@ def _python(code):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def test_training_does_not_import_export():
+    """Writing a run's artifacts belongs to the experiment runner: training alone loads no exporter or plots."""
+    out = _python(
+        "import json, sys\n"
+        "sys.argv[:1] = ['-m']\n"  # the package root then loads nothing eagerly, as for `python -m mmzoo`
+        "import mmzoo.training, mmzoo.training.trainer, mmzoo.training.callbacks\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('mmzoo.artifacts', 'mmzoo.plots',\n"
+        "                                                                'mmzoo.experiments')))))\n")
+    assert out == []
+
+
 def test_import_mmzoo_changes_no_global_setting():
     """Environment, matplotlib backend, Keras config and dtype policy are as TensorFlow and Keras left them."""
     out = _python(

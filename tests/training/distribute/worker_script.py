@@ -16,7 +16,8 @@ strategy = distribute.get_strategy("multi_worker")  # first: before TensorFlow r
 import numpy as np  # noqa: E402
 
 from mmzoo.data.pipeline import set_epoch  # noqa: E402
-from mmzoo.training.trainer import save_artifacts, train  # noqa: E402
+from mmzoo.experiments.artifacts import save_artifacts  # noqa: E402
+from mmzoo.training.trainer import train  # noqa: E402
 from tests.training.distribute.workload import build, data, ids, weights  # noqa: E402
 
 out = sys.argv[1]

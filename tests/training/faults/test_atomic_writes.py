@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import mmzoo.training.checkpoint
-import mmzoo.training.trainer
+import mmzoo.experiments.artifacts
 from mmzoo.training.atomic import atomic_directory, atomic_file, check_writable, remove_stale_temporaries
 from mmzoo.training.checkpoint import Checkpoints
-from mmzoo.training.trainer import save_artifacts
+from mmzoo.experiments.artifacts import save_artifacts
 from tests.training.faults.helpers import build
 
 
@@ -109,7 +109,7 @@ def test_save_artifacts_replaces_every_artifact_atomically(tmp_path, monkeypatch
             f.write(b"partial")
         raise Boom
 
-    monkeypatch.setattr(mmzoo.training.trainer, "export", export_then_die)
+    monkeypatch.setattr(mmzoo.experiments.artifacts, "export", export_then_die)
     with pytest.raises(Boom):
         save_artifacts(model, str(run), metrics={"test": {"accuracy": 0.9}}, config={"seed": 1})
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
