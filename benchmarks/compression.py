@@ -38,14 +38,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SMALL_CNN = ("cnn", {"filters": (16, 32, 64), "units": 64})
 MOSI_MLP = ("mlp", {"units": (64,), "dropout": 0.5})
 DATASETS = {
-    "avmnist_sample": {"batch_size": 64, "epochs": 5, "learning_rate": 2e-3, "encoders": SMALL_CNN,
-                       "model_options": {}, "loss": None, "metrics": ["accuracy"]},
-    "mosi": {"batch_size": 32, "epochs": 20, "learning_rate": 1e-3, "encoders": MOSI_MLP,
-             "model_options": {"head_units": (64,), "dropout": 0.3}, "loss": "mae",
-             "metrics": ["acc2_has0", "acc2_non0", "mae"]},
+    "avmnist_sample": {
+        "batch_size": 64,
+        "epochs": 5,
+        "learning_rate": 2e-3,
+        "encoders": SMALL_CNN,
+        "model_options": {},
+        "loss": None,
+        "metrics": ["accuracy"],
+    },
+    "mosi": {
+        "batch_size": 32,
+        "epochs": 20,
+        "learning_rate": 1e-3,
+        "encoders": MOSI_MLP,
+        "model_options": {"head_units": (64,), "dropout": 0.3},
+        "loss": "mae",
+        "metrics": ["acc2_has0", "acc2_non0", "mae"],
+    },
 }
-TFLITE = [("TFLite float32", None), ("TFLite dynamic range", "dynamic"), ("TFLite float16", "float16"),
-          ("TFLite int8 (full integer)", "int8")]
+TFLITE = [
+    ("TFLite float32", None),
+    ("TFLite dynamic range", "dynamic"),
+    ("TFLite float16", "float16"),
+    ("TFLite int8 (full integer)", "int8"),
+]
 REPRESENTATIVE = 200
 
 
@@ -74,8 +91,14 @@ def train(dataset, architecture, splits, epochs, seed):
 
     cfg = DATASETS[dataset]
     keras.utils.set_random_seed(seed)
-    model = mmzoo.build_model(architecture, splits.inputs, splits.task, compile=False,
-                              encoders={s.name: cfg["encoders"] for s in splits.inputs}, **cfg["model_options"])
+    model = mmzoo.build_model(
+        architecture,
+        splits.inputs,
+        splits.task,
+        compile=False,
+        encoders={s.name: cfg["encoders"] for s in splits.inputs},
+        **cfg["model_options"],
+    )
     steps = int(splits.train.cardinality()) * epochs
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], steps))
     loss = keras.losses.MeanAbsoluteError() if cfg["loss"] == "mae" else splits.task.loss()
@@ -128,9 +151,11 @@ def frontend_error(model, waveforms, representative):
             finite = np.isfinite(out)
             error = np.abs(np.where(finite, out, 0.0) - reference)[finite]
             found[f"{name}/{quantize or 'float32'}"] = {
-                "bytes": len(blob), "nonfinite": float(1.0 - finite.mean()),
+                "bytes": len(blob),
+                "nonfinite": float(1.0 - finite.mean()),
                 "mean_abs_db": float(error.mean()) if error.size else None,
-                "max_abs_db": float(error.max()) if error.size else None}
+                "max_abs_db": float(error.max()) if error.size else None,
+            }
     return found
 
 
@@ -157,9 +182,14 @@ def measure(dataset, architecture, model, train_x, test, folder, seed):
             rows.append({"format": name, "error": f"{type(error).__name__}: {message[:400]}"})
             return
         output = np.asarray(output, np.float64)
-        row = {"format": name, "file": os.path.basename(path), "bytes": model_size_bytes(path),
-               "metrics": score(dataset, y_test, output), "nonfinite_outputs": float(np.mean(~np.isfinite(output))),
-               "seconds": round(time.time() - start, 1)}
+        row = {
+            "format": name,
+            "file": os.path.basename(path),
+            "bytes": model_size_bytes(path),
+            "metrics": score(dataset, y_test, output),
+            "nonfinite_outputs": float(np.mean(~np.isfinite(output))),
+            "seconds": round(time.time() - start, 1),
+        }
         if reference is None:
             reference = (row, output)
         base, base_out = reference
@@ -180,10 +210,16 @@ def measure(dataset, architecture, model, train_x, test, folder, seed):
         reports[mode] = report.to_dict()
         add(f"Keras {mode} .keras", lambda p, m=mode: save_bare(quantized[m], p), path(f"{mode}.keras"))
     for name, q in TFLITE:
-        add(name, lambda p, q=q: mmzoo.export(model, p, format="tflite", quantize=q,
-                                              representative_data=representative), path(f"{q or 'float32'}.tflite"))
-    add("TFLite of the Keras int8 model", lambda p: mmzoo.export(quantized["int8"], p, format="tflite"),
-        path("keras_int8.tflite"))
+        add(
+            name,
+            lambda p, q=q: mmzoo.export(model, p, format="tflite", quantize=q, representative_data=representative),
+            path(f"{q or 'float32'}.tflite"),
+        )
+    add(
+        "TFLite of the Keras int8 model",
+        lambda p: mmzoo.export(quantized["int8"], p, format="tflite"),
+        path("keras_int8.tflite"),
+    )
     audio = {s["name"] for s in getattr(model, "spec_configs", []) if s.get("modality") == "audio"}
     waves = {k: v[:32] for k, v in x_test.items() if k in audio}
     return rows, reports, (frontend_error(model, waves, representative) if waves else {})
@@ -195,10 +231,18 @@ def run(datasets, models, epochs, seed, data_dir, out):
 
     from mmzoo.datasets.locate import locate
 
-    results = {"settings": {"seed": seed, "epochs": epochs, "representative_examples": REPRESENTATIVE,
-                            "tensorflow": tf.__version__, "keras": keras.__version__,
-                            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"},
-               "runs": [], "skipped": []}
+    results = {
+        "settings": {
+            "seed": seed,
+            "epochs": epochs,
+            "representative_examples": REPRESENTATIVE,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        },
+        "runs": [],
+        "skipped": [],
+    }
     for dataset in datasets:
         if dataset == "mosi":
             try:
@@ -214,11 +258,25 @@ def run(datasets, models, epochs, seed, data_dir, out):
             seconds = time.time() - start
             with tempfile.TemporaryDirectory() as folder:
                 rows, reports, frontend = measure(dataset, architecture, model, train_x, test, folder, seed)
-            results["runs"].append({"dataset": dataset, "model": architecture, "parameters": int(model.count_params()),
-                                    "epochs": epochs or DATASETS[dataset]["epochs"], "train_seconds": round(seconds, 1),
-                                    "rows": rows, "keras_quantization": reports, "frontend": frontend})
-            print(f"{dataset}/{architecture}: " + "; ".join(
-                f"{r['format']} {r.get('bytes', '-')} B {r.get('metrics', r.get('error', ''))}" for r in rows), flush=True)
+            results["runs"].append(
+                {
+                    "dataset": dataset,
+                    "model": architecture,
+                    "parameters": int(model.count_params()),
+                    "epochs": epochs or DATASETS[dataset]["epochs"],
+                    "train_seconds": round(seconds, 1),
+                    "rows": rows,
+                    "keras_quantization": reports,
+                    "frontend": frontend,
+                }
+            )
+            print(
+                f"{dataset}/{architecture}: "
+                + "; ".join(
+                    f"{r['format']} {r.get('bytes', '-')} B {r.get('metrics', r.get('error', ''))}" for r in rows
+                ),
+                flush=True,
+            )
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(results, f, indent=2)
@@ -238,46 +296,71 @@ def _delta(value, points=True):
 def report(results):
     """COMPRESSION.md text from the results dict."""
     s = results["settings"]
-    lines = ["# mmzoo compression table", "",
-             "Generated by `python -m benchmarks.compression` from `benchmarks/results/compression.json`; do not edit "
-             f"by hand. One seed ({s['seed']}), TensorFlow {s['tensorflow']}, Keras {s['keras']}, {s['machine']}. "
-             "Every metric is measured on the test split from the written file itself "
-             "(`predict_from_artifact`: `mmzoo.load` for `.keras`, the LiteRT interpreter for `.tflite`). "
-             "`.keras` sizes are without optimizer state. Agreement: share of test examples where the format "
-             "predicts the float32 model's class (MOSI: the sign of its score). Metric columns in percentage "
-             "points except MAE.", ""]
+    lines = [
+        "# mmzoo compression table",
+        "",
+        "Generated by `python -m benchmarks.compression` from `benchmarks/results/compression.json`; do not edit "
+        f"by hand. One seed ({s['seed']}), TensorFlow {s['tensorflow']}, Keras {s['keras']}, {s['machine']}. "
+        "Every metric is measured on the test split from the written file itself "
+        "(`predict_from_artifact`: `mmzoo.load` for `.keras`, the LiteRT interpreter for `.tflite`). "
+        "`.keras` sizes are without optimizer state. Agreement: share of test examples where the format "
+        "predicts the float32 model's class (MOSI: the sign of its score). Metric columns in percentage "
+        "points except MAE.",
+        "",
+    ]
     for entry in results["skipped"]:
         lines += [f"**{entry['dataset']} skipped**: {entry['reason']}", ""]
     for r in results["runs"]:
         metrics = DATASETS[r["dataset"]]["metrics"]
-        lines += [f"## {r['dataset']} / `{r['model']}`", "",
-                  f"{r['parameters']:,} parameters, {r['epochs']} epochs ({r['train_seconds']:.0f} s).", "",
-                  "| format | bytes | vs float32 | " + " | ".join(f"{m} | Δ" for m in metrics) + " | agreement |",
-                  "|---|---|---|" + "---|---|" * len(metrics) + "---|"]
+        lines += [
+            f"## {r['dataset']} / `{r['model']}`",
+            "",
+            f"{r['parameters']:,} parameters, {r['epochs']} epochs ({r['train_seconds']:.0f} s).",
+            "",
+            "| format | bytes | vs float32 | " + " | ".join(f"{m} | Δ" for m in metrics) + " | agreement |",
+            "|---|---|---|" + "---|---|" * len(metrics) + "---|",
+        ]
         for row in r["rows"]:
             if "error" in row:
-                lines.append(f"| {row['format']} | not exported: {row['error'][:320]} |" + " |" * (2 * len(metrics) + 2))
+                lines.append(
+                    f"| {row['format']} | not exported: {row['error'][:320]} |" + " |" * (2 * len(metrics) + 2)
+                )
                 continue
             cells = []
             for m in metrics:
                 points = m != "mae"
                 cells += [_cell(row["metrics"][m], points), _delta(row["delta"][m], points)]
             flag = f" ({100 * row['nonfinite_outputs']:.0f}% NaN outputs)" if row["nonfinite_outputs"] else ""
-            lines.append(f"| {row['format']}{flag} | {row['bytes']:,} | {row['ratio']:.2f}x | " + " | ".join(cells)
-                         + f" | {100 * row['agreement']:.1f}% |")
+            lines.append(
+                f"| {row['format']}{flag} | {row['bytes']:,} | {row['ratio']:.2f}x | "
+                + " | ".join(cells)
+                + f" | {100 * row['agreement']:.1f}% |"
+            )
         q = r["keras_quantization"].get("int8")
         if q:
             total = q["quantized_parameters"] + q["float_parameters"]
             kinds = sorted({e["type"] for e in q["float"]})
             nested = [e["layer"] for e in q["float"] if "inside" in e["reason"]]
-            lines += ["", f"Keras int8 quantized {len(q['quantized'])} layers "
-                          f"({', '.join(e['layer'] for e in q['quantized'])}): {q['quantized_parameters']:,} of "
-                          f"{total:,} parameters. Left float: {', '.join(kinds)}"
-                          + (f"; Dense layers nested in custom layers (not reloadable quantized): {', '.join(nested)}"
-                             if nested else "") + "."]
+            lines += [
+                "",
+                f"Keras int8 quantized {len(q['quantized'])} layers "
+                f"({', '.join(e['layer'] for e in q['quantized'])}): {q['quantized_parameters']:,} of "
+                f"{total:,} parameters. Left float: {', '.join(kinds)}"
+                + (
+                    f"; Dense layers nested in custom layers (not reloadable quantized): {', '.join(nested)}"
+                    if nested
+                    else ""
+                )
+                + ".",
+            ]
         if r["frontend"]:
-            lines += ["", "TFLite log-mel frontend alone (`DFTLogMel`, int8 calibrated on the same 200 training clips) vs float32 Keras, 32 test clips:", "",
-                      "| frontend | bytes | mean abs error (dB) | max abs error (dB) | non-finite |", "|---|---|---|---|---|"]
+            lines += [
+                "",
+                "TFLite log-mel frontend alone (`DFTLogMel`, int8 calibrated on the same 200 training clips) vs float32 Keras, 32 test clips:",
+                "",
+                "| frontend | bytes | mean abs error (dB) | max abs error (dB) | non-finite |",
+                "|---|---|---|---|---|",
+            ]
             for name, f in r["frontend"].items():
                 mean = "-" if f["mean_abs_db"] is None else f"{f['mean_abs_db']:.3g}"
                 peak = "-" if f["max_abs_db"] is None else f"{f['max_abs_db']:.3g}"
@@ -311,8 +394,11 @@ NOTES = """\
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.compression", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.compression",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=["early_fusion", "gmu"])
     parser.add_argument("--epochs", type=int, default=None, help="override each dataset's epochs")

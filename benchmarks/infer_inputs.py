@@ -41,21 +41,29 @@ def main(argv=None):
             path = os.path.join(folder, f"{i:04d}.png")
             tf.io.write_file(path, tf.io.encode_png(digit[:, :, None]))
             images.append(path)
-        rows = pd.DataFrame({
-            "voice": [wavs[i] for i in rng.integers(0, len(wavs), args.rows)],
-            "digit": [images[i] for i in rng.integers(0, len(images), args.rows)],
-            "note": [f"note {i % 97}" for i in range(args.rows)],
-            "label": [str(i % 10) for i in range(args.rows)],
-        })
+        rows = pd.DataFrame(
+            {
+                "voice": [wavs[i] for i in rng.integers(0, len(wavs), args.rows)],
+                "digit": [images[i] for i in rng.integers(0, len(images), args.rows)],
+                "note": [f"note {i % 97}" for i in range(args.rows)],
+                "label": [str(i % 10) for i in range(args.rows)],
+            }
+        )
         csv = os.path.join(folder, "rows.csv")
         rows.to_csv(csv, index=False)
         start = time.perf_counter()
         inputs = mmzoo.infer_inputs(csv, label="label", verbose=False)
         seconds = time.perf_counter() - start
-    record = {"rows": args.rows, "distinct_wavs": len(wavs), "distinct_images": len(images),
-              "seconds": round(seconds, 2), "rows_per_second": round(args.rows / seconds),
-              "inputs": [type(spec).__name__ for spec in inputs], "cpu": platform.processor() or platform.machine(),
-              "cores": os.cpu_count()}
+    record = {
+        "rows": args.rows,
+        "distinct_wavs": len(wavs),
+        "distinct_images": len(images),
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(args.rows / seconds),
+        "inputs": [type(spec).__name__ for spec in inputs],
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+    }
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(record, f, indent=2)

@@ -66,10 +66,7 @@ class Registry:
     def get(self, name):
         """Returns the builder registered as `name`; unknown names list the known."""
         if name not in self._entries:
-            raise ValueError(
-                f"Unknown {self.kind} '{name}'. Known {self.plural}: "
-                f"{', '.join(self.names())}."
-            )
+            raise ValueError(f"Unknown {self.kind} '{name}'. Known {self.plural}: {', '.join(self.names())}.")
         return self._entries[name][0]
 
     def meta(self, name):

@@ -88,8 +88,7 @@ def choose_recordings(train_takes, validation_per_cell, rng):
             for take in takes:
                 split = SPLIT_NAMES.index("validation" if take in validation else "train")
                 chosen.append((f"{digit}_{speaker}_{take}.wav", digit, split))
-    test = [(f"{d}_{s}_{t}.wav", d, SPLIT_NAMES.index("test"))
-            for d in DIGITS for s in SPEAKERS for t in TEST_TAKES]
+    test = [(f"{d}_{s}_{t}.wav", d, SPLIT_NAMES.index("test")) for d in DIGITS for s in SPEAKERS for t in TEST_TAKES]
     # Stored order: split (train, validation, test), then file name.
     return sorted(test + chosen, key=lambda r: (r[2], r[0]))
 
@@ -106,8 +105,15 @@ def pair_images(recordings, mnist_labels, images_per_recording, rng):
     return pairs
 
 
-def build(data_dir, seed=0, train_takes=17, validation_per_cell=2, images_per_recording=3,
-          test_images_per_recording=2, max_samples=8000):
+def build(
+    data_dir,
+    seed=0,
+    train_takes=17,
+    validation_per_cell=2,
+    images_per_recording=3,
+    test_images_per_recording=2,
+    max_samples=8000,
+):
     """Builds the sample; returns a dict of arrays ready for `np.savez_compressed`."""
     data_dir = Path(data_dir)
     rng = np.random.default_rng(seed)
@@ -186,36 +192,44 @@ def summary(arrays, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("MMZOO_DATA"),
-                        help="folder holding mnist/ and fsdd/ (default: $MMZOO_DATA)")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("MMZOO_DATA"),
+        help="folder holding mnist/ and fsdd/ (default: $MMZOO_DATA)",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output .npz path")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-takes", type=int, default=17,
-                        help="FSDD train takes used for train+validation, from take 5 on")
-    parser.add_argument("--validation-per-cell", type=int, default=2,
-                        help="takes per (digit, speaker) held out for validation")
-    parser.add_argument("--images-per-recording", type=int, default=3,
-                        help="MNIST images paired with each train/validation recording")
+    parser.add_argument(
+        "--train-takes", type=int, default=17, help="FSDD train takes used for train+validation, from take 5 on"
+    )
+    parser.add_argument(
+        "--validation-per-cell", type=int, default=2, help="takes per (digit, speaker) held out for validation"
+    )
+    parser.add_argument(
+        "--images-per-recording", type=int, default=3, help="MNIST images paired with each train/validation recording"
+    )
     parser.add_argument("--test-images-per-recording", type=int, default=2)
     parser.add_argument("--max-samples", type=int, default=8000, help="crop clips to this length")
     parser.add_argument("--max-bytes", type=int, default=MAX_BYTES, help="fail above this size")
     args = parser.parse_args(argv)
     if not args.data_dir or not Path(args.data_dir).is_dir():
-        parser.error(f"--data-dir (or $MMZOO_DATA) must be a folder with mnist/ and fsdd/; "
-                     f"received {args.data_dir!r}.")
+        parser.error(f"--data-dir (or $MMZOO_DATA) must be a folder with mnist/ and fsdd/; received {args.data_dir!r}.")
 
-    arrays = build(args.data_dir, seed=args.seed, train_takes=args.train_takes,
-                   validation_per_cell=args.validation_per_cell,
-                   images_per_recording=args.images_per_recording,
-                   test_images_per_recording=args.test_images_per_recording,
-                   max_samples=args.max_samples)
+    arrays = build(
+        args.data_dir,
+        seed=args.seed,
+        train_takes=args.train_takes,
+        validation_per_cell=args.validation_per_cell,
+        images_per_recording=args.images_per_recording,
+        test_images_per_recording=args.test_images_per_recording,
+        max_samples=args.max_samples,
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **arrays)
     print(summary(arrays, out))
     if os.path.getsize(out) > args.max_bytes:
-        print(f"error: {out} is larger than {args.max_bytes:,} bytes; "
-              f"use fewer --train-takes.", file=sys.stderr)
+        print(f"error: {out} is larger than {args.max_bytes:,} bytes; use fewer --train-takes.", file=sys.stderr)
         return 1
     return 0
 

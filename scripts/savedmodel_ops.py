@@ -19,8 +19,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmzoo  # noqa: E402
-from mmzoo.registry import ENCODERS, MODELS  # noqa: E402
 from mmzoo.artifacts.savedmodel_scan import ALLOWED_OPS, SAVER_OPS, op_types  # noqa: E402
+from mmzoo.registry import ENCODERS, MODELS  # noqa: E402
 from tests.helpers import small_inputs  # noqa: E402
 from tests.models.test_registry import MODEL_INPUTS, SMALL_OPTIONS, TASKS, _small_fusion  # noqa: E402
 
@@ -39,12 +39,18 @@ def model_cases():
         else:
             specs, _, _ = small_inputs(MODEL_INPUTS.get(name, ("text", "image", "audio", "features")))
             task = CLASSIFY
-        yield f"model {name}", lambda n=name, s=specs, t=task: mmzoo.build_model(
-            n, s, t, encoders=_encoders(s), **_small_fusion(n))
+        yield (
+            f"model {name}",
+            lambda n=name, s=specs, t=task: mmzoo.build_model(n, s, t, encoders=_encoders(s), **_small_fusion(n)),
+        )
         if MODELS.meta(name).get("task") != "retrieval":
             specs, _, _ = small_inputs(("image", "audio", "features"))
-            yield f"model {name} with presence inputs", lambda n=name, s=specs: mmzoo.build_model(
-                n, s, CLASSIFY, encoders=_encoders(s), missing_modalities=True, **_small_fusion(n))
+            yield (
+                f"model {name} with presence inputs",
+                lambda n=name, s=specs: mmzoo.build_model(
+                    n, s, CLASSIFY, encoders=_encoders(s), missing_modalities=True, **_small_fusion(n)
+                ),
+            )
 
 
 def encoder_cases(skip_slow):
@@ -55,8 +61,12 @@ def encoder_cases(skip_slow):
             other = "features" if modality != "features" else "image"
             overrides = {modality: ENCODERS.meta(encoder).get("spec_options", {})}
             specs, _, _ = small_inputs((modality, other), overrides=overrides)
-            yield f"encoder {encoder} on {modality}", lambda s=specs, e=encoder, m=modality: mmzoo.build_model(
-                "early_fusion", s, CLASSIFY, encoders={m: (e, SMALL_OPTIONS.get(e, {}))})
+            yield (
+                f"encoder {encoder} on {modality}",
+                lambda s=specs, e=encoder, m=modality: mmzoo.build_model(
+                    "early_fusion", s, CLASSIFY, encoders={m: (e, SMALL_OPTIONS.get(e, {}))}
+                ),
+            )
 
 
 def option_cases():
@@ -65,14 +75,22 @@ def option_cases():
         yield f"task {task}", lambda s=specs, t=TASKS[task]: mmzoo.build_model("early_fusion", s, t)
     variants = [("text", {"output_mode": mode}) for mode in ("multi_hot", "count", "tf_idf")]
     variants += [("text", {"standardize": mode}) for mode in ("lower", "strip_punctuation", None)]
-    variants += [("text", {"token_ids": True}), ("image", {"dtype": "float32"}),
-                 ("audio", {"frontend": "mfcc", "num_mfcc": 8}), ("audio", {"frontend": "waveform"}),
-                 ("features", {"normalize": False}), ("features", {"shape": (4, 3)})]
+    variants += [
+        ("text", {"token_ids": True}),
+        ("image", {"dtype": "float32"}),
+        ("audio", {"frontend": "mfcc", "num_mfcc": 8}),
+        ("audio", {"frontend": "waveform"}),
+        ("features", {"normalize": False}),
+        ("features", {"shape": (4, 3)}),
+    ]
     for modality, options in variants:
-        specs, _, _ = small_inputs((modality, "image" if modality != "image" else "features"),
-                                   overrides={modality: options})
-        yield f"{modality} {options}", lambda s=specs: mmzoo.build_model(
-            "early_fusion", s, CLASSIFY, encoders=_encoders(s))
+        specs, _, _ = small_inputs(
+            (modality, "image" if modality != "image" else "features"), overrides={modality: options}
+        )
+        yield (
+            f"{modality} {options}",
+            lambda s=specs: mmzoo.build_model("early_fusion", s, CLASSIFY, encoders=_encoders(s)),
+        )
 
 
 def main():

@@ -6,9 +6,16 @@ import pytest  # noqa: E402
 
 # modules of the test suite that are not tests: --doctest-modules would import them, and the scripts
 # (run as processes of their own) and the plugin (which registers toy entries) must not run on import
-collect_ignore = ["dummy_data/make_dummy.py", "helpers.py", "house/extension_plugin.py", "paths.py",
-                  "training/distribute/mirrored_script.py", "training/distribute/worker_script.py",
-                  "training/distribute/workload.py", "training/faults/helpers.py"]
+collect_ignore = [
+    "dummy_data/make_dummy.py",
+    "helpers.py",
+    "house/extension_plugin.py",
+    "paths.py",
+    "training/distribute/mirrored_script.py",
+    "training/distribute/worker_script.py",
+    "training/distribute/workload.py",
+    "training/faults/helpers.py",
+]
 
 DATA_DIR = os.environ.get("MMZOO_DATA")
 HAVE_DATA = bool(DATA_DIR) and os.path.isdir(DATA_DIR)

@@ -64,5 +64,6 @@ def code_layers(model):
 
     layers = model._flatten_layers(include_self=False, recursive=True)
     assert len(layers) > len(model.layers)  # the walk reaches inside encoders and fusions
-    return [layer.name for layer in layers
-            if type(layer).__name__ in CODE_LAYERS or isinstance(layer, keras.layers.Lambda)]
+    return [
+        layer.name for layer in layers if type(layer).__name__ in CODE_LAYERS or isinstance(layer, keras.layers.Lambda)
+    ]

@@ -62,8 +62,10 @@ def variants_table(records):
             best = _best(rows, kind, record["primary"])
             if best:
                 cells = [_cell(best["stats"].get(m), _percent(m)) for m in metrics]
-                lines.append(f"| `{record['variant']}` | `{changes}` | best {kind} `{best['model']}` | "
-                             f"{len(best['seeds'])} | " + " | ".join(cells) + " |")
+                lines.append(
+                    f"| `{record['variant']}` | `{changes}` | best {kind} `{best['model']}` | "
+                    f"{len(best['seeds'])} | " + " | ".join(cells) + " |"
+                )
     return "\n".join(lines)
 
 
@@ -79,9 +81,16 @@ def summarize(record):
             values = np.array([r["metrics"][metric] for r in runs if metric in r["metrics"]], float)
             if len(values):
                 stats[metric] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0)
-        out.append({"model": model, "kind": runs[0]["kind"], "seeds": sorted(r["seed"] for r in runs),
-                    "stats": stats, "train_seconds": float(np.median([r["train_seconds"] for r in runs])),
-                    "params": runs[0]["params"]})
+        out.append(
+            {
+                "model": model,
+                "kind": runs[0]["kind"],
+                "seeds": sorted(r["seed"] for r in runs),
+                "stats": stats,
+                "train_seconds": float(np.median([r["train_seconds"] for r in runs])),
+                "params": runs[0]["params"],
+            }
+        )
     primary = record["primary"]
     sign = 1 if primary in LOWER_IS_BETTER else -1
     kinds = {"fusion": 0, "unimodal": 1, "baseline": 2}
@@ -105,8 +114,11 @@ def table(record, rows):
     lines = [head, "|" + "---|" * (len(metrics) + 5)]
     for r in rows:
         cells = [_cell(r["stats"].get(m), _percent(m)) for m in metrics]
-        lines.append(f"| `{r['model']}` | {r['kind']} | {len(r['seeds'])} | " + " | ".join(cells)
-                     + f" | {r['train_seconds']:.0f} | {r['params']:,} |")
+        lines.append(
+            f"| `{r['model']}` | {r['kind']} | {len(r['seeds'])} | "
+            + " | ".join(cells)
+            + f" | {r['train_seconds']:.0f} | {r['params']:,} |"
+        )
     return "\n".join(lines)
 
 
@@ -138,19 +150,34 @@ def targets(dataset, rows):
         ridge = next((r for r in rows if r["model"] == "ridge (text)"), None)
         if best:
             acc = best["stats"]["acc2_has0"][0]
-            checks.append((f"best fusion Acc-2 >= 80.5% (HFFN 80.45%): `{best['model']}` {100 * acc:.1f}% "
-                           f"({100 * acc - 80.5:+.1f} points)", acc >= 0.805))
+            checks.append(
+                (
+                    f"best fusion Acc-2 >= 80.5% (HFFN 80.45%): `{best['model']}` {100 * acc:.1f}% "
+                    f"({100 * acc - 80.5:+.1f} points)",
+                    acc >= 0.805,
+                )
+            )
             if ridge:
                 for metric, better in (("mae", lambda a, b: a < b), ("corr", lambda a, b: a > b)):
                     ours, theirs = best["stats"][metric][0], ridge["stats"][metric][0]
-                    checks.append((f"`{best['model']}` beats the text-only ridge on {metric}: "
-                                   f"{ours:.3f} vs {theirs:.3f} ({ours - theirs:+.3f})", better(ours, theirs)))
+                    checks.append(
+                        (
+                            f"`{best['model']}` beats the text-only ridge on {metric}: "
+                            f"{ours:.3f} vs {theirs:.3f} ({ours - theirs:+.3f})",
+                            better(ours, theirs),
+                        )
+                    )
     elif dataset == "avmnist_hard":
         fusion, single = _best(rows, "fusion", "accuracy"), _best(rows, "unimodal", "accuracy")
         if fusion and single:
             gap = 100 * (fusion["stats"]["accuracy"][0] - single["stats"]["accuracy"][0])
-            checks.append((f"best fusion (`{fusion['model']}`) beats the best single modality "
-                           f"(`{single['model']}`) by >= 5 points: {gap:+.1f} points", gap >= 5.0))
+            checks.append(
+                (
+                    f"best fusion (`{fusion['model']}`) beats the best single modality "
+                    f"(`{single['model']}`) by >= 5 points: {gap:+.1f} points",
+                    gap >= 5.0,
+                )
+            )
     elif dataset in ("avmnist", "emoji"):
         single = _best(rows, "unimodal", "accuracy")
         if single:
@@ -162,15 +189,28 @@ def targets(dataset, rows):
                 noise = 2 * max(std, s, 0.005)  # two standard deviations, at least one point
                 ok = m >= mean - noise
                 if not ok:
-                    checks.append((f"`{r['model']}` {100 * m:.1f}% below the best single modality "
-                                   f"(`{single['model']}` {100 * mean:.1f}%) by more than noise", False))
+                    checks.append(
+                        (
+                            f"`{r['model']}` {100 * m:.1f}% below the best single modality "
+                            f"(`{single['model']}` {100 * mean:.1f}%) by more than noise",
+                            False,
+                        )
+                    )
             if not any(not ok for _, ok in checks):
-                below = [f"`{r['model']}` {100 * (r['stats']['accuracy'][0] - mean):+.1f} (std "
-                         f"{100 * r['stats']['accuracy'][1]:.1f})" for r in rows
-                         if r["kind"] == "fusion" and r["stats"]["accuracy"][0] < mean]
-                checks.append((f"every fusion model >= the best single modality (`{single['model']}` "
-                               f"{100 * mean:.1f}%) within noise (2 std, at least 1 point)"
-                               + (f"; below its mean: {', '.join(below)} points" if below else ""), True))
+                below = [
+                    f"`{r['model']}` {100 * (r['stats']['accuracy'][0] - mean):+.1f} (std "
+                    f"{100 * r['stats']['accuracy'][1]:.1f})"
+                    for r in rows
+                    if r["kind"] == "fusion" and r["stats"]["accuracy"][0] < mean
+                ]
+                checks.append(
+                    (
+                        f"every fusion model >= the best single modality (`{single['model']}` "
+                        f"{100 * mean:.1f}%) within noise (2 std, at least 1 point)"
+                        + (f"; below its mean: {', '.join(below)} points" if below else ""),
+                        True,
+                    )
+                )
     return checks
 
 
@@ -192,8 +232,9 @@ def plot(records, path):
         ax.bar(range(len(rows)), means, yerr=stds, capsize=3, color=[colours.get(r["kind"], "k") for r in rows])
         ax.set_xticks(range(len(rows)), [r["model"] for r in rows], rotation=40, ha="right", fontsize=8)
         low = min(m - s for m, s in zip(means, stds)) if means else 0
-        ax.set_ylim(max(0.0, low - 0.05), min(1.0, max(means, default=1) + 0.05) if primary not in LOWER_IS_BETTER
-                    else None)
+        ax.set_ylim(
+            max(0.0, low - 0.05), min(1.0, max(means, default=1) + 0.05) if primary not in LOWER_IS_BETTER else None
+        )
         ax.set_title(f"{dataset}: test {primary} (mean ± std over seeds)", fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -204,13 +245,17 @@ def plot(records, path):
 def write(results_dir, report_path, plot_path):
     """Writes the markdown report and the plot; returns the `[(dataset, statement, met)]` target checks."""
     records, variants = _read(results_dir)
-    parts = ["# mmzoo accuracy table", "",
-             "Generated by `python -m benchmarks.accuracy` (`benchmarks/accuracy/__init__.py` describes the "
-             "protocol) from `benchmarks/results/accuracy/*.json`; do not edit by hand. Cells are the mean ± "
-             "sample standard deviation over the seeds in the `seeds` column, on the test split. Unimodal rows "
-             "are the `early_fusion` builder on that input alone with the same encoder. The protocol is "
-             "`--seeds 5`; a row with fewer seeds is a partial run. Training time is the median wall-clock "
-             "over seeds, only roughly comparable between rows (speed is measured in PERFORMANCE.md).", ""]
+    parts = [
+        "# mmzoo accuracy table",
+        "",
+        "Generated by `python -m benchmarks.accuracy` (`benchmarks/accuracy/__init__.py` describes the "
+        "protocol) from `benchmarks/results/accuracy/*.json`; do not edit by hand. Cells are the mean ± "
+        "sample standard deviation over the seeds in the `seeds` column, on the test split. Unimodal rows "
+        "are the `early_fusion` builder on that input alone with the same encoder. The protocol is "
+        "`--seeds 5`; a row with fewer seeds is a partial run. Training time is the median wall-clock "
+        "over seeds, only roughly comparable between rows (speed is measured in PERFORMANCE.md).",
+        "",
+    ]
     notes = os.path.join(results_dir, NOTES)
     if os.path.exists(notes):
         with open(notes) as f:
@@ -221,11 +266,17 @@ def write(results_dir, report_path, plot_path):
     for dataset, record in records.items():
         rows = summarize(record)
         settings = record.get("settings", {})
-        parts += [f"## {dataset}", "",
-                  f"Budget: up to {settings.get('epochs')} epochs, batch {settings.get('batch_size')}, "
-                  f"AdamW + cosine decay from {settings.get('learning_rate')}, early stopping (patience "
-                  f"{settings.get('patience')}) on validation loss; TensorFlow {settings.get('tensorflow')}, "
-                  f"Keras {settings.get('keras')}, {settings.get('machine')}.", "", table(record, rows), ""]
+        parts += [
+            f"## {dataset}",
+            "",
+            f"Budget: up to {settings.get('epochs')} epochs, batch {settings.get('batch_size')}, "
+            f"AdamW + cosine decay from {settings.get('learning_rate')}, early stopping (patience "
+            f"{settings.get('patience')}) on validation loss; TensorFlow {settings.get('tensorflow')}, "
+            f"Keras {settings.get('keras')}, {settings.get('machine')}.",
+            "",
+            table(record, rows),
+            "",
+        ]
         refs = references(record)
         if refs:
             parts += ["Published numbers:", "", refs, ""]
@@ -234,17 +285,31 @@ def write(results_dir, report_path, plot_path):
             parts += ["Targets:", ""] + [f"- {'met' if ok else '**missed**'}: {text}" for text, ok in found] + [""]
         checks += [(dataset, text, ok) for text, ok in found]
         if variants.get(dataset):
-            parts += ["Also tried (variants of this protocol, each `--variant NAME --set KEY=VALUE` on the rows "
-                      "listed in its JSON; not part of the table or the targets above, and test numbers like them: "
-                      "adopting the best of them would select on the test split; best rows by "
-                      f"{record['primary']}):", "", variants_table(variants[dataset]), ""]
+            parts += [
+                "Also tried (variants of this protocol, each `--variant NAME --set KEY=VALUE` on the rows "
+                "listed in its JSON; not part of the table or the targets above, and test numbers like them: "
+                "adopting the best of them would select on the test split; best rows by "
+                f"{record['primary']}):",
+                "",
+                variants_table(variants[dataset]),
+                "",
+            ]
     for dataset in sorted(set(variants) - set(records)):
-        parts += [f"## {dataset} (variants only; the protocol has not been run)", "",
-                  variants_table(variants[dataset]), ""]
+        parts += [
+            f"## {dataset} (variants only; the protocol has not been run)",
+            "",
+            variants_table(variants[dataset]),
+            "",
+        ]
     missing = [d for d in ORDER if d not in records]
     if missing:
-        parts.append("Not run yet: " + ", ".join(f"`{d}`" for d in missing)
-                     + " (`python -m benchmarks.accuracy --datasets " + " ".join(missing) + "`).")
+        parts.append(
+            "Not run yet: "
+            + ", ".join(f"`{d}`" for d in missing)
+            + " (`python -m benchmarks.accuracy --datasets "
+            + " ".join(missing)
+            + "`)."
+        )
     os.makedirs(os.path.dirname(os.path.abspath(report_path)), exist_ok=True)
     with open(report_path, "w") as f:
         f.write("\n".join(parts).rstrip() + "\n")

@@ -25,53 +25,114 @@ AVMNIST_ENCODERS = {"digit": SMALL_CNN, "voice": ("gru", {})}
 # and the bar chart use, and published numbers to print beside ours.
 DATASETS = {
     "mosi": {
-        "loader": "mosi", "batch_size": 32, "epochs": 40, "learning_rate": 1e-3, "patience": 8,
+        "loader": "mosi",
+        "batch_size": 32,
+        "epochs": 40,
+        "learning_rate": 1e-3,
+        "patience": 8,
         "loss": "mae",  # L1, as MulT and the MMSA toolkit train MOSI
         # 1,230 training utterances: narrow, heavily regularised encoders and head
-        "encoders": ("mlp", {"units": (64,), "dropout": 0.5}), "model_options": {"head_units": (64,), "dropout": 0.3},
+        "encoders": ("mlp", {"units": (64,), "dropout": 0.5}),
+        "model_options": {"head_units": (64,), "dropout": 0.3},
         "primary": "acc2_has0",
         "metrics": ["acc2_has0", "f1_has0", "acc2_non0", "f1_non0", "acc7", "mae", "corr"],
         "references": [
-            {"model": "HFFN (Mai et al. 2019)", "acc2_has0": 0.8045,
-             "source": "bc-LSTM features and split, binary accuracy (PROVENANCE.md)"},
-            {"model": "bc-LSTM tri-modal (Poria et al. 2017)", "acc2_has0": 0.80,
-             "source": "bc-LSTM features and split, about 80% (PROVENANCE.md)"},
-            {"model": "ridge on text (PROVENANCE.md)", "acc2_has0": 0.790, "mae": 0.877, "corr": 0.658,
-             "source": "closed-form ridge on the 50-d text vector"},
-            {"model": "MulT (Tsai et al. 2019), other features", "acc2_non0": 0.830, "mae": 0.871,
-             "corr": 0.698, "source": "standard folds, word-level features: orientation only"},
-            {"model": "LMF (Liu et al. 2018), other features", "acc2_non0": 0.764, "mae": 0.912,
-             "source": "standard folds, word-level features: orientation only"},
-            {"model": "TFN (Zadeh et al. 2017), other features", "acc2_non0": 0.739, "mae": 0.970,
-             "source": "standard folds, word-level features: orientation only"},
+            {
+                "model": "HFFN (Mai et al. 2019)",
+                "acc2_has0": 0.8045,
+                "source": "bc-LSTM features and split, binary accuracy (PROVENANCE.md)",
+            },
+            {
+                "model": "bc-LSTM tri-modal (Poria et al. 2017)",
+                "acc2_has0": 0.80,
+                "source": "bc-LSTM features and split, about 80% (PROVENANCE.md)",
+            },
+            {
+                "model": "ridge on text (PROVENANCE.md)",
+                "acc2_has0": 0.790,
+                "mae": 0.877,
+                "corr": 0.658,
+                "source": "closed-form ridge on the 50-d text vector",
+            },
+            {
+                "model": "MulT (Tsai et al. 2019), other features",
+                "acc2_non0": 0.830,
+                "mae": 0.871,
+                "corr": 0.698,
+                "source": "standard folds, word-level features: orientation only",
+            },
+            {
+                "model": "LMF (Liu et al. 2018), other features",
+                "acc2_non0": 0.764,
+                "mae": 0.912,
+                "source": "standard folds, word-level features: orientation only",
+            },
+            {
+                "model": "TFN (Zadeh et al. 2017), other features",
+                "acc2_non0": 0.739,
+                "mae": 0.970,
+                "source": "standard folds, word-level features: orientation only",
+            },
         ],
     },
     "avmnist_hard": {
-        "loader": "avmnist", "variant": "hard", "batch_size": 64, "epochs": 6, "learning_rate": 2e-3,
-        "patience": 3, "encoders": AVMNIST_ENCODERS, "primary": "accuracy", "metrics": ["accuracy", "macro_f1"],
+        "loader": "avmnist",
+        "variant": "hard",
+        "batch_size": 64,
+        "epochs": 6,
+        "learning_rate": 2e-3,
+        "patience": 3,
+        "encoders": AVMNIST_ENCODERS,
+        "primary": "accuracy",
+        "metrics": ["accuracy", "macro_f1"],
         "references": [
-            {"model": "image only (MultiBench)", "accuracy": 0.65,
-             "source": "MultiBench AV-MNIST (ESC-50 noise, other degradation): comparable in kind only"},
+            {
+                "model": "image only (MultiBench)",
+                "accuracy": 0.65,
+                "source": "MultiBench AV-MNIST (ESC-50 noise, other degradation): comparable in kind only",
+            },
             {"model": "audio only (MultiBench)", "accuracy": 0.43, "source": "as above"},
             {"model": "fusion (MultiBench, best)", "accuracy": 0.73, "source": "as above, 71-73%"},
         ],
     },
     "avmnist": {
-        "loader": "avmnist", "variant": "clean", "batch_size": 64, "epochs": 6, "learning_rate": 2e-3,
-        "patience": 3, "encoders": AVMNIST_ENCODERS, "primary": "accuracy", "metrics": ["accuracy", "macro_f1"],
+        "loader": "avmnist",
+        "variant": "clean",
+        "batch_size": 64,
+        "epochs": 6,
+        "learning_rate": 2e-3,
+        "patience": 3,
+        "encoders": AVMNIST_ENCODERS,
+        "primary": "accuracy",
+        "metrics": ["accuracy", "macro_f1"],
         "references": [],
     },
     "emoji": {
-        "loader": "emoji", "batch_size": 32, "epochs": 20, "learning_rate": 2e-3, "patience": 5,
-        "encoders": {"image": SMALL_CNN}, "primary": "accuracy", "metrics": ["accuracy", "macro_f1"],
+        "loader": "emoji",
+        "batch_size": 32,
+        "epochs": 20,
+        "learning_rate": 2e-3,
+        "patience": 5,
+        "encoders": {"image": SMALL_CNN},
+        "primary": "accuracy",
+        "metrics": ["accuracy", "macro_f1"],
         "references": [],
     },
 }
 
 
 # What a variant may change (`--set KEY=VALUE`); the loader, metrics and references stay.
-TUNABLE = ("batch_size", "epochs", "learning_rate", "patience", "loss", "weight_decay", "encoders",
-           "model_options", "loader_options")
+TUNABLE = (
+    "batch_size",
+    "epochs",
+    "learning_rate",
+    "patience",
+    "loss",
+    "weight_decay",
+    "encoders",
+    "model_options",
+    "loader_options",
+)
 LOSSES = {"mae": "MeanAbsoluteError", "mse": "MeanSquaredError", "huber": "Huber"}
 
 
@@ -102,8 +163,9 @@ def load_splits(dataset, seed, data_dir, cfg=None):
         return datasets.mosi(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
     if cfg["loader"] == "avmnist":
         extra = {"snr_db": cfg["snr_db"]} if "snr_db" in cfg else {}
-        return datasets.avmnist(data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed,
-                                **extra, **options)
+        return datasets.avmnist(
+            data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed, **extra, **options
+        )
     return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
 
 
@@ -147,8 +209,9 @@ def train_one(dataset, architecture, input_names, splits, seed, epochs=None, cfg
     train, validation, test = (_select(d, input_names) for d in (splits.train, splits.validation, splits.test))
     epochs = epochs or cfg["epochs"]
     keras.utils.set_random_seed(seed)
-    model = mmzoo.build_model(architecture, specs, splits.task, encoders=_encoders(cfg, specs), compile=False,
-                              **cfg.get("model_options", {}))
+    model = mmzoo.build_model(
+        architecture, specs, splits.task, encoders=_encoders(cfg, specs), compile=False, **cfg.get("model_options", {})
+    )
     steps = int(train.cardinality())
     schedule = keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=max(1, steps * epochs))
     loss = getattr(keras.losses, LOSSES[cfg["loss"]])() if cfg.get("loss") else splits.task.loss()
@@ -156,16 +219,21 @@ def train_one(dataset, architecture, input_names, splits, seed, epochs=None, cfg
     model.compile(optimizer=optimizer, loss=loss, metrics=splits.task.metrics())
     stop = keras.callbacks.EarlyStopping(patience=cfg["patience"], restore_best_weights=True)
     start = time.time()
-    history = model.fit(train, validation_data=validation, epochs=epochs, verbose=0,
-                        callbacks=[keras.callbacks.TerminateOnNaN(), stop])
+    history = model.fit(
+        train, validation_data=validation, epochs=epochs, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN(), stop]
+    )
     seconds = time.time() - start
     losses = history.history["loss"]
     if not np.all(np.isfinite(losses)):
         raise FloatingPointError(f"{dataset}/{architecture} seed {seed}: loss became {losses[-1]}.")
     metrics = mmzoo.evaluate(model, test, splits.task)
     metrics.pop("confusion_matrix", None)
-    return {"params": int(model.count_params()), "train_seconds": round(seconds, 1),
-            "epochs_run": len(losses), "metrics": {k: float(v) for k, v in metrics.items()}}
+    return {
+        "params": int(model.count_params()),
+        "train_seconds": round(seconds, 1),
+        "epochs_run": len(losses),
+        "metrics": {k: float(v) for k, v in metrics.items()},
+    }
 
 
 def ridge_text(splits, alpha=1.0):
@@ -184,8 +252,12 @@ def ridge_text(splits, alpha=1.0):
     w = np.linalg.solve(z.T @ z + penalty, z.T @ y)
     xt, yt = arrays(splits.test)
     prediction = np.c_[(xt - mean) / scale, np.ones(len(xt))] @ w
-    return {"params": int(w.size), "train_seconds": 0.0, "epochs_run": 0,
-            "metrics": {**mosi_metrics(yt, prediction), "num_examples": int(len(yt))}}
+    return {
+        "params": int(w.size),
+        "train_seconds": 0.0,
+        "epochs_run": 0,
+        "metrics": {**mosi_metrics(yt, prediction), "num_examples": int(len(yt))},
+    }
 
 
 def result_path(results_dir, dataset, variant=None):
@@ -201,9 +273,14 @@ def merge(results_dir, dataset, runs, settings, variant=None, overrides=None):
             old = json.load(f)
     keys = {(r["model"], r["seed"]) for r in runs}
     kept = [r for r in old["runs"] if (r["model"], r["seed"]) not in keys]
-    record = {"dataset": dataset, "settings": settings, "references": DATASETS[dataset]["references"],
-              "primary": DATASETS[dataset]["primary"], "metrics": DATASETS[dataset]["metrics"],
-              "runs": kept + runs}
+    record = {
+        "dataset": dataset,
+        "settings": settings,
+        "references": DATASETS[dataset]["references"],
+        "primary": DATASETS[dataset]["primary"],
+        "metrics": DATASETS[dataset]["metrics"],
+        "runs": kept + runs,
+    }
     if variant:
         record.update(variant=variant, overrides=overrides or {})
     os.makedirs(results_dir, exist_ok=True)
@@ -221,8 +298,10 @@ def check_variant(results_dir, dataset, variant, overrides):
         with open(path) as f:
             held = json.load(f).get("overrides")
         if held != (overrides or {}):
-            raise SystemExit(f"{path} holds variant '{variant}' with --set {held}, not {overrides}: "
-                             f"choose another --variant name, or delete that file to start it again.")
+            raise SystemExit(
+                f"{path} holds variant '{variant}' with --set {held}, not {overrides}: "
+                f"choose another --variant name, or delete that file to start it again."
+            )
 
 
 def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None, overrides=None):
@@ -237,21 +316,38 @@ def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None
     save = dict(variant=variant, overrides=overrides)
     name, shown = (f"{dataset}@{variant}" if variant else dataset), cfg["primary"]
     settings = {k: v for k, v in cfg.items() if k != "references"}
-    settings.update(epochs=epochs or settings["epochs"], tensorflow=tf.__version__, keras=keras.__version__,
-                    machine=f"{platform.machine()}, {os.cpu_count()} CPUs")
+    settings.update(
+        epochs=epochs or settings["epochs"],
+        tensorflow=tf.__version__,
+        keras=keras.__version__,
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs",
+    )
     for seed in seeds:
         splits = load_splits(dataset, seed, data_dir, cfg)
         rows = candidates(splits.inputs, models, extra=("ridge (text)",) if dataset == "mosi" else ())
         if dataset == "mosi" and (not models or "ridge (text)" in models):
-            merge(results_dir, dataset, [{"model": "ridge (text)", "kind": "baseline", "seed": seed,
-                                          "inputs": ["text"], **ridge_text(splits)}], settings, **save)
+            merge(
+                results_dir,
+                dataset,
+                [{"model": "ridge (text)", "kind": "baseline", "seed": seed, "inputs": ["text"], **ridge_text(splits)}],
+                settings,
+                **save,
+            )
         for row, architecture, names in rows:
             record = train_one(dataset, architecture, names, splits, seed, epochs, cfg)
             kind = "unimodal" if row.endswith(" only") else "fusion"
-            merge(results_dir, dataset, [{"model": row, "kind": kind, "seed": seed, "inputs": names, **record}],
-                  settings, **save)
-            print(f"{name} seed {seed} {row:<14} {shown}={record['metrics'][shown]:.4f} "
-                  f"({record['train_seconds']:.0f} s, {record['epochs_run']} epochs)", flush=True)
+            merge(
+                results_dir,
+                dataset,
+                [{"model": row, "kind": kind, "seed": seed, "inputs": names, **record}],
+                settings,
+                **save,
+            )
+            print(
+                f"{name} seed {seed} {row:<14} {shown}={record['metrics'][shown]:.4f} "
+                f"({record['train_seconds']:.0f} s, {record['epochs_run']} epochs)",
+                flush=True,
+            )
 
 
 def parse_overrides(items):
@@ -276,23 +372,37 @@ def parse_overrides(items):
 def main(argv=None):
     from . import __doc__ as overview
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=overview,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.accuracy", description=overview, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--models", nargs="+", default=None,
-                        help="rows to run (architecture names, '<input> only', 'ridge (text)'); default all")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="rows to run (architecture names, '<input> only', 'ridge (text)'); default all",
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override every dataset's epoch budget")
     parser.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
     parser.add_argument("--results-dir", default=os.path.join(BENCHMARKS, "results", "accuracy"))
     parser.add_argument("--report", default=os.path.join(BENCHMARKS, "RESULTS.md"))
     parser.add_argument("--plot", default=os.path.join(BENCHMARKS, "accuracy.png"))
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report and plot")
-    parser.add_argument("--variant", default=None,
-                        help="name of a variant of the protocol (needs --set); results go to <dataset>@<name>.json")
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="overrides",
-                        help=f"a variant's changes, VALUE as JSON (else a string); keys: {', '.join(TUNABLE)}")
+    parser.add_argument(
+        "--variant",
+        default=None,
+        help="name of a variant of the protocol (needs --set); results go to <dataset>@<name>.json",
+    )
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help=f"a variant's changes, VALUE as JSON (else a string); keys: {', '.join(TUNABLE)}",
+    )
     args = parser.parse_args(argv)
     overrides = parse_overrides(args.overrides)
     if bool(args.variant) != bool(overrides):
@@ -306,4 +416,3 @@ def main(argv=None):
     accuracy_report.write(args.results_dir, args.report, args.plot)
     print(f"Wrote {args.report} and {args.plot}")
     return 0
-

@@ -38,13 +38,17 @@ def torch_forward_flops(model, x):
     hooks = []
     for module in model.modules():
         if isinstance(module, torch.nn.LSTM):
+
             def hook(mod, inputs, _output):
                 extra["lstm"] += lstm_flops(mod, inputs[0].shape[1], inputs[0].shape[0])
+
             hooks.append(module.register_forward_hook(hook))
         if type(module).__name__ == "LogMel":
+
             def fft_hook(mod, inputs, output):
                 frames = output.shape[1]
                 extra["fft"] += int(2.5 * mod.fft_length * math.log2(mod.fft_length)) * frames * inputs[0].shape[0]
+
             hooks.append(module.register_forward_hook(fft_hook))
     was_training = model.training
     model.train()
@@ -57,5 +61,8 @@ def torch_forward_flops(model, x):
             h.remove()
     counted = {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}
     forward = (counter.get_total_flops() + extra["lstm"] + extra["fft"]) / batch
-    return {"forward_flops": forward, "train_flops": 3 * forward,
-            "parts": {**counted, "lstm (analytic)": extra["lstm"], "fft (analytic)": extra["fft"]}}
+    return {
+        "forward_flops": forward,
+        "train_flops": 3 * forward,
+        "parts": {**counted, "lstm (analytic)": extra["lstm"], "fft (analytic)": extra["fft"]},
+    }

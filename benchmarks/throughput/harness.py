@@ -22,17 +22,44 @@ BENCHMARKS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(BENCHMARKS)
 
 TORCH_CONFIGS = ("eager", "compile", "channels_last")
-FULL = {"rounds": 3, "train_steps": 10, "infer_batches": 4, "latency_calls": 50, "warmup": 3,
-        "growth": {"batch": [16, 64, 256, 512], "text": [32, 64, 128, 256, 512], "image": [32, 64, 128, 224]},
-        "growth_models": ["early_fusion", "tfn", "mult", "transformer"], "growth_steps": 4,
-        "pipeline": {"examples": 512, "steps": 16, "rounds": 3}, "matmul": 2048}
-TINY = {"rounds": 1, "train_steps": 2, "infer_batches": 1, "latency_calls": 3, "warmup": 1,
-        "growth": {"batch": [16]}, "growth_models": None, "growth_steps": 2,
-        "pipeline": {"examples": 64, "steps": 2, "rounds": 1}, "matmul": 256, "defaults_spe": 2, "defaults_jit": False}
-QUICK = {"rounds": 2, "train_steps": 4, "infer_batches": 2, "latency_calls": 15, "warmup": 2,
-         "growth": {"batch": [16, 64], "text": [32, 64], "image": [32, 64]},
-         "growth_models": None, "growth_steps": 2,
-         "pipeline": {"examples": 128, "steps": 4, "rounds": 1}, "matmul": 1024}
+FULL = {
+    "rounds": 3,
+    "train_steps": 10,
+    "infer_batches": 4,
+    "latency_calls": 50,
+    "warmup": 3,
+    "growth": {"batch": [16, 64, 256, 512], "text": [32, 64, 128, 256, 512], "image": [32, 64, 128, 224]},
+    "growth_models": ["early_fusion", "tfn", "mult", "transformer"],
+    "growth_steps": 4,
+    "pipeline": {"examples": 512, "steps": 16, "rounds": 3},
+    "matmul": 2048,
+}
+TINY = {
+    "rounds": 1,
+    "train_steps": 2,
+    "infer_batches": 1,
+    "latency_calls": 3,
+    "warmup": 1,
+    "growth": {"batch": [16]},
+    "growth_models": None,
+    "growth_steps": 2,
+    "pipeline": {"examples": 64, "steps": 2, "rounds": 1},
+    "matmul": 256,
+    "defaults_spe": 2,
+    "defaults_jit": False,
+}
+QUICK = {
+    "rounds": 2,
+    "train_steps": 4,
+    "infer_batches": 2,
+    "latency_calls": 15,
+    "warmup": 2,
+    "growth": {"batch": [16, 64], "text": [32, 64], "image": [32, 64]},
+    "growth_models": None,
+    "growth_steps": 2,
+    "pipeline": {"examples": 128, "steps": 4, "rounds": 1},
+    "matmul": 1024,
+}
 
 
 class Worker:
@@ -40,9 +67,14 @@ class Worker:
 
     def __init__(self, framework, threads, env=None):
         self.framework = framework
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.throughput.worker", framework,
-                                      "--threads", str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.throughput.worker", framework, "--threads", str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
         self._read()
 
     def _read(self):
@@ -76,17 +108,25 @@ def machine_info(threads, device):
     memory = None
     try:
         with open("/proc/meminfo") as f:
-            memory = round(int(f.readline().split()[1]) / 1024 ** 2, 1)
+            memory = round(int(f.readline().split()[1]) / 1024**2, 1)
     except (OSError, ValueError, IndexError):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "memory_gib": memory,
-            "platform": platform.platform(), "python": platform.python_version(), "device": device,
-            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "memory_gib": memory,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "device": device,
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
 
 
 def torch_available():
     try:
         import importlib.util
+
         return importlib.util.find_spec("torch") is not None
     except (ImportError, ValueError):
         return False
@@ -106,7 +146,7 @@ def alternate(rounds, slots, op, **cmd):
     """Runs `op` on every slot, `rounds` times, rotating the order each round; median per slot."""
     runs = {name: [] for name in slots}
     for r in range(rounds):
-        order = list(slots)[r % len(slots):] + list(slots)[:r % len(slots)]
+        order = list(slots)[r % len(slots) :] + list(slots)[: r % len(slots)]
         for name in order:
             worker, extra = slots[name]
             reply = ok(worker(op, **{**cmd, **extra}), f"{op} {name}")
@@ -117,8 +157,10 @@ def alternate(rounds, slots, op, **cmd):
         if not good:
             out[name] = {"error": replies[-1].get("error")}
             continue
-        entry = {"peak_rss_mb": max(r["peak_rss_mb"] for r in good),
-                 "rss_before_mb": min(r["rss_before_mb"] for r in good)}
+        entry = {
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in good),
+            "rss_before_mb": min(r["rss_before_mb"] for r in good),
+        }
         if "samples_per_s" in good[0]:
             entry["samples_per_s"] = float(np.median([r["samples_per_s"] for r in good]))
             entry["runs"] = [round(r["samples_per_s"], 2) for r in good]
@@ -137,8 +179,13 @@ def measure_model(name, keras_w, torch_w, cfg, args):
     from . import keras_models as K
 
     log(f"== {name}")
-    common = {"model": name, "train_batch": 64, "infer_batch": 256, "precision": args.precision,
-              "modalities": args.modalities}
+    common = {
+        "model": name,
+        "train_batch": 64,
+        "infer_batch": 256,
+        "precision": args.precision,
+        "modalities": args.modalities,
+    }
     result = {"params": {}, "build_s": {}}
     keras_slots, torch_slots = {}, {}
     builds = [("mmzoo", "mmzoo")]
@@ -149,8 +196,17 @@ def measure_model(name, keras_w, torch_w, cfg, args):
     if name == "early_fusion":
         builds.append(("mmzoo (Keras BatchNormalization)", "mmzoo"))
     for label, impl in builds:
-        reply = ok(keras_w("build", slot=label, impl=impl, jit=args.jit_value,
-                           keras_batchnorm=label == "mmzoo (Keras BatchNormalization)", **common), f"build {label}")
+        reply = ok(
+            keras_w(
+                "build",
+                slot=label,
+                impl=impl,
+                jit=args.jit_value,
+                keras_batchnorm=label == "mmzoo (Keras BatchNormalization)",
+                **common,
+            ),
+            f"build {label}",
+        )
         if reply.get("ok"):
             keras_slots[label] = (keras_w, {"slot": label})
             result["params"][label] = reply["params"]
@@ -165,6 +221,7 @@ def measure_model(name, keras_w, torch_w, cfg, args):
                 result["params"][label] = reply["params"]
     if "mmzoo" in result["params"] and any(k.startswith("pytorch") for k in result["params"]):
         from . import torch_models as T
+
         torch_params = next(v for k, v in result["params"].items() if k.startswith("pytorch"))
         result["param_diff"] = (torch_params - result["params"]["mmzoo"]) / result["params"]["mmzoo"]
         T.check_params(torch_params, result["params"]["mmzoo"])
@@ -205,11 +262,23 @@ def measure_growth(cfg, args, models, env):
         rows = []
         for axis, values in cfg["growth"].items():
             for value in values:
-                if axis == "text" and "text" not in args.modalities or axis == "image" and "image" not in args.modalities:
+                if (
+                    axis == "text"
+                    and "text" not in args.modalities
+                    or axis == "image"
+                    and "image" not in args.modalities
+                ):
                     continue
-                cmd = {"model": name, "slot": "growth", "impl": "mmzoo", "jit": args.jit_value,
-                       "precision": args.precision, "train_batch": 64, "infer_batch": 64,
-                       "modalities": args.modalities}
+                cmd = {
+                    "model": name,
+                    "slot": "growth",
+                    "impl": "mmzoo",
+                    "jit": args.jit_value,
+                    "precision": args.precision,
+                    "train_batch": 64,
+                    "infer_batch": 64,
+                    "modalities": args.modalities,
+                }
                 if axis == "batch":
                     cmd.update(train_batch=value, infer_batch=value)
                 elif axis == "text":
@@ -220,11 +289,16 @@ def measure_growth(cfg, args, models, env):
                 keras_w = Worker("keras", args.threads, env)
                 build = ok(keras_w("build", **cmd), f"growth build {name} {axis}={value}")
                 if build.get("ok"):
-                    reply = ok(keras_w("train", slot="growth", steps=cfg["growth_steps"], warmup=1,
-                                       include_warmup=True), f"growth {name} {axis}={value}")
+                    reply = ok(
+                        keras_w("train", slot="growth", steps=cfg["growth_steps"], warmup=1, include_warmup=True),
+                        f"growth {name} {axis}={value}",
+                    )
                     if reply.get("ok"):
-                        row.update(samples_per_s=reply["samples_per_s"], peak_rss_mb=reply["peak_rss_mb"],
-                                   rss_before_mb=reply["rss_before_mb"])
+                        row.update(
+                            samples_per_s=reply["samples_per_s"],
+                            peak_rss_mb=reply["peak_rss_mb"],
+                            rss_before_mb=reply["rss_before_mb"],
+                        )
                     else:
                         row["error"] = reply.get("error")
                 else:
@@ -239,19 +313,36 @@ def measure_growth(cfg, args, models, env):
 def measure_defaults(keras_w, cfg, args):
     """The measured basis of the library's defaults: jit_compile and steps_per_execution (early_fusion)."""
     spe = cfg.get("defaults_spe", 8)
-    variants = {"jit_compile=False": {"jit": False}, "jit_compile=True": {"jit": True},
-                f"steps_per_execution={spe}": {"jit": False, "steps_per_execution": spe}}
+    variants = {
+        "jit_compile=False": {"jit": False},
+        "jit_compile=True": {"jit": True},
+        f"steps_per_execution={spe}": {"jit": False, "steps_per_execution": spe},
+    }
     if not cfg.get("defaults_jit", True):
         del variants["jit_compile=True"]
     slots = {}
     for label, extra in variants.items():
-        reply = ok(keras_w("build", slot=label, impl="mmzoo", model="early_fusion", train_batch=64, infer_batch=256,
-                           precision=args.precision, modalities=args.modalities, **extra), f"build {label}")
+        reply = ok(
+            keras_w(
+                "build",
+                slot=label,
+                impl="mmzoo",
+                model="early_fusion",
+                train_batch=64,
+                infer_batch=256,
+                precision=args.precision,
+                modalities=args.modalities,
+                **extra,
+            ),
+            f"build {label}",
+        )
         if reply.get("ok"):
             slots[label] = (keras_w, {"slot": label})
     steps = max(spe, cfg["train_steps"])  # whole executions
-    out = {"train": alternate(cfg["rounds"], slots, "train", steps=steps, warmup=cfg["warmup"]),
-           "infer": alternate(cfg["rounds"], slots, "infer", batches=cfg["infer_batches"], batch=256)}
+    out = {
+        "train": alternate(cfg["rounds"], slots, "train", steps=steps, warmup=cfg["warmup"]),
+        "infer": alternate(cfg["rounds"], slots, "infer", batches=cfg["infer_batches"], batch=256),
+    }
     for label in slots:
         keras_w("drop", slot=label)
     return out
@@ -260,32 +351,58 @@ def measure_defaults(keras_w, cfg, args):
 def parse_args(argv=None):
     from . import __doc__ as overview
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=overview,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", default=os.path.join(BENCHMARKS, "results", "throughput"),
-                        help="folder for throughput.json and growth.png")
-    parser.add_argument("--report", default=os.path.join(BENCHMARKS, "PERFORMANCE.md"), help="Markdown report to regenerate")
-    parser.add_argument("--models", nargs="+", help="architectures (default: all of mmzoo.list_models(); "
-                                                    "--quick: early_fusion)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.throughput",
+        description=overview,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--output",
+        default=os.path.join(BENCHMARKS, "results", "throughput"),
+        help="folder for throughput.json and growth.png",
+    )
+    parser.add_argument(
+        "--report", default=os.path.join(BENCHMARKS, "PERFORMANCE.md"), help="Markdown report to regenerate"
+    )
+    parser.add_argument(
+        "--models", nargs="+", help="architectures (default: all of mmzoo.list_models(); --quick: early_fusion)"
+    )
     parser.add_argument("--quick", action="store_true", help="short runs for validation (numbers are rough)")
     parser.add_argument("--tiny", action="store_true", help="the smallest run that exercises every part (tests)")
-    parser.add_argument("--modalities", nargs="+", default=["audio", "image", "text"],
-                        choices=("audio", "image", "text"), help="reference inputs to use (default: all three)")
+    parser.add_argument(
+        "--modalities",
+        nargs="+",
+        default=["audio", "image", "text"],
+        choices=("audio", "image", "text"),
+        help="reference inputs to use (default: all three)",
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both frameworks")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--precision", choices=("float32", "bfloat16", "float16"), default="float32",
-                        help="Keras mixed-precision policy / torch.autocast dtype")
-    parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
-                        help="Keras jit_compile (auto: Keras's rule, off on CPU-only machines)")
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16", "float16"),
+        default="float32",
+        help="Keras mixed-precision policy / torch.autocast dtype",
+    )
+    parser.add_argument(
+        "--jit",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="Keras jit_compile (auto: Keras's rule, off on CPU-only machines)",
+    )
     parser.add_argument("--torch-configs", nargs="*", default=list(TORCH_CONFIGS), choices=TORCH_CONFIGS)
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch side")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("growth", "pipeline", "defaults"),
-                        help="parts to leave out")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=("growth", "pipeline", "defaults"), help="parts to leave out"
+    )
     parser.add_argument("--rounds", type=int, help="alternating rounds per measurement")
     parser.add_argument("--report-only", action="store_true", help="regenerate the report from the JSON only")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue an interrupted run: keep what the existing JSON measured with the same "
-                             "settings on this machine and measure only the rest")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run: keep what the existing JSON measured with the same "
+        "settings on this machine and measure only the rest",
+    )
     args = parser.parse_args(argv)
     args.jit_value = {"auto": "auto", "on": True, "off": False}[args.jit]
     args.torch_device = "cuda" if args.device == "gpu" else "cpu"
@@ -308,17 +425,25 @@ def main(argv=None):
         cfg["rounds"] = args.rounds
     import mmzoo  # noqa: F401  (only for the architecture list; the workers do the work)
     from mmzoo.registry import MODELS
+
     models = args.models or (["early_fusion"] if args.quick else MODELS.names())
     os.makedirs(args.output, exist_ok=True)
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if args.device == "cpu" else {}
     started, ticks = time.time(), cpu_ticks()
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join(["python -m benchmarks.throughput"] + (argv if argv is not None else sys.argv[1:])),
-              "quick": args.quick, "machine": machine_info(args.threads, args.device),
-              "settings": {k: v for k, v in cfg.items()} | {"precision": args.precision, "jit": args.jit,
-                                                             "torch_configs": args.torch_configs,
-                                                             "modalities": args.modalities},
-              "models": {}}
+    record = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m benchmarks.throughput"] + (argv if argv is not None else sys.argv[1:])),
+        "quick": args.quick,
+        "machine": machine_info(args.threads, args.device),
+        "settings": {k: v for k, v in cfg.items()}
+        | {
+            "precision": args.precision,
+            "jit": args.jit,
+            "torch_configs": args.torch_configs,
+            "modalities": args.modalities,
+        },
+        "models": {},
+    }
     if args.resume:
         record = resume_record(json_path, record)
         done = [name for name in models if name in record["models"]]
@@ -338,8 +463,10 @@ def main(argv=None):
     if record.get("torch_skipped"):
         log("PyTorch side skipped:", record["torch_skipped"])
     if kept_versions is not None and kept_versions != record["versions"]:
-        raise SystemExit(f"--resume: {json_path} was measured with {kept_versions}, this run has "
-                         f"{record['versions']}; run without --resume to start afresh.")
+        raise SystemExit(
+            f"--resume: {json_path} was measured with {kept_versions}, this run has "
+            f"{record['versions']}; run without --resume to start afresh."
+        )
     try:
         peaks = {"tensorflow": ok(keras_w("matmul_peak", size=cfg["matmul"]), "matmul")}
         if torch_w is not None:
@@ -391,8 +518,9 @@ def resume_record(path, fresh):
         return fresh
     with open(path) as f:
         old = json.load(f)
-    same_machine = {k: old.get("machine", {}).get(k) for k in ("cpu", "cores", "threads", "device")} == \
-        {k: fresh["machine"][k] for k in ("cpu", "cores", "threads", "device")}
+    same_machine = {k: old.get("machine", {}).get(k) for k in ("cpu", "cores", "threads", "device")} == {
+        k: fresh["machine"][k] for k in ("cpu", "cores", "threads", "device")
+    }
     if old.get("settings") != json.loads(json.dumps(fresh["settings"])) or not same_machine or old.get("quick"):
         log(f"not resuming {path}: it was measured with other settings or on another machine")
         return fresh
@@ -425,4 +553,3 @@ def _save(record, path, started, ticks=None):
     with open(path + ".tmp", "w") as f:
         json.dump(record, f, indent=1, default=float)
     os.replace(path + ".tmp", path)
-

@@ -15,8 +15,9 @@ VOCABULARY, TOKENS, IMAGE_SIZE, SAMPLE_RATE, CLASSES = 20_000, 64, 64, 16_000, 1
 HANDWRITTEN = ("early_fusion", "tfn")
 
 
-def reference_specs(modalities=("audio", "image", "text"), sequence_length=TOKENS, image_size=IMAGE_SIZE,
-                    token_ids=True):
+def reference_specs(
+    modalities=("audio", "image", "text"), sequence_length=TOKENS, image_size=IMAGE_SIZE, token_ids=True
+):
     """The reference input set as mmzoo specs (text as token ids unless `token_ids=False`)."""
     import mmzoo
     from mmzoo.models.reference import reference_inputs
@@ -26,8 +27,9 @@ def reference_specs(modalities=("audio", "image", "text"), sequence_length=TOKEN
     specs = []
     for m in modalities:
         if m == "text":
-            specs.append(mmzoo.Text("text", vocabulary_size=VOCABULARY, sequence_length=sequence_length,
-                                    token_ids=True))
+            specs.append(
+                mmzoo.Text("text", vocabulary_size=VOCABULARY, sequence_length=sequence_length, token_ids=True)
+            )
         else:
             specs += reference_inputs((m,), sequence_length=sequence_length, image_size=image_size)
     return specs
@@ -45,13 +47,15 @@ def build_mmzoo(name, modalities=("audio", "image", "text"), jit_compile=None, s
     else:
         task = mmzoo.Classification(num_classes=CLASSES)
     model = mmzoo.build_model(name, specs, task, compile=False)
-    task.compile(model, jit_compile=False if jit_compile is None else jit_compile,
-                 steps_per_execution=steps_per_execution)
+    task.compile(
+        model, jit_compile=False if jit_compile is None else jit_compile, steps_per_execution=steps_per_execution
+    )
     return model
 
 
-def reference_arrays(batch, modalities=("audio", "image", "text"), sequence_length=TOKENS, image_size=IMAGE_SIZE,
-                     seed=0, strings=False):
+def reference_arrays(
+    batch, modalities=("audio", "image", "text"), sequence_length=TOKENS, image_size=IMAGE_SIZE, seed=0, strings=False
+):
     """Random inputs `{name: array}` and integer labels for one batch."""
     rng = np.random.default_rng(seed)
     x = {}
@@ -66,6 +70,7 @@ def reference_arrays(batch, modalities=("audio", "image", "text"), sequence_leng
 
 
 # ---- hand-written Keras (no mmzoo) ---------------------------------------------------------------
+
 
 def _cnn(x, prefix):
     import keras
@@ -86,9 +91,16 @@ def _branches(sequence_length=TOKENS, image_size=IMAGE_SIZE, modalities=("audio"
     inputs, features = {}, []
     if "audio" in modalities:
         inputs["audio"] = audio = keras.Input((SAMPLE_RATE,), name="audio")
-        a = keras.layers.MelSpectrogram(fft_length=512, sequence_stride=160, sequence_length=400,
-                                        sampling_rate=SAMPLE_RATE, num_mel_bins=64, max_freq=SAMPLE_RATE / 2,
-                                        top_db=1e6, min_power=1e-10)(audio)
+        a = keras.layers.MelSpectrogram(
+            fft_length=512,
+            sequence_stride=160,
+            sequence_length=400,
+            sampling_rate=SAMPLE_RATE,
+            num_mel_bins=64,
+            max_freq=SAMPLE_RATE / 2,
+            top_db=1e6,
+            min_power=1e-10,
+        )(audio)
         a = keras.layers.Permute((2, 1))(a)
         a = keras.layers.LayerNormalization(axis=(-2, -1), center=False, scale=False)(a)
         features.append(_cnn(keras.layers.Reshape((-1, 64, 1))(a), "audio"))
@@ -102,8 +114,9 @@ def _branches(sequence_length=TOKENS, image_size=IMAGE_SIZE, modalities=("audio"
     return inputs, features
 
 
-def build_handwritten(name, modalities=("audio", "image", "text"), sequence_length=TOKENS, image_size=IMAGE_SIZE,
-                      jit_compile=False):
+def build_handwritten(
+    name, modalities=("audio", "image", "text"), sequence_length=TOKENS, image_size=IMAGE_SIZE, jit_compile=False
+):
     """The architecture as a plain Keras functional model (see `HANDWRITTEN`)."""
     import keras
 
@@ -114,8 +127,11 @@ def build_handwritten(name, modalities=("audio", "image", "text"), sequence_leng
             z = None
             for x in xs:
                 a = keras.ops.concatenate([x, keras.ops.ones_like(x[:, :1])], axis=-1)
-                z = a if z is None else keras.ops.reshape(z[:, :, None] * a[:, None, :],
-                                                          (-1, z.shape[-1] * a.shape[-1]))
+                z = (
+                    a
+                    if z is None
+                    else keras.ops.reshape(z[:, :, None] * a[:, None, :], (-1, z.shape[-1] * a.shape[-1]))
+                )
             return z
 
     inputs, features = _branches(sequence_length, image_size, modalities)
@@ -129,6 +145,10 @@ def build_handwritten(name, modalities=("audio", "image", "text"), sequence_leng
     x = keras.layers.Dense(128, activation="relu")(x)
     outputs = keras.layers.Dense(CLASSES, activation="softmax")(x)
     model = keras.Model(inputs, outputs, name=f"handwritten_{name}")
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"],
-                  jit_compile=jit_compile)
+    model.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
     return model

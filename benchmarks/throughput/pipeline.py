@@ -78,13 +78,22 @@ def measure(cmd, measured):
     keras.utils.set_random_seed(0)
     model = mmzoo.build_model(cmd.get("model", "early_fusion"), specs, mmzoo.Classification(K.CLASSES))
     sources = {
-        "cached tensors": mmzoo.data.from_arrays(arrays, labels, batch_size=batch, shuffle=True, seed=0,
-                                                 cache=True, drop_remainder=True).repeat(),
+        "cached tensors": mmzoo.data.from_arrays(
+            arrays, labels, batch_size=batch, shuffle=True, seed=0, cache=True, drop_remainder=True
+        ).repeat(),
         "files (PNG+WAV decoded in tf.data)": mmzoo.data.from_csv(
-            path, specs, label="label", batch_size=batch, shuffle=True, seed=0, drop_remainder=True).repeat(),
+            path, specs, label="label", batch_size=batch, shuffle=True, seed=0, drop_remainder=True
+        ).repeat(),
         "files, num_parallel_calls=1": mmzoo.data.from_csv(
-            path, specs, label="label", batch_size=batch, shuffle=True, seed=0, drop_remainder=True,
-            num_parallel_calls=1).repeat(),
+            path,
+            specs,
+            label="label",
+            batch_size=batch,
+            shuffle=True,
+            seed=0,
+            drop_remainder=True,
+            num_parallel_calls=1,
+        ).repeat(),
     }
     for ds in sources.values():  # warm-up: traces, fills the cache
         model.fit(ds, steps_per_epoch=max(2, examples // batch), epochs=1, verbose=0)
@@ -117,8 +126,16 @@ def measure(cmd, measured):
 
     alone = pipeline_only()
     median = {name: float(np.median(r)) for name, r in rates.items()}
-    return {"examples": examples, "batch": batch, "write_s": write_s, "samples_per_s": median, "runs": rates,
-            "peak_rss_mb": memory, "files_pipeline_alone_samples_per_s": alone["samples_per_s"],
-            "ratio_files_to_cached": median["files (PNG+WAV decoded in tf.data)"] / median["cached tensors"],
-            "audio_features": "log-mel computed in the model graph (keras MelSpectrogram layer); the pipeline only "
-                              "decodes WAV to float32 waveforms", "text": "raw strings; TextVectorization in the graph"}
+    return {
+        "examples": examples,
+        "batch": batch,
+        "write_s": write_s,
+        "samples_per_s": median,
+        "runs": rates,
+        "peak_rss_mb": memory,
+        "files_pipeline_alone_samples_per_s": alone["samples_per_s"],
+        "ratio_files_to_cached": median["files (PNG+WAV decoded in tf.data)"] / median["cached tensors"],
+        "audio_features": "log-mel computed in the model graph (keras MelSpectrogram layer); the pipeline only "
+        "decodes WAV to float32 waveforms",
+        "text": "raw strings; TextVectorization in the graph",
+    }

@@ -19,7 +19,7 @@ def _best_torch(entries, key="samples_per_s", lower=False):
     for label, e in entries.items():
         if label.startswith("pytorch") and key in e:
             if best is None or (e[key] < best[1] if lower else e[key] > best[1]):
-                best = (label[len("pytorch "):], e[key])
+                best = (label[len("pytorch ") :], e[key])
     return best
 
 
@@ -49,18 +49,32 @@ def summarise(record):
         util = flops * mm_train / peak if flops and mm_train and peak else None
         hand = train.get("keras (hand-written)", {}).get("samples_per_s")
         rows[name] = {
-            "params": m.get("params", {}).get("mmzoo"), "param_diff": m.get("param_diff"),
-            "forward_flops": (m.get("flops") or {}).get("forward_flops"), "conv_share": conv_share,
-            "train": mm_train, "torch_train": bt, "train_ratio": _ratio(mm_train, bt and bt[1]),
-            "infer": mm_infer, "torch_infer": bi, "infer_ratio": _ratio(mm_infer, bi and bi[1]),
-            "p50": mm_p50, "p95": latency.get("mmzoo", {}).get("p95_ms"), "torch_p50": bl,
-            "latency_ratio": _ratio(mm_p50, bl and bl[1]), "utilisation": util,
+            "params": m.get("params", {}).get("mmzoo"),
+            "param_diff": m.get("param_diff"),
+            "forward_flops": (m.get("flops") or {}).get("forward_flops"),
+            "conv_share": conv_share,
+            "train": mm_train,
+            "torch_train": bt,
+            "train_ratio": _ratio(mm_train, bt and bt[1]),
+            "infer": mm_infer,
+            "torch_infer": bi,
+            "infer_ratio": _ratio(mm_infer, bi and bi[1]),
+            "p50": mm_p50,
+            "p95": latency.get("mmzoo", {}).get("p95_ms"),
+            "torch_p50": bl,
+            "latency_ratio": _ratio(mm_p50, bl and bl[1]),
+            "utilisation": util,
             "tax_train": _ratio(mm_train, hand),
-            "tax_infer": _ratio(infer.get("mmzoo (Keras predict)", {}).get("samples_per_s"),
-                                infer.get("keras (hand-written)", {}).get("samples_per_s")),
+            "tax_infer": _ratio(
+                infer.get("mmzoo (Keras predict)", {}).get("samples_per_s"),
+                infer.get("keras (hand-written)", {}).get("samples_per_s"),
+            ),
             "peak_rss": train.get("mmzoo", {}).get("peak_rss_mb"),
-            "peak_rss_delta": (train.get("mmzoo", {}).get("peak_rss_mb", 0) - train.get("mmzoo", {}).get(
-                "rss_before_mb", 0)) if train.get("mmzoo") else None,
+            "peak_rss_delta": (
+                train.get("mmzoo", {}).get("peak_rss_mb", 0) - train.get("mmzoo", {}).get("rss_before_mb", 0)
+            )
+            if train.get("mmzoo")
+            else None,
         }
     return rows, peak
 
@@ -81,13 +95,17 @@ def growth_slopes(rows):
         slope = math.log(cost1 / cost0) / math.log(size(v1) / size(v0))
         m0 = max(r0["peak_rss_mb"] - r0["rss_before_mb"], 1.0)
         m1 = max(r1["peak_rss_mb"] - r1["rss_before_mb"], 1.0)
-        out[axis] = {"time_slope": slope, "memory_slope": math.log(m1 / m0) / math.log(size(v1) / size(v0)),
-                     "between": (v0, v1)}
+        out[axis] = {
+            "time_slope": slope,
+            "memory_slope": math.log(m1 / m0) / math.log(size(v1) / size(v0)),
+            "between": (v0, v1),
+        }
     return out
 
 
 def plot_growth(record, path):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -140,22 +158,36 @@ def write(record, report_path, output_dir):
         "",
     ]
     if record.get("quick"):
-        lines += ["> **Quick run**: few steps and rounds, one architecture; the numbers are rough and only show "
-                  "the benchmark works.", ""]
+        lines += [
+            "> **Quick run**: few steps and rounds, one architecture; the numbers are rough and only show "
+            "the benchmark works.",
+            "",
+        ]
     gpu = v.get("gpu")
     lines += [
         f"- Date: {record['date']}; command: `{record.get('command', '')}`; took {record.get('duration_s', 0):.0f} s"
-        + ("; measured in sittings (`--resume`): " + "; ".join(
-            f"{p['date']} `{p['command']}` {p['duration_s'] or 0:.0f} s"
-            + (f" ({p['steal_percent']}% stolen)" if p.get("steal_percent") is not None else "")
-            for p in record["parts"])
-           if len(record.get("parts") or []) > 1 else "") + ".",
+        + (
+            "; measured in sittings (`--resume`): "
+            + "; ".join(
+                f"{p['date']} `{p['command']}` {p['duration_s'] or 0:.0f} s"
+                + (f" ({p['steal_percent']}% stolen)" if p.get("steal_percent") is not None else "")
+                for p in record["parts"]
+            )
+            if len(record.get("parts") or []) > 1
+            else ""
+        )
+        + ".",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine.get('memory_gib')} GiB; "
         f"{machine['threads']} threads for both frameworks (`tf.config.threading` intra/inter-op = "
         f"`torch.set_num_threads`/`set_num_interop_threads`); device {machine['device']}"
-        + (f" ({gpu})" if gpu else "") + f"; load average at start {machine.get('load_average_at_start')}"
-        + (f"; {machine['steal_percent']}% of the CPU time was stolen by the hypervisor during the run "
-           f"(/proc/stat)" if machine.get("steal_percent") is not None else "") + ".",
+        + (f" ({gpu})" if gpu else "")
+        + f"; load average at start {machine.get('load_average_at_start')}"
+        + (
+            f"; {machine['steal_percent']}% of the CPU time was stolen by the hypervisor during the run (/proc/stat)"
+            if machine.get("steal_percent") is not None
+            else ""
+        )
+        + ".",
         f"- Versions: TensorFlow {v.get('tensorflow')}, Keras {v.get('keras')}, mmzoo {v.get('mmzoo')}, "
         f"PyTorch {v.get('torch', 'not measured')}. Precision {record['settings']['precision']}; Keras "
         f"jit_compile {record['settings']['jit']}.",
@@ -178,12 +210,16 @@ def write(record, report_path, output_dir):
     if record.get("torch_skipped"):
         lines += [f"**PyTorch was not measured in this run**: {record['torch_skipped']}.", ""]
 
-    lines += ["## Summary per architecture", "",
-              "Ratios are mmzoo / PyTorch's best configuration for that metric (eager, torch.compile, "
-              "channels-last; the winner in brackets). Latency ratio < 1 means mmzoo is faster.", "",
-              "| architecture | params | FLOPs/sample (fwd) | train samples/s | vs PyTorch | infer samples/s "
-              "| vs PyTorch | batch-1 p50 / p95 ms | vs PyTorch p50 | peak RSS MB (+train) | utilisation |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Summary per architecture",
+        "",
+        "Ratios are mmzoo / PyTorch's best configuration for that metric (eager, torch.compile, "
+        "channels-last; the winner in brackets). Latency ratio < 1 means mmzoo is faster.",
+        "",
+        "| architecture | params | FLOPs/sample (fwd) | train samples/s | vs PyTorch | infer samples/s "
+        "| vs PyTorch | batch-1 p50 / p95 ms | vs PyTorch p50 | peak RSS MB (+train) | utilisation |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in rows.items():
         bt, bi, bl = r["torch_train"], r["torch_infer"], r["torch_p50"]
         lines.append(
@@ -192,11 +228,17 @@ def write(record, report_path, output_dir):
             f"| {_fmt(r['infer'], 1)} | {_fmt(r['infer_ratio'], 2)}x ({bi[0] if bi else '–'}) "
             f"| {_fmt(r['p50'], 2)} / {_fmt(r['p95'], 2)} | {_fmt(r['latency_ratio'], 2)} ({bl[0] if bl else '–'}) "
             f"| {_fmt(r['peak_rss'])} (+{_fmt(r['peak_rss_delta'])}) "
-            f"| {_fmt(100 * r['utilisation'], 1) + '%' if r['utilisation'] else '–'} |")
-    lines += ["", "## Targets", "",
-              f"| architecture | train >= {TARGET_SPEEDUP}x PyTorch | infer >= {TARGET_SPEEDUP}x | "
-              f"batch-1 p50 <= PyTorch | >= {TARGET_TAX}x hand-written Keras | conv-heavy: >= "
-              f"{TARGET_UTIL:.0%} of matmul peak |", "|---|---|---|---|---|---|"]
+            f"| {_fmt(100 * r['utilisation'], 1) + '%' if r['utilisation'] else '–'} |"
+        )
+    lines += [
+        "",
+        "## Targets",
+        "",
+        f"| architecture | train >= {TARGET_SPEEDUP}x PyTorch | infer >= {TARGET_SPEEDUP}x | "
+        f"batch-1 p50 <= PyTorch | >= {TARGET_TAX}x hand-written Keras | conv-heavy: >= "
+        f"{TARGET_UTIL:.0%} of matmul peak |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in rows.items():
         conv = r["conv_share"] is not None and r["conv_share"] > 0.8
         util = r["utilisation"]
@@ -206,29 +248,48 @@ def write(record, report_path, output_dir):
             f"| {_check(None if r['infer_ratio'] is None else r['infer_ratio'] >= TARGET_SPEEDUP)} "
             f"| {_check(None if r['latency_ratio'] is None else r['latency_ratio'] <= 1.0)} "
             f"| {_check(None if r['tax_train'] is None else r['tax_train'] >= TARGET_TAX)} "
-            f"| {_check(None if not (conv and util) else util >= TARGET_UTIL)}{util_note} |")
-    lines += ["", "A dash means not measured in this run. \"Conv-heavy\": convolutions are more than 80% of the "
-              "forward FLOPs (all reference models are, through the image and audio CNNs).", ""]
+            f"| {_check(None if not (conv and util) else util >= TARGET_UTIL)}{util_note} |"
+        )
+    lines += [
+        "",
+        'A dash means not measured in this run. "Conv-heavy": convolutions are more than 80% of the '
+        "forward FLOPs (all reference models are, through the image and audio CNNs).",
+        "",
+    ]
 
-    lines += ["## Every implementation", "",
-              "| architecture | implementation | params | train samples/s | infer samples/s | p50 ms | p95 ms "
-              "| peak RSS MB train (GPU peak MB) |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Every implementation",
+        "",
+        "| architecture | implementation | params | train samples/s | infer samples/s | p50 ms | p95 ms "
+        "| peak RSS MB train (GPU peak MB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, m in record["models"].items():
         if "error" in m:
             lines.append(f"| `{name}` | – | – | – | – | – | – | – — error: {m['error'][:160]} |")
         labels = list(dict.fromkeys(list(m.get("train", {})) + list(m.get("infer", {}))))
         for label in labels:
-            t, i, lat = m.get("train", {}).get(label, {}), m.get("infer", {}).get(label, {}), m.get("latency", {}).get(label, {})
+            t, i, lat = (
+                m.get("train", {}).get(label, {}),
+                m.get("infer", {}).get(label, {}),
+                m.get("latency", {}).get(label, {}),
+            )
             err = t.get("error") or i.get("error") or lat.get("error")
             params = m.get("params", {}).get(label)
-            lines.append(f"| `{name}` | {label} | {_fmt(params)} | {_fmt(t.get('samples_per_s'), 1)} "
-                         f"| {_fmt(i.get('samples_per_s'), 1)} | {_fmt(lat.get('p50_ms'), 2)} | {_fmt(lat.get('p95_ms'), 2)} "
-                         f"| {_fmt(t.get('peak_rss_mb'))}"
-                         f"{' (GPU ' + _fmt(t['gpu_peak_mb']) + ')' if t.get('gpu_peak_mb') else ''}"
-                         f"{' — error: ' + err[:120] if err else ''} |")
-    lines += ["", "Parameter counts: PyTorch ports differ from Keras only by `nn.LSTM`'s second bias "
-              "(`b_hh`, +512 for the BiLSTM); BatchNorm running statistics count on both sides. The check "
-              "(within 1%) runs in the benchmark.", ""]
+            lines.append(
+                f"| `{name}` | {label} | {_fmt(params)} | {_fmt(t.get('samples_per_s'), 1)} "
+                f"| {_fmt(i.get('samples_per_s'), 1)} | {_fmt(lat.get('p50_ms'), 2)} | {_fmt(lat.get('p95_ms'), 2)} "
+                f"| {_fmt(t.get('peak_rss_mb'))}"
+                f"{' (GPU ' + _fmt(t['gpu_peak_mb']) + ')' if t.get('gpu_peak_mb') else ''}"
+                f"{' — error: ' + err[:120] if err else ''} |"
+            )
+    lines += [
+        "",
+        "Parameter counts: PyTorch ports differ from Keras only by `nn.LSTM`'s second bias "
+        "(`b_hh`, +512 for the BiLSTM); BatchNorm running statistics count on both sides. The check "
+        "(within 1%) runs in the benchmark.",
+        "",
+    ]
 
     lines += _ablations_section(record)
     lines += _tax_section(record, rows)
@@ -252,8 +313,10 @@ def _before_after(record, before_label, batch256=False):
         after_l = m.get("latency", {}).get("mmzoo", {})
         if not (before_l.get("p50_ms") and after_l.get("p50_ms")):
             continue
-        row = (f"| `{name}` | {_fmt(before_l['p50_ms'], 2)} → {_fmt(after_l['p50_ms'], 2)} "
-               f"| {_fmt(before_l.get('p95_ms'), 2)} → {_fmt(after_l.get('p95_ms'), 2)} |")
+        row = (
+            f"| `{name}` | {_fmt(before_l['p50_ms'], 2)} → {_fmt(after_l['p50_ms'], 2)} "
+            f"| {_fmt(before_l.get('p95_ms'), 2)} → {_fmt(after_l.get('p95_ms'), 2)} |"
+        )
         if batch256:
             before_i = m.get("infer", {}).get(before_label, {}).get("samples_per_s")
             after_i = m.get("infer", {}).get("mmzoo", {}).get("samples_per_s")
@@ -264,39 +327,55 @@ def _before_after(record, before_label, batch256=False):
 
 # Each ablation: (label of the alternative in the JSON, heading, what the alternative switches off, columns).
 ABLATIONS = (
-    ("mmzoo (Keras predict)", "Compiled predict path",
-     "`model.predict` on dicts of arrays runs mmzoo's compiled path (`mmzoo/inference/fast_predict.py`): "
-     "`model(x, training=False)` traced once as a `tf.function` with a free batch dimension and called "
-     "directly. The alternative is Keras's own `predict` (a data adapter, an iterator and callbacks per call); "
-     "datasets, `steps` and callbacks always go through it.",
-     "| architecture | batch-1 p50 ms, Keras predict → mmzoo | p95 ms | batch-256 samples/s |"),
-    ("mmzoo (no fused LSTM)", "Fused LSTM kernel for small-batch inference",
-     "In the compiled path, batches of up to 32 with prefix masks run the LSTM encoders through TensorFlow's "
-     "`BlockLSTMV2` op, one op per direction with the same weights (`mmzoo/inference/fused_lstm.py`); the "
-     "alternative runs Keras's LSTM loop. Training, `.keras` files and exports keep Keras's LSTM.",
-     "| architecture | batch-1 p50 ms, without → with the fused kernel | p95 ms |"),
-    ("mmzoo (Keras BatchNormalization)", "Fused BatchNorm in training",
-     "`FusedBatchNormalization` (`mmzoo/encoders/fused_batchnorm.py`, in the `cnn`, `resnet` and autoencoder "
-     "encoders) runs training calls on 4-D float32 inputs through TensorFlow's `FusedBatchNormV3` with "
-     "Keras's moving-average update; the alternative is Keras's `BatchNormalization`. Inference, and so every "
-     "export, is the same.",
-     "| architecture | training samples/s, Keras BatchNormalization → fused |"),
-    ("mmzoo (no folded BatchNorm)", "BatchNorm folded into the convolutions for inference",
-     "In the compiled path each convolution + BatchNorm runs as one convolution with kernel "
-     "`w * gamma / sqrt(var + eps)` and a bias, which TensorFlow fuses with the ReLU (`conv_bn`, applied by "
-     "`mmzoo/inference/compiled_inference.py`); the alternative keeps the BatchNorm as a separate multiply "
-     "and add. Training, `model(x)`, `.keras` files and exports keep Keras's layers.",
-     "| architecture | batch-1 p50 ms, unfolded → folded | p95 ms | batch-256 samples/s |"),
+    (
+        "mmzoo (Keras predict)",
+        "Compiled predict path",
+        "`model.predict` on dicts of arrays runs mmzoo's compiled path (`mmzoo/inference/fast_predict.py`): "
+        "`model(x, training=False)` traced once as a `tf.function` with a free batch dimension and called "
+        "directly. The alternative is Keras's own `predict` (a data adapter, an iterator and callbacks per call); "
+        "datasets, `steps` and callbacks always go through it.",
+        "| architecture | batch-1 p50 ms, Keras predict → mmzoo | p95 ms | batch-256 samples/s |",
+    ),
+    (
+        "mmzoo (no fused LSTM)",
+        "Fused LSTM kernel for small-batch inference",
+        "In the compiled path, batches of up to 32 with prefix masks run the LSTM encoders through TensorFlow's "
+        "`BlockLSTMV2` op, one op per direction with the same weights (`mmzoo/inference/fused_lstm.py`); the "
+        "alternative runs Keras's LSTM loop. Training, `.keras` files and exports keep Keras's LSTM.",
+        "| architecture | batch-1 p50 ms, without → with the fused kernel | p95 ms |",
+    ),
+    (
+        "mmzoo (Keras BatchNormalization)",
+        "Fused BatchNorm in training",
+        "`FusedBatchNormalization` (`mmzoo/encoders/fused_batchnorm.py`, in the `cnn`, `resnet` and autoencoder "
+        "encoders) runs training calls on 4-D float32 inputs through TensorFlow's `FusedBatchNormV3` with "
+        "Keras's moving-average update; the alternative is Keras's `BatchNormalization`. Inference, and so every "
+        "export, is the same.",
+        "| architecture | training samples/s, Keras BatchNormalization → fused |",
+    ),
+    (
+        "mmzoo (no folded BatchNorm)",
+        "BatchNorm folded into the convolutions for inference",
+        "In the compiled path each convolution + BatchNorm runs as one convolution with kernel "
+        "`w * gamma / sqrt(var + eps)` and a bias, which TensorFlow fuses with the ReLU (`conv_bn`, applied by "
+        "`mmzoo/inference/compiled_inference.py`); the alternative keeps the BatchNorm as a separate multiply "
+        "and add. Training, `model(x)`, `.keras` files and exports keep Keras's layers.",
+        "| architecture | batch-1 p50 ms, unfolded → folded | p95 ms | batch-256 samples/s |",
+    ),
 )
 
 
 def _ablations_section(record):
     """mmzoo's fast paths against the same model with one of them switched off, from this run."""
-    lines = ["## Fast paths on and off", "",
-             "Each table compares mmzoo as it runs by default (after the arrow) with the same model and weights "
-             "with one fast path switched off (before it), measured in the same alternating rounds. Outputs agree "
-             "to float32 rounding (`tests/inference/test_fast_predict.py`, `tests/encoders/test_fused_batchnorm.py`, "
-             "`tests/encoders/test_conv_bn.py`).", ""]
+    lines = [
+        "## Fast paths on and off",
+        "",
+        "Each table compares mmzoo as it runs by default (after the arrow) with the same model and weights "
+        "with one fast path switched off (before it), measured in the same alternating rounds. Outputs agree "
+        "to float32 rounding (`tests/inference/test_fast_predict.py`, `tests/encoders/test_fused_batchnorm.py`, "
+        "`tests/encoders/test_conv_bn.py`).",
+        "",
+    ]
     for label, heading, what, header in ABLATIONS:
         if label == "mmzoo (Keras BatchNormalization)":
             rows = []
@@ -318,16 +397,24 @@ def _tax_section(record, rows):
     have = [(n, r) for n, r in rows.items() if r["tax_train"] is not None]
     if not have:
         return lines + ["Not measured in this run.", ""]
-    lines += ["| architecture | train: mmzoo / hand-written | infer (both Keras `predict`) | mmzoo `predict` / "
-              "hand-written `predict` |", "|---|---|---|---|"]
+    lines += [
+        "| architecture | train: mmzoo / hand-written | infer (both Keras `predict`) | mmzoo `predict` / "
+        "hand-written `predict` |",
+        "|---|---|---|---|",
+    ]
     for name, r in have:
         infer = record["models"][name].get("infer", {})
-        fast = _ratio(infer.get("mmzoo", {}).get("samples_per_s"),
-                      infer.get("keras (hand-written)", {}).get("samples_per_s"))
+        fast = _ratio(
+            infer.get("mmzoo", {}).get("samples_per_s"), infer.get("keras (hand-written)", {}).get("samples_per_s")
+        )
         lines.append(f"| `{name}` | {_fmt(r['tax_train'], 3)}x | {_fmt(r['tax_infer'], 3)}x | {_fmt(fast, 3)}x |")
-    lines += ["", "The hand-written models (`benchmarks/throughput/keras_models.py`) use the same layers with plain Keras "
-              "and are compiled with Adam, sparse cross-entropy and accuracy; mmzoo also tracks its macro F1 metric "
-              "during `fit`, which is part of what it costs.", ""]
+    lines += [
+        "",
+        "The hand-written models (`benchmarks/throughput/keras_models.py`) use the same layers with plain Keras "
+        "and are compiled with Adam, sparse cross-entropy and accuracy; mmzoo also tracks its macro F1 metric "
+        "during `fit`, which is part of what it costs.",
+        "",
+    ]
     return lines
 
 
@@ -336,18 +423,26 @@ def _pipeline_section(record):
     lines = ["## Input pipeline: files vs cached tensors", ""]
     if not p or "samples_per_s" not in p:
         return lines + [f"Not measured in this run{': ' + p.get('error', '') if p else ''}.", ""]
-    lines += [f"early_fusion trained at batch {p['batch']} from a manifest of {p['examples']} real files (PNG "
-              "digits from the embedded AV-MNIST sample resized to 64x64 RGB, 1 s 16 kHz WAVs of its spoken "
-              "digits, text strings), decoded in tf.data by `mmzoo.data.from_csv`, against the same examples "
-              "as cached in-memory tensors (`mmzoo.data.from_arrays(cache=True)`).", "",
-              "| source | training samples/s | peak RSS MB |", "|---|---|---|"]
+    lines += [
+        f"early_fusion trained at batch {p['batch']} from a manifest of {p['examples']} real files (PNG "
+        "digits from the embedded AV-MNIST sample resized to 64x64 RGB, 1 s 16 kHz WAVs of its spoken "
+        "digits, text strings), decoded in tf.data by `mmzoo.data.from_csv`, against the same examples "
+        "as cached in-memory tensors (`mmzoo.data.from_arrays(cache=True)`).",
+        "",
+        "| source | training samples/s | peak RSS MB |",
+        "|---|---|---|",
+    ]
     for name, rate in p["samples_per_s"].items():
         lines.append(f"| {name} | {_fmt(rate, 1)} | {_fmt(p['peak_rss_mb'].get(name))} |")
     ratio = p["ratio_files_to_cached"]
-    lines += ["", f"- Files / cached: **{ratio:.2f}x** (target >= {TARGET_PIPELINE}x: "
-              f"{'met' if ratio >= TARGET_PIPELINE else 'not met'}). The file pipeline alone (no model) "
-              f"delivers {p['files_pipeline_alone_samples_per_s']:,.0f} samples/s.",
-              f"- Audio features: {p['audio_features']}. Text: {p['text']}.", ""]
+    lines += [
+        "",
+        f"- Files / cached: **{ratio:.2f}x** (target >= {TARGET_PIPELINE}x: "
+        f"{'met' if ratio >= TARGET_PIPELINE else 'not met'}). The file pipeline alone (no model) "
+        f"delivers {p['files_pipeline_alone_samples_per_s']:,.0f} samples/s.",
+        f"- Audio features: {p['audio_features']}. Text: {p['text']}.",
+        "",
+    ]
     return lines
 
 
@@ -355,21 +450,32 @@ def _defaults_section(record):
     d = record.get("defaults")
     lines = ["## Defaults, chosen from measurements", ""]
     if d:
-        lines += ["early_fusion, float32, this machine:", "",
-                  "| setting | train samples/s | infer samples/s |", "|---|---|---|"]
+        lines += [
+            "early_fusion, float32, this machine:",
+            "",
+            "| setting | train samples/s | infer samples/s |",
+            "|---|---|---|",
+        ]
         for label in d.get("train", {}):
-            lines.append(f"| {label} | {_fmt(d['train'][label].get('samples_per_s'), 1)} "
-                         f"| {_fmt(d.get('infer', {}).get(label, {}).get('samples_per_s'), 1)} |")
+            lines.append(
+                f"| {label} | {_fmt(d['train'][label].get('samples_per_s'), 1)} "
+                f"| {_fmt(d.get('infer', {}).get(label, {}).get('samples_per_s'), 1)} |"
+            )
         lines.append("")
-    strings = {k: (record["models"].get("early_fusion") or {}).get(k, {}).get("mmzoo (raw strings)")
-               for k in ("train", "infer", "latency")}
+    strings = {
+        k: (record["models"].get("early_fusion") or {}).get(k, {}).get("mmzoo (raw strings)")
+        for k in ("train", "infer", "latency")
+    }
     if strings.get("train"):
         ids = {k: record["models"]["early_fusion"][k]["mmzoo"] for k in ("train", "infer", "latency")}
-        lines += [f"Raw strings through the in-graph `TextVectorization` vs token ids (early_fusion): training "
-                  f"{strings['train'].get('samples_per_s', 0):.1f} vs {ids['train'].get('samples_per_s', 0):.1f} "
-                  f"samples/s, inference {strings['infer'].get('samples_per_s', 0):.1f} vs "
-                  f"{ids['infer'].get('samples_per_s', 0):.1f}, batch-1 p50 {strings['latency'].get('p50_ms', 0):.2f} "
-                  f"vs {ids['latency'].get('p50_ms', 0):.2f} ms.", ""]
+        lines += [
+            f"Raw strings through the in-graph `TextVectorization` vs token ids (early_fusion): training "
+            f"{strings['train'].get('samples_per_s', 0):.1f} vs {ids['train'].get('samples_per_s', 0):.1f} "
+            f"samples/s, inference {strings['infer'].get('samples_per_s', 0):.1f} vs "
+            f"{ids['infer'].get('samples_per_s', 0):.1f}, batch-1 p50 {strings['latency'].get('p50_ms', 0):.2f} "
+            f"vs {ids['latency'].get('p50_ms', 0):.2f} ms.",
+            "",
+        ]
     train = (d or {}).get("train", {})
     base = train.get("jit_compile=False", {}).get("samples_per_s")
     jit = _ratio(train.get("jit_compile=True", {}).get("samples_per_s"), base)
@@ -381,10 +487,12 @@ def _defaults_section(record):
     files, serial = rates.get("files (PNG+WAV decoded in tf.data)"), rates.get("files, num_parallel_calls=1")
     pipeline_note = "not measured in this run"
     if files and serial and p.get("files_pipeline_alone_samples_per_s"):
-        pipeline_note = (f"this run: the file pipeline alone delivers {p['files_pipeline_alone_samples_per_s'] / files:.0f}x "
-                         f"what training consumes, so on this CPU decoding never starves the model and "
-                         f"`num_parallel_calls=1` trains at {serial / files:.2f}x; parallelism matters where the "
-                         "model is faster than decoding, e.g. on GPUs")
+        pipeline_note = (
+            f"this run: the file pipeline alone delivers {p['files_pipeline_alone_samples_per_s'] / files:.0f}x "
+            f"what training consumes, so on this CPU decoding never starves the model and "
+            f"`num_parallel_calls=1` trains at {serial / files:.2f}x; parallelism matters where the "
+            "model is faster than decoding, e.g. on GPUs"
+        )
     spe_note = f"this run: {spe_label} trains at {spe:.2f}x of 1" if spe else "not measured in this run"
     lines += [
         "| device | jit_compile | steps_per_execution | precision | tf.data |",
@@ -393,7 +501,7 @@ def _defaults_section(record):
         f"default ({spe_note}; more than 1 also coarsens batch-level callbacks) | "
         "float32 (the mixed policies are slower on CPU) | parallel "
         f"map and batch `AUTOTUNE`, `prefetch(AUTOTUNE)` ({pipeline_note}) |",
-        "| GPU | on where the model allows it (Keras's `\"auto\"`; models taking raw strings cannot be "
+        '| GPU | on where the model allows it (Keras\'s `"auto"`; models taking raw strings cannot be '
         "XLA-compiled and fall back) | raise it when steps are short (per-step host overhead) | "
         "`mixed_bfloat16` on Ampere or newer, else `mixed_float16` (heads and softmax stay float32) | same; "
         "the tf.data service when decoding starves the device |",
@@ -411,14 +519,18 @@ def _growth_section(record, rel):
     lines = ["## Cost growth", ""]
     if not growth:
         return lines + ["Not measured in this run.", ""]
-    lines += [f"![cost growth]({os.path.join(rel, 'growth.png')})", "",
-              "mmzoo training (batch 64 unless batch is the axis). Slope: the log-log slope of the cost between "
-              "the two largest sizes: time per step against batch size, time per sample against tokens (text) "
-              "and pixels (image), and peak memory against the same; 1 is linear, above 1.15 is flagged as worse "
-              "than linear. Memory: each setting runs in a fresh process; the peak resident memory of its training "
-              "(tracing included) above the process's memory before the model was built.", "",
-              "| architecture | axis | sizes | samples/s | peak RSS above the build MB | time slope | memory slope |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        f"![cost growth]({os.path.join(rel, 'growth.png')})",
+        "",
+        "mmzoo training (batch 64 unless batch is the axis). Slope: the log-log slope of the cost between "
+        "the two largest sizes: time per step against batch size, time per sample against tokens (text) "
+        "and pixels (image), and peak memory against the same; 1 is linear, above 1.15 is flagged as worse "
+        "than linear. Memory: each setting runs in a fresh process; the peak resident memory of its training "
+        "(tracing included) above the process's memory before the model was built.",
+        "",
+        "| architecture | axis | sizes | samples/s | peak RSS above the build MB | time slope | memory slope |",
+        "|---|---|---|---|---|---|---|",
+    ]
     worse = []
     for name, rows in growth.items():
         slopes = growth_slopes(rows)
@@ -430,24 +542,33 @@ def _growth_section(record, rel):
             sizes = ", ".join(str(r["value"]) for r in pts)
             rates = ", ".join(_fmt(r.get("samples_per_s"), 0) for r in pts)
             mem = ", ".join(_fmt(r["peak_rss_mb"] - r["rss_before_mb"]) if r.get("peak_rss_mb") else "–" for r in pts)
-            lines.append(f"| `{name}` | {axis} | {sizes} | {rates} | {mem} | {_fmt(s.get('time_slope'), 2)} "
-                         f"| {_fmt(s.get('memory_slope'), 2)} |")
+            lines.append(
+                f"| `{name}` | {axis} | {sizes} | {rates} | {mem} | {_fmt(s.get('time_slope'), 2)} "
+                f"| {_fmt(s.get('memory_slope'), 2)} |"
+            )
             if s.get("time_slope", 0) > 1.15 or s.get("memory_slope", 0) > 1.15:
-                worse.append(f"`{name}` in {axis} (time slope {s['time_slope']:.2f}, memory slope "
-                             f"{s['memory_slope']:.2f} between {s['between'][0]} and {s['between'][1]})")
-    lines += ["", "Worse than linear in this run: " + ("; ".join(worse) if worse else "none") + ".",
-              "TFN's outer product grows with the product of the per-modality sizes, `(units + 1) ** M` "
-              "(12 units over 3 modalities give 2,197 features, 4 modalities at 12 would give 28,561), not with "
-              "batch, text length or image size; the zoo keeps it in check by projecting each modality to "
-              "32/12/6 units for 2/3/4 inputs. The attention fusions (mult, transformer) are quadratic in the "
-              "number of tokens per modality; with the CNN's 8x pooling and 64-128 text tokens the linear parts "
-              "still dominate at these sizes.", ""]
+                worse.append(
+                    f"`{name}` in {axis} (time slope {s['time_slope']:.2f}, memory slope "
+                    f"{s['memory_slope']:.2f} between {s['between'][0]} and {s['between'][1]})"
+                )
+    lines += [
+        "",
+        "Worse than linear in this run: " + ("; ".join(worse) if worse else "none") + ".",
+        "TFN's outer product grows with the product of the per-modality sizes, `(units + 1) ** M` "
+        "(12 units over 3 modalities give 2,197 features, 4 modalities at 12 would give 28,561), not with "
+        "batch, text length or image size; the zoo keeps it in check by projecting each modality to "
+        "32/12/6 units for 2/3/4 inputs. The attention fusions (mult, transformer) are quadratic in the "
+        "number of tokens per modality; with the CNN's 8x pooling and 64-128 text tokens the linear parts "
+        "still dominate at these sizes.",
+        "",
+    ]
     return lines
 
 
 def _notes_section(record):
     return [
-        "## How to read it", "",
+        "## How to read it",
+        "",
         "- Training runs Keras's LSTM loop (the fused LSTM kernel is an inference path), so text models pay "
         "for it in training throughput.",
         "- torch.compile on CPU compiles through Inductor and a C++ compiler; its first call takes tens of "

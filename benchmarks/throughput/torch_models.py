@@ -42,8 +42,9 @@ def mel_matrix(num_mel_bins, num_spectrogram_bins, sample_rate, lower_hz=20.0, u
 
     bins = torch.linspace(0.0, sample_rate / 2, num_spectrogram_bins)[1:]
     spectrogram_mel = to_mel(bins)[:, None]
-    edges = torch.linspace(float(to_mel(torch.tensor(lower_hz))), float(to_mel(torch.tensor(upper_hz))),
-                           num_mel_bins + 2)
+    edges = torch.linspace(
+        float(to_mel(torch.tensor(lower_hz))), float(to_mel(torch.tensor(upper_hz))), num_mel_bins + 2
+    )
     lower, center, upper = edges[:-2][None], edges[1:-1][None], edges[2:][None]
     lower_slope = (spectrogram_mel - lower) / (center - lower)
     upper_slope = (upper - spectrogram_mel) / (upper - center)
@@ -59,16 +60,27 @@ class LogMel(nn.Module):
         self.frame_length = int(round(0.025 * sample_rate))
         self.frame_step = int(round(0.010 * sample_rate))
         self.fft_length = 1 << (self.frame_length - 1).bit_length()
-        window = F.pad(hann(self.frame_length), ((self.fft_length - self.frame_length) // 2,
-                                                 self.fft_length - self.frame_length
-                                                 - (self.fft_length - self.frame_length) // 2))
+        window = F.pad(
+            hann(self.frame_length),
+            (
+                (self.fft_length - self.frame_length) // 2,
+                self.fft_length - self.frame_length - (self.fft_length - self.frame_length) // 2,
+            ),
+        )
         self.register_buffer("window", window, persistent=False)
-        self.register_buffer("mel", mel_matrix(num_mel_bins, self.fft_length // 2 + 1, sample_rate),
-                             persistent=False)
+        self.register_buffer("mel", mel_matrix(num_mel_bins, self.fft_length // 2 + 1, sample_rate), persistent=False)
 
     def forward(self, wave):
-        spec = torch.stft(wave, self.fft_length, self.frame_step, self.fft_length, self.window, center=True,
-                          pad_mode="reflect", return_complex=True)  # (B, freq, frames)
+        spec = torch.stft(
+            wave,
+            self.fft_length,
+            self.frame_step,
+            self.fft_length,
+            self.window,
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
+        )  # (B, freq, frames)
         power = spec.real.square() + spec.imag.square()
         mel = torch.matmul(power.transpose(1, 2), self.mel)  # (B, frames, mels)
         logmel = 10.0 * torch.log10(torch.clamp(mel, min=1e-10))
@@ -82,8 +94,12 @@ class ConvEncoder(nn.Module):
         super().__init__()
         layers, c = [], in_channels
         for f in filters:
-            layers += [nn.Conv2d(c, f, 3, padding=1, bias=False), nn.BatchNorm2d(f, eps=1e-3, momentum=0.1),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(2, ceil_mode=True)]
+            layers += [
+                nn.Conv2d(c, f, 3, padding=1, bias=False),
+                nn.BatchNorm2d(f, eps=1e-3, momentum=0.1),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2, ceil_mode=True),
+            ]
             c = f
         self.features = nn.Sequential(*layers)
         self.drop = nn.Dropout(dropout)
@@ -227,7 +243,7 @@ class LMF(nn.Module):
 
 
 def power_l2(z, eps=1e-12):
-    z = torch.sign(z) * (torch.sqrt(z.abs() + eps) - eps ** 0.5)
+    z = torch.sign(z) * (torch.sqrt(z.abs() + eps) - eps**0.5)
     return z / torch.sqrt(torch.clamp(z.square().sum(-1, keepdim=True), min=eps))
 
 
@@ -280,8 +296,9 @@ class Block(nn.Module):
         self.context_norm = nn.LayerNorm(units, eps=1e-5) if cross else None
         self.attention = nn.MultiheadAttention(units, num_heads, dropout=dropout, batch_first=True)
         self.ffn_norm = nn.LayerNorm(units, eps=1e-5)
-        self.ffn = nn.Sequential(nn.Linear(units, 4 * units), nn.ReLU(inplace=True), nn.Dropout(dropout),
-                                 nn.Linear(4 * units, units))
+        self.ffn = nn.Sequential(
+            nn.Linear(units, 4 * units), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(4 * units, units)
+        )
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x, context=None):
@@ -308,8 +325,9 @@ class MulT(nn.Module):
         self.embed = TokenEmbed(shapes, units, dropout)
         count = len(shapes)
         self.pairs = [(t, s) for t in range(count) for s in range(count) if s != t]
-        self.stacks = nn.ModuleList(nn.ModuleList(Block(units, num_heads, dropout, cross=True)
-                                                  for _ in range(num_layers)) for _ in self.pairs)
+        self.stacks = nn.ModuleList(
+            nn.ModuleList(Block(units, num_heads, dropout, cross=True) for _ in range(num_layers)) for _ in self.pairs
+        )
         self.norms = nn.ModuleList(nn.LayerNorm(units, eps=1e-5) for _ in self.pairs)
         self.out_dim = len(self.pairs) * units
 
@@ -336,8 +354,11 @@ class EarlyTransformer(nn.Module):
 
     def forward(self, xs):
         tokens = self.embed(xs)
-        x = torch.cat([self.cls_token.expand(tokens[0].shape[0], -1, -1)]
-                      + [h + self.modality_embedding[i] for i, h in enumerate(tokens)], dim=1)
+        x = torch.cat(
+            [self.cls_token.expand(tokens[0].shape[0], -1, -1)]
+            + [h + self.modality_embedding[i] for i, h in enumerate(tokens)],
+            dim=1,
+        )
         for block in self.blocks:
             x = block(x)
         return self.final_norm(x[:, 0])
@@ -427,9 +448,11 @@ def build(name, modalities=(AUDIO, IMAGE, TEXT)):
 def loss_fn(name):
     """Cross-entropy on logits; clip's symmetric InfoNCE against the diagonal."""
     if name == "clip":
+
         def contrastive(logits, _labels):
             target = torch.arange(logits.shape[0])
             return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
         return contrastive
     return F.cross_entropy
 
@@ -444,8 +467,10 @@ def check_params(torch_params, keras_params, tolerance=0.01):
     """Relative difference; raises if the port's size is off by more than `tolerance`."""
     diff = abs(torch_params - keras_params) / keras_params
     if diff > tolerance:
-        raise AssertionError(f"PyTorch port has {torch_params:,} parameters, Keras {keras_params:,} "
-                             f"({diff:.2%} apart, more than {tolerance:.0%}).")
+        raise AssertionError(
+            f"PyTorch port has {torch_params:,} parameters, Keras {keras_params:,} "
+            f"({diff:.2%} apart, more than {tolerance:.0%})."
+        )
     return diff
 
 
@@ -455,8 +480,9 @@ def to_torch_batch(x, channels_last=False):
     for name, value in x.items():
         t = torch.from_numpy(value)
         if name == IMAGE:
-            t = t.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last if channels_last
-                                                 else torch.contiguous_format)
+            t = t.permute(0, 3, 1, 2).contiguous(
+                memory_format=torch.channels_last if channels_last else torch.contiguous_format
+            )
         elif name == TEXT:
             t = t.long()
         out[name] = t

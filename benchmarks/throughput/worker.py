@@ -22,9 +22,8 @@ import traceback
 
 import numpy as np
 
-
-
 # ---- memory ------------------------------------------------------------------------------------
+
 
 def reset_peak_rss():
     try:
@@ -44,6 +43,7 @@ def rss_mb(field="VmHWM"):
     except OSError:
         pass
     import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -63,8 +63,6 @@ def measured(fn):
     return out
 
 
-
-
 def time_batches(fn, x, batch, cmd):
     """Inference throughput: `cmd["warmup"]` untimed calls, then samples/s over `cmd["batches"]` calls."""
     for _ in range(cmd.get("warmup", 2)):
@@ -76,7 +74,9 @@ def time_batches(fn, x, batch, cmd):
             fn(x)
         seconds = time.perf_counter() - start
         return {"samples_per_s": cmd["batches"] * batch / seconds, "seconds": seconds}
+
     return measured(run)
+
 
 def time_calls(fn, x, cmd):
     """Batch-1 latency: `cmd["warmup"]` untimed calls, then the percentiles of `cmd["calls"]` timed ones."""
@@ -90,7 +90,9 @@ def time_calls(fn, x, cmd):
             fn(x)
             times.append(time.perf_counter() - start)
         return percentiles(times)
+
     return measured(run)
+
 
 def percentiles(times):
     ms = np.asarray(times) * 1e3
@@ -101,6 +103,7 @@ def percentiles(times):
 
 # before/after paths: the FastPredictor option each one turns off
 KERNEL_OFF = {"no_fused_lstm": "fused_lstm", "no_folded_bn": "fold_batchnorm"}
+
 
 class KerasWorker:
     """Holds mmzoo and hand-written Keras models ("slots") and measures them."""
@@ -115,10 +118,13 @@ class KerasWorker:
 
         global GPU_PEAK
         if tf.config.list_physical_devices("GPU"):
-            GPU_PEAK = (lambda: tf.config.experimental.reset_memory_stats("GPU:0"),
-                        lambda: tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 20)
+            GPU_PEAK = (
+                lambda: tf.config.experimental.reset_memory_stats("GPU:0"),
+                lambda: tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20,
+            )
 
         from . import keras_models
+
         self.K = keras_models
         self.slots = {}
 
@@ -127,11 +133,17 @@ class KerasWorker:
         import tensorflow as tf
 
         import mmzoo
-        return {"tensorflow": tf.__version__, "keras": keras.__version__, "mmzoo": mmzoo.__version__,
-                "devices": [d.name for d in tf.config.list_physical_devices()]}
+
+        return {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "mmzoo": mmzoo.__version__,
+            "devices": [d.name for d in tf.config.list_physical_devices()],
+        }
 
     def build(self, cmd):
         import keras
+
         tf = self.tf
         K = self.K
         keras.utils.set_random_seed(0)
@@ -145,12 +157,18 @@ class KerasWorker:
         if cmd["impl"] in ("mmzoo", "mmzoo_strings"):
             if strings:
                 import mmzoo
+
                 specs = K.reference_specs(modalities, token_ids=False, **sizes)
                 model = mmzoo.build_model(cmd["model"], specs, mmzoo.Classification(K.CLASSES), compile=False)
                 model.task.compile(model, jit_compile=cmd.get("jit", False))
             else:
-                model = K.build_mmzoo(cmd["model"], modalities, jit_compile=cmd.get("jit", False),
-                                      steps_per_execution=cmd.get("steps_per_execution", 1), **sizes)
+                model = K.build_mmzoo(
+                    cmd["model"],
+                    modalities,
+                    jit_compile=cmd.get("jit", False),
+                    steps_per_execution=cmd.get("steps_per_execution", 1),
+                    **sizes,
+                )
         else:
             model = K.build_handwritten(cmd["model"], modalities, jit_compile=cmd.get("jit", False), **sizes)
         if cmd.get("keras_batchnorm"):  # before/after of the fused BatchNorm: Keras's own code path
@@ -167,14 +185,25 @@ class KerasWorker:
         x, y = batches[train_batch]
         retrieval = cmd["model"] == "clip"
         ds = tf.data.Dataset.from_tensors((x,) if retrieval else (x, y)).repeat().prefetch(2)
-        self.slots[cmd["slot"]] = {"model": model, "batches": batches, "train_ds": ds, "train_batch": train_batch,
-                                   "trained": False, "impl": cmd["impl"], "strings": strings,
-                                   "rss_before_build": rss_before_build}
-        return {"params": int(model.count_params()), "build_s": time.perf_counter() - start,
-                "jit_compile": bool(model.jit_compile)}
+        self.slots[cmd["slot"]] = {
+            "model": model,
+            "batches": batches,
+            "train_ds": ds,
+            "train_batch": train_batch,
+            "trained": False,
+            "impl": cmd["impl"],
+            "strings": strings,
+            "rss_before_build": rss_before_build,
+        }
+        return {
+            "params": int(model.count_params()),
+            "build_s": time.perf_counter() - start,
+            "jit_compile": bool(model.jit_compile),
+        }
 
     def _fit(self, slot, steps):
         import keras
+
         times = []
 
         class Timer(keras.callbacks.Callback):
@@ -203,8 +232,13 @@ class KerasWorker:
             executions = len(times) - 1
             seconds = times[-1] - times[0]
             samples = executions * spe * slot["train_batch"]
-            return {"samples_per_s": samples / seconds, "seconds": seconds, "steps": executions * spe,
-                    "first_fit_s": slot.get("first_fit_s")}
+            return {
+                "samples_per_s": samples / seconds,
+                "seconds": seconds,
+                "steps": executions * spe,
+                "first_fit_s": slot.get("first_fit_s"),
+            }
+
         if whole:
             out = run()
             out.update(rss_before_mb=round(slot["rss_before_build"], 1), peak_rss_mb=round(rss_mb("VmHWM"), 1))
@@ -222,16 +256,19 @@ class KerasWorker:
 
     def _predict_fn(self, model, path, batch):
         import keras
+
         if path in KERNEL_OFF:  # mmzoo's compiled path without one of its kernels (before/after)
             from mmzoo.inference.fast_predict import FastPredictor
+
             attribute = f"_benchmark_{path}"
             if not hasattr(model, attribute):
                 object.__setattr__(model, attribute, FastPredictor(model, weak=True, **{KERNEL_OFF[path]: False}))
             predictor = getattr(model, attribute)
             return lambda x: predictor(x, batch_size=batch)
         if path == "keras_predict":  # Keras's own predict, bypassing mmzoo's compiled path
-            return lambda x: keras.Model.predict(model, model._prepare(x) if hasattr(model, "_prepare") else x,
-                                                 batch_size=batch, verbose=0)
+            return lambda x: keras.Model.predict(
+                model, model._prepare(x) if hasattr(model, "_prepare") else x, batch_size=batch, verbose=0
+            )
         return lambda x: model.predict(x, batch_size=batch, verbose=0)
 
     def latency(self, cmd):
@@ -250,23 +287,27 @@ class KerasWorker:
         for _ in range(cmd.get("repeats", 5)):
             start = time.perf_counter()
             f(a, b).numpy()
-            best = max(best, 2 * n ** 3 / (time.perf_counter() - start))
+            best = max(best, 2 * n**3 / (time.perf_counter() - start))
         return {"flops_per_s": best, "size": n}
 
     def pipeline(self, cmd):
         from . import pipeline
+
         return pipeline.measure(cmd, measured)
 
     def drop(self, cmd):
         self.slots.pop(cmd["slot"], None)
         import gc
+
         import keras
+
         keras.backend.clear_session()
         gc.collect()
         return {}
 
 
 # ---- PyTorch -----------------------------------------------------------------------------------
+
 
 class TorchWorker:
     """Holds PyTorch ports in eager, torch.compile and channels-last configurations."""
@@ -281,6 +322,7 @@ class TorchWorker:
             pass
         self.torch = torch
         from . import keras_models, torch_models
+
         self.K = keras_models
         self.T = torch_models
         self.slots = {}
@@ -288,7 +330,7 @@ class TorchWorker:
         self.device = torch.device("cpu")
         global GPU_PEAK
         if torch.cuda.is_available():
-            GPU_PEAK = (torch.cuda.reset_peak_memory_stats, lambda: torch.cuda.max_memory_allocated() / 2 ** 20)
+            GPU_PEAK = (torch.cuda.reset_peak_memory_stats, lambda: torch.cuda.max_memory_allocated() / 2**20)
 
     def info(self, _):
         torch = self.torch
@@ -320,13 +362,20 @@ class TorchWorker:
         precision = cmd.get("precision", "float32")
         self.autocast = None if precision == "float32" else (device.type, getattr(torch, precision))
         self.device = device
-        self.slots[cmd["slot"]] = {"model": model, "runner": runner, "batches": batches, "loss": T.loss_fn(cmd["model"]),
-                                   "optimizer": torch.optim.Adam(model.parameters(), lr=1e-3),
-                                   "train_batch": cmd.get("train_batch", 64), "trained": False}
+        self.slots[cmd["slot"]] = {
+            "model": model,
+            "runner": runner,
+            "batches": batches,
+            "loss": T.loss_fn(cmd["model"]),
+            "optimizer": torch.optim.Adam(model.parameters(), lr=1e-3),
+            "train_batch": cmd.get("train_batch", 64),
+            "trained": False,
+        }
         return {"params": int(params), "build_s": time.perf_counter() - start}
 
     def _autocast(self):
         import contextlib
+
         if self.autocast is None:
             return contextlib.nullcontext()
         return self.torch.autocast(self.autocast[0], dtype=self.autocast[1])
@@ -361,8 +410,13 @@ class TorchWorker:
             float(loss.detach())
             self._sync()
             seconds = time.perf_counter() - start
-            return {"samples_per_s": cmd["steps"] * slot["train_batch"] / seconds, "seconds": seconds,
-                    "steps": cmd["steps"], "first_fit_s": slot["first_fit_s"]}
+            return {
+                "samples_per_s": cmd["steps"] * slot["train_batch"] / seconds,
+                "seconds": seconds,
+                "steps": cmd["steps"],
+                "first_fit_s": slot["first_fit_s"],
+            }
+
         return measured(run)
 
     def _infer_fn(self, slot):
@@ -374,6 +428,7 @@ class TorchWorker:
                 out = slot["runner"](x)
             self._sync()
             return out
+
         return fn
 
     def infer(self, cmd):
@@ -390,6 +445,7 @@ class TorchWorker:
 
     def flops(self, cmd):
         from . import flops
+
         slot = self.slots[cmd["slot"]]
         x, _ = slot["batches"][1]
         return flops.torch_forward_flops(slot["model"], x)
@@ -406,12 +462,13 @@ class TorchWorker:
             start = time.perf_counter()
             torch.mm(a, b)
             self._sync()
-            best = max(best, 2 * n ** 3 / (time.perf_counter() - start))
+            best = max(best, 2 * n**3 / (time.perf_counter() - start))
         return {"flops_per_s": best, "size": n}
 
     def drop(self, cmd):
         self.slots.pop(cmd["slot"], None)
         import gc
+
         gc.collect()
         try:
             self.torch._dynamo.reset()
@@ -421,8 +478,11 @@ class TorchWorker:
 
 
 def main():
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput.worker", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.throughput.worker",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("framework", choices=("keras", "torch"))
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()

@@ -106,8 +106,10 @@ def attribution_points(model):
 
 def _select(outputs, target, caller):
     if isinstance(outputs, (dict, list, tuple)):
-        raise ValueError(f"{caller} needs a model with a single output tensor; received {type(outputs).__name__} "
-                         f"outputs (for retrieval, attribute one tower's embedding model instead).")
+        raise ValueError(
+            f"{caller} needs a model with a single output tensor; received {type(outputs).__name__} "
+            f"outputs (for retrieval, attribute one tower's embedding model instead)."
+        )
     outputs = tf.reshape(tf.cast(outputs, tf.float32), (tf.shape(outputs)[0], -1))
     if target is None:
         target = tf.argmax(outputs, axis=1) if outputs.shape[1] > 1 else tf.zeros_like(outputs[:, 0], tf.int64)
@@ -115,8 +117,9 @@ def _select(outputs, target, caller):
     return tf.gather(outputs, target, axis=1, batch_dims=1), target
 
 
-def integrated_gradients(model, inputs_batch, baseline=None, steps=32, target=None, return_delta=False,
-                         internal_batch_size=512):
+def integrated_gradients(
+    model, inputs_batch, baseline=None, steps=32, target=None, return_delta=False, internal_batch_size=512
+):
     """Integrated gradients of one output per example, for every differentiable modality.
 
     Implements Sundararajan, Taly & Yan 2017, "Axiomatic Attribution for
@@ -158,28 +161,35 @@ def integrated_gradients(model, inputs_batch, baseline=None, steps=32, target=No
     inputs = complete_inputs(model, inputs_batch)
     points = attribution_points(model)
     if not points:
-        raise ValueError(f"integrated_gradients: model '{model.name}' has no float or pixel input to attribute "
-                         f"(inputs {modality_names(model)}); text inputs are attributed with ablation().")
+        raise ValueError(
+            f"integrated_gradients: model '{model.name}' has no float or pixel input to attribute "
+            f"(inputs {modality_names(model)}); text inputs are attributed with ablation()."
+        )
     if int(steps) < 1:
         raise ValueError(f"integrated_gradients: steps must be a positive int; received {steps}.")
     # the model from the attribution points (e.g. float pixels, log-mel) and the other inputs
     order = [t.name for t in model.inputs]
-    sub = keras.Model([points[t.name][0] if t.name in points else t for t in model.inputs],
-                      model.outputs[0] if len(model.outputs) == 1 else model.outputs)
+    sub = keras.Model(
+        [points[t.name][0] if t.name in points else t for t in model.inputs],
+        model.outputs[0] if len(model.outputs) == 1 else model.outputs,
+    )
 
     def call(values):
         return sub([values[n] for n in order], training=False)
 
     size = len(next(iter(inputs.values())))
     if target is not None and np.size(target) not in (1, size):
-        raise ValueError(f"integrated_gradients: target must be one int or one per example ({size}); "
-                         f"received {np.size(target)} values.")
+        raise ValueError(
+            f"integrated_gradients: target must be one int or one per example ({size}); "
+            f"received {np.size(target)} values."
+        )
     fixed = {n: tf.constant(v) for n, v in inputs.items() if n not in points}
     baseline = dict(baseline or {})
     unknown = sorted(set(baseline) - set(points))
     if unknown:
-        raise ValueError(f"integrated_gradients: baseline names {unknown}, which are not attributed inputs "
-                         f"({sorted(points)}).")
+        raise ValueError(
+            f"integrated_gradients: baseline names {unknown}, which are not attributed inputs ({sorted(points)})."
+        )
     x, base = {}, {}
     for name, (_, preprocess) in points.items():
         raw = inputs[name]
@@ -193,7 +203,7 @@ def integrated_gradients(model, inputs_batch, baseline=None, steps=32, target=No
     per_call = max(1, int(internal_batch_size) // max(size, 1))  # quadrature points evaluated per call
     total = {n: tf.zeros_like(v) for n, v in x.items()}
     for start in range(0, len(nodes), per_call):
-        chunk = nodes[start:start + per_call]
+        chunk = nodes[start : start + per_call]
         path = {n: tf.concat([base[n] + float(a) * (x[n] - base[n]) for a in chunk], axis=0) for n in x}
         repeated = {n: tf.concat([v] * len(chunk), axis=0) for n, v in fixed.items()}
         with tf.GradientTape() as tape:
@@ -201,7 +211,7 @@ def integrated_gradients(model, inputs_batch, baseline=None, steps=32, target=No
             chosen, _ = _select(call({**repeated, **path}), tf.tile(target, [len(chunk)]), "integrated_gradients")
             objective = tf.reduce_sum(chosen)
         grads = tape.gradient(objective, path)
-        step_weights = tf.constant(weights[start:start + per_call], tf.float32)
+        step_weights = tf.constant(weights[start : start + per_call], tf.float32)
         for n, grad in grads.items():
             if grad is not None:  # None: this modality does not reach the output
                 grad = tf.reshape(grad, (len(chunk), size) + tuple(x[n].shape[1:]))
@@ -263,8 +273,10 @@ def _metric(metric, model):
         kind = (getattr(model, "task_config", None) or {}).get("kind")
         metric = {"classification": "accuracy", "regression": "mae", "multilabel": "binary_accuracy"}.get(kind)
         if metric is None:
-            raise ValueError(f"ablation: cannot pick a metric for model '{model.name}' (task {kind!r}); pass "
-                             f"metric='accuracy', 'binary_accuracy', 'mae' or 'mse'.")
+            raise ValueError(
+                f"ablation: cannot pick a metric for model '{model.name}' (task {kind!r}); pass "
+                f"metric='accuracy', 'binary_accuracy', 'mae' or 'mse'."
+            )
     functions = {
         "accuracy": (lambda y, p: np.mean(np.argmax(p.reshape(len(p), -1), 1) == y.reshape(-1)), True),
         "binary_accuracy": (lambda y, p: np.mean((p >= 0.5) == (y.reshape(p.shape) > 0.5)), True),
@@ -364,8 +376,9 @@ def _attention_weights(layer, features, presence):
 
 def _late_weights(layer, features, presence):
     xs = layer.ordered(features)
-    return modality_softmax(layer.modality_logits(len(xs)), presence_mask(xs, layer.ordered_presence(features,
-                                                                                                     presence)))
+    return modality_softmax(
+        layer.modality_logits(len(xs)), presence_mask(xs, layer.ordered_presence(features, presence))
+    )
 
 
 # Which fusions expose per-modality weights, and how: (batch, M) or (M,) in sorted-name order.
@@ -405,14 +418,18 @@ def fusion_weights(model, inputs_batch, layer=None):
     """
     fusions = [fl for fl in model.layers if isinstance(fl, Fusion) and (layer is None or fl.name == layer)]
     if layer is not None and not fusions:
-        raise ValueError(f"fusion_weights: model '{model.name}' has no fusion layer {layer!r}; fusion layers: "
-                         f"{[fl.name for fl in model.layers if isinstance(fl, Fusion)]}.")
+        raise ValueError(
+            f"fusion_weights: model '{model.name}' has no fusion layer {layer!r}; fusion layers: "
+            f"{[fl.name for fl in model.layers if isinstance(fl, Fusion)]}."
+        )
     readable = [fl for fl in fusions if type(fl) in WEIGHT_READERS]
     if not readable:
         return {}
     if len(readable) > 1:
-        raise ValueError(f"fusion_weights: model '{model.name}' has several fusion layers with weights "
-                         f"({[fl.name for fl in readable]}); pass layer=<name>.")
+        raise ValueError(
+            f"fusion_weights: model '{model.name}' has several fusion layers with weights "
+            f"({[fl.name for fl in readable]}); pass layer=<name>."
+        )
     fusion = readable[0]
     arguments = fusion._inbound_nodes[0].arguments
     outputs = {"features": arguments.args[0]}

@@ -59,15 +59,22 @@ class QuantizationReport:
 
     def to_dict(self):
         """A JSON-serializable dict of the report."""
-        return {"mode": self.mode, "quantized": list(self.quantized), "float": list(self.float),
-                "quantized_parameters": self.quantized_parameters, "float_parameters": self.float_parameters}
+        return {
+            "mode": self.mode,
+            "quantized": list(self.quantized),
+            "float": list(self.float),
+            "quantized_parameters": self.quantized_parameters,
+            "float_parameters": self.float_parameters,
+        }
 
     def summary(self):
         """A few lines: counts, then one line per layer left float and why."""
         total = self.quantized_parameters + self.float_parameters
         share = self.quantized_parameters / total if total else 0.0
-        lines = [f"{self.mode}: {len(self.quantized)} layers quantized ({self.quantized_parameters:,} of "
-                 f"{total:,} parameters, {share:.0%}); {len(self.float)} layers with weights left float."]
+        lines = [
+            f"{self.mode}: {len(self.quantized)} layers quantized ({self.quantized_parameters:,} of "
+            f"{total:,} parameters, {share:.0%}); {len(self.float)} layers with weights left float."
+        ]
         lines += [f"  float {e['layer']} ({e['type']}, {e['parameters']:,}): {e['reason']}" for e in self.float]
         return "\n".join(lines)
 
@@ -93,8 +100,10 @@ def _quantize_layer(layer, path, mode):
         except NotImplementedError:
             return False
         except ValueError as error:
-            raise ValueError(f"Layer '{path}' ({type(layer).__name__}, dtype policy "
-                             f"'{layer.dtype_policy.name}') cannot be quantized with mode={mode!r}: {error}") from error
+            raise ValueError(
+                f"Layer '{path}' ({type(layer).__name__}, dtype policy "
+                f"'{layer.dtype_policy.name}') cannot be quantized with mode={mode!r}: {error}"
+            ) from error
     return True
 
 
@@ -110,8 +119,10 @@ def _clone(model):
             try:
                 return keras.saving.load_model(path, compile=False, safe_mode=True)
             except Exception as error:
-                raise ValueError(f"quantize copies model '{model.name}' through a .keras file, and the copy did not "
-                                 f"reload in safe mode: {error}") from error
+                raise ValueError(
+                    f"quantize copies model '{model.name}' through a .keras file, and the copy did not "
+                    f"reload in safe mode: {error}"
+                ) from error
 
 
 def quantize(model, mode="int8", reloadable=True):
@@ -159,12 +170,16 @@ def quantize(model, mode="int8", reloadable=True):
         hint = " gptq/awq need calibration data and a block structure." if mode in ("gptq", "awq") else ""
         raise ValueError(f"Quantization mode must be one of {', '.join(MODES)}; received mode={mode!r}.{hint}")
     if not isinstance(model, keras.Model) or not model.built:
-        raise ValueError(f"quantize needs a built Keras model; received {type(model).__name__} "
-                         f"'{getattr(model, 'name', '?')}'" + ("" if isinstance(model, keras.Model) else "."))
+        raise ValueError(
+            f"quantize needs a built Keras model; received {type(model).__name__} "
+            f"'{getattr(model, 'name', '?')}'" + ("" if isinstance(model, keras.Model) else ".")
+        )
     for path, (layer, _) in _leaves(model).items():
         if layer.dtype_policy.quantization_mode:
-            raise ValueError(f"Layer '{path}' ({type(layer).__name__}) is already quantized (dtype policy "
-                             f"'{layer.dtype_policy.name}'); quantize the float model instead.")
+            raise ValueError(
+                f"Layer '{path}' ({type(layer).__name__}) is already quantized (dtype policy "
+                f"'{layer.dtype_policy.name}'); quantize the float model instead."
+            )
 
     # Which layers Keras can quantize: try them all on a copy built from the config (no weights needed).
     # Copies are matched by position: auto-named sublayers may be named differently in each copy.
@@ -176,9 +191,11 @@ def quantize(model, mode="int8", reloadable=True):
     quantized = _clone(model)
     leaves = _leaves(quantized)
     if not len(leaves) == len(supported) == len(survives):
-        raise ValueError(f"quantize: model '{model.name}' rebuilt from its config has a different set of layers "
-                         f"({len(supported)} with weights) than the model itself ({len(leaves)}); its layers' "
-                         f"get_config must return their constructor arguments.")
+        raise ValueError(
+            f"quantize: model '{model.name}' rebuilt from its config has a different set of layers "
+            f"({len(supported)} with weights) than the model itself ({len(leaves)}); its layers' "
+            f"get_config must return their constructor arguments."
+        )
     report = QuantizationReport(mode, [], [])
     for (path, (layer, parent)), can, kept in zip(leaves.items(), supported, survives):
         entry = {"layer": path, "type": type(layer).__name__, "parameters": layer.count_params()}
@@ -186,10 +203,16 @@ def quantize(model, mode="int8", reloadable=True):
             _quantize_layer(layer, path, mode)
             report.quantized.append(entry)
         elif can:
-            report.float.append({**entry, "reason": (
-                f"inside '{path.rsplit('/', 1)[0]}' ({type(parent).__name__}), whose config does not record its "
-                f"sublayers' dtype policies: a .keras reload would rebuild it float32 (reloadable=False "
-                f"quantizes it in memory)")})
+            report.float.append(
+                {
+                    **entry,
+                    "reason": (
+                        f"inside '{path.rsplit('/', 1)[0]}' ({type(parent).__name__}), whose config does not record its "
+                        f"sublayers' dtype policies: a .keras reload would rebuild it float32 (reloadable=False "
+                        f"quantizes it in memory)"
+                    ),
+                }
+            )
         else:
             report.float.append({**entry, "reason": _unsupported(layer, mode)})
     # As Model.quantize does: the compiled train/predict functions traced the float layers.
@@ -203,8 +226,10 @@ def _unsupported(layer, mode):
     """Why Keras left `layer` float."""
     kind = type(layer).__name__
     if not type(layer).__module__.startswith("keras."):
-        return (f"{kind} holds its weights itself; Keras {keras.__version__} quantizes only Dense, EinsumDense "
-                f"and Embedding layers")
+        return (
+            f"{kind} holds its weights itself; Keras {keras.__version__} quantizes only Dense, EinsumDense "
+            f"and Embedding layers"
+        )
     return f"Keras {keras.__version__} has no {mode} quantization for {kind}"
 
 
@@ -256,8 +281,10 @@ def _saved_size(model, include_optimizer):
             try:
                 bare = keras.saving.load_model(path, compile=False, safe_mode=True)
             except Exception as error:
-                raise ValueError(f"model_size_bytes(include_optimizer=False) reloads model '{model.name}' to drop "
-                                 f"its optimizer, and it did not reload: {error}. Pass include_optimizer=True.") from error
+                raise ValueError(
+                    f"model_size_bytes(include_optimizer=False) reloads model '{model.name}' to drop "
+                    f"its optimizer, and it did not reload: {error}. Pass include_optimizer=True."
+                ) from error
             path = os.path.join(folder, "bare.keras")
             bare.save(path)
             return os.path.getsize(path)

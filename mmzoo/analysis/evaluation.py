@@ -123,8 +123,11 @@ def classification_metrics(y_true, y_pred, num_classes, class_names=None):
 
     y_true = np.asarray(y_true).astype(np.int64).ravel()
     y_pred = np.asarray(y_pred)
-    y_pred = (y_pred.reshape(len(y_true), -1).argmax(-1) if y_pred.ndim > 1 and y_pred.shape[-1] > 1
-              else y_pred.astype(np.int64).ravel())
+    y_pred = (
+        y_pred.reshape(len(y_true), -1).argmax(-1)
+        if y_pred.ndim > 1 and y_pred.shape[-1] > 1
+        else y_pred.astype(np.int64).ravel()
+    )
     names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(num_classes)]
     if len(names) != num_classes:
         raise ValueError(f"classification_metrics: {num_classes} classes but {len(names)} class_names.")
@@ -136,10 +139,11 @@ def classification_metrics(y_true, y_pred, num_classes, class_names=None):
         metrics.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
     if num_classes == 2:
         metrics["binary_f1"] = float(_f1_per_class(y_true, y_pred, [1])[0])
-    p, r, f, support = precision_recall_fscore_support(y_true, y_pred, labels=np.arange(num_classes),
-                                                       zero_division=0)
-    metrics["per_class"] = {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-                                   "support": int(support[i])} for i, name in enumerate(names)}
+    p, r, f, support = precision_recall_fscore_support(y_true, y_pred, labels=np.arange(num_classes), zero_division=0)
+    metrics["per_class"] = {
+        name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
+        for i, name in enumerate(names)
+    }
     metrics["class_names"] = names
     metrics["confusion_matrix"] = confusion.tolist()
     return metrics
@@ -150,8 +154,7 @@ def regression_metrics(y_true, y_pred):
     y_true = np.asarray(y_true, np.float64).ravel()
     y_pred = np.asarray(y_pred, np.float64).ravel()
     error = y_pred - y_true
-    return {"mae": float(np.mean(np.abs(error))), "mse": float(np.mean(error ** 2)),
-            "corr": pearson(y_true, y_pred)}
+    return {"mae": float(np.mean(np.abs(error))), "mse": float(np.mean(error**2)), "corr": pearson(y_true, y_pred)}
 
 
 def multilabel_metrics(y_true, y_prob, threshold=0.5):
@@ -162,8 +165,11 @@ def multilabel_metrics(y_true, y_prob, threshold=0.5):
     wrong = np.sum(y_true != y_pred, axis=0)
     per_label = np.where(tp + wrong > 0, 2 * tp / np.maximum(2 * tp + wrong, 1), 0.0)
     micro = 2 * tp.sum() / (2 * tp.sum() + wrong.sum()) if tp.sum() + wrong.sum() else 0.0
-    return {"accuracy": float(np.mean(y_true == y_pred)), "micro_f1": float(micro),
-            "macro_f1": float(np.mean(per_label))}
+    return {
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "micro_f1": float(micro),
+        "macro_f1": float(np.mean(per_label)),
+    }
 
 
 def predict_all(model, dataset):
@@ -227,7 +233,9 @@ def score(task, y_true, y_pred, metrics=None):
     elif task.kind == "multilabel":
         result = multilabel_metrics(y_true, y_pred, task.threshold)
     else:
-        raise ValueError(f"evaluate supports classification, regression and multi-label tasks; "
-                         f"received a {task.kind} task (use model.evaluate for its metrics).")
+        raise ValueError(
+            f"evaluate supports classification, regression and multi-label tasks; "
+            f"received a {task.kind} task (use model.evaluate for its metrics)."
+        )
     result["num_examples"] = int(len(y_true))
     return result

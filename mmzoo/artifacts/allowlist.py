@@ -14,15 +14,13 @@ import keras
 from keras.src import api_export
 
 # Entries that are data, not a class or function Keras looks up.
-DATA_MARKERS = frozenset({"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__",
-                          "__slice__"})
+DATA_MARKERS = frozenset({"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__"})
 # Public Keras namespaces whose functions a config may name (activations, loss and metric functions),
 # less the helpers that deserialize or look up other objects.
 FUNCTION_NAMESPACES = ("activations", "losses", "metrics")
 NOT_MODELLING = frozenset({"get", "serialize", "deserialize"})
 # Keras modules searched for a function saved with module "builtins" (how Keras saves its losses).
-BUILTIN_NAMESPACES = ("activations", "constraints", "initializers", "losses", "metrics", "optimizers",
-                      "regularizers")
+BUILTIN_NAMESPACES = ("activations", "constraints", "initializers", "losses", "metrics", "optimizers", "regularizers")
 
 
 def resolve_entry(node):
@@ -57,8 +55,7 @@ def resolve_entry(node):
                 loaded = sys.modules.get(module)  # Keras would import it; only look if already imported
                 found.append(vars(loaded).get(name) if loaded is not None else None)
         elif module == "builtins" and class_name == "function":
-            found += [api_export.get_symbol_from_name(f"keras.{namespace}.{name}")
-                      for namespace in BUILTIN_NAMESPACES]
+            found += [api_export.get_symbol_from_name(f"keras.{namespace}.{name}") for namespace in BUILTIN_NAMESPACES]
     unique = []
     for obj in found:
         if obj is not None and all(obj is not seen for seen in unique):
@@ -88,16 +85,27 @@ def allowed_object(obj):
     if isinstance(obj, type):
         return issubclass(obj, _allowed_bases()) and not issubclass(obj, _code_classes())
     return obj in _allowed_functions() or (
-        inspect.isfunction(obj) and obj.__module__.split(".")[0] == "mmzoo"
-        and keras.saving.get_registered_name(obj).startswith("mmzoo>"))
+        inspect.isfunction(obj)
+        and obj.__module__.split(".")[0] == "mmzoo"
+        and keras.saving.get_registered_name(obj).startswith("mmzoo>")
+    )
 
 
 @functools.cache
 def _allowed_bases():
-    return (keras.layers.Layer, keras.initializers.Initializer, keras.regularizers.Regularizer,
-            keras.constraints.Constraint, keras.losses.Loss, keras.metrics.Metric,
-            keras.optimizers.Optimizer, keras.optimizers.schedules.LearningRateSchedule,
-            keras.dtype_policies.DTypePolicy, keras.quantizers.QuantizationConfig, keras.quantizers.Quantizer)
+    return (
+        keras.layers.Layer,
+        keras.initializers.Initializer,
+        keras.regularizers.Regularizer,
+        keras.constraints.Constraint,
+        keras.losses.Loss,
+        keras.metrics.Metric,
+        keras.optimizers.Optimizer,
+        keras.optimizers.schedules.LearningRateSchedule,
+        keras.dtype_policies.DTypePolicy,
+        keras.quantizers.QuantizationConfig,
+        keras.quantizers.Quantizer,
+    )
 
 
 @functools.cache
@@ -108,6 +116,9 @@ def _code_classes():
 @functools.cache
 def _allowed_functions():
     namespaces = [getattr(keras, name) for name in FUNCTION_NAMESPACES]
-    return frozenset(getattr(ns, name) for ns in namespaces for name in dir(ns)
-                     if not name.startswith("_") and name not in NOT_MODELLING
-                     and inspect.isfunction(getattr(ns, name)))
+    return frozenset(
+        getattr(ns, name)
+        for ns in namespaces
+        for name in dir(ns)
+        if not name.startswith("_") and name not in NOT_MODELLING and inspect.isfunction(getattr(ns, name))
+    )

@@ -68,11 +68,14 @@ def check_exportable(model, format):
                 f"Layer '{path}' ({type(layer).__name__}) cannot be exported to {format}: it needs "
                 f"{reason}, which {format} cannot run. mmzoo cuts TextVectorization and MelSpectrogram off "
                 f"only where they read a model input directly; rebuild the model with them there (mmzoo "
-                f"specs do this), or export format='savedmodel'.")
+                f"specs do this), or export format='savedmodel'."
+            )
     for tensor in model.inputs:
         if str(tensor.dtype) == "string":
-            raise ValueError(f"Input '{tensor.name}' takes strings, which {format} cannot express; "
-                             f"give it a TextVectorization right after the input, or export format='savedmodel'.")
+            raise ValueError(
+                f"Input '{tensor.name}' takes strings, which {format} cannot express; "
+                f"give it a TextVectorization right after the input, or export format='savedmodel'."
+            )
 
 
 def build_core(model, format):
@@ -102,8 +105,10 @@ def build_core(model, format):
         ((None, 3), 'int32')
     """
     if not isinstance(model, keras.Model) or not hasattr(model, "_nodes_by_depth") or not model.inputs:
-        raise ValueError(f"Exporting to {format} needs a functional Keras model (mmzoo.build_model builds "
-                         f"one); received {type(model).__name__} '{getattr(model, 'name', '?')}'.")
+        raise ValueError(
+            f"Exporting to {format} needs a functional Keras model (mmzoo.build_model builds "
+            f"one); received {type(model).__name__} '{getattr(model, 'name', '?')}'."
+        )
     names = _input_names(model)
     text, audio, substitute = {}, {}, {}
     for name, tensor in zip(names, model.inputs):
@@ -115,7 +120,8 @@ def build_core(model, format):
                         f"Layer '{layer.name}' (TextVectorization, output_mode="
                         f"{layer.get_config().get('output_mode')!r}) cannot be exported to {format}: the "
                         f"tokenizer contract covers output_mode='int' token ids only. Export "
-                        f"format='savedmodel', or use an int text encoder.")
+                        f"format='savedmodel', or use an int text encoder."
+                    )
                 text[name] = layer
             elif kind == "MelSpectrogram":
                 audio[name] = substitute[id(layer)] = DFTLogMel.from_mel_spectrogram(layer)
@@ -135,7 +141,6 @@ def build_core(model, format):
     core = keras.Model(outer, outputs, name=f"{model.name}_core")
     check_exportable(core, format)
     return Core(core, text, audio)
-
 
 
 def layer_in_error(model, message):
@@ -176,8 +181,11 @@ def core_inputs(core, inputs):
 
 def float32_core(core):
     """`core` rebuilt with every layer computing in float32 (ONNX export takes the float32 policy)."""
-    mixed = [layer for layer in core.model._flatten_layers(include_self=False)
-             if getattr(layer, "compute_dtype", "float32") not in ("float32", "int32", "int64", "bool", "string")]
+    mixed = [
+        layer
+        for layer in core.model._flatten_layers(include_self=False)
+        if getattr(layer, "compute_dtype", "float32") not in ("float32", "int32", "int64", "bool", "string")
+    ]
     if not mixed:
         return core
 

@@ -74,14 +74,19 @@ def export(model, path, format="savedmodel", **options):
     accepted = list(inspect.signature(target.export).parameters)[2:]
     for key, value in options.items():
         if key not in accepted:
-            takes = [n for n in EXPORT_FORMATS.names()
-                     if key in list(inspect.signature(EXPORT_FORMATS.get(n).export).parameters)[2:]]
+            takes = [
+                n
+                for n in EXPORT_FORMATS.names()
+                if key in list(inspect.signature(EXPORT_FORMATS.get(n).export).parameters)[2:]
+            ]
             where = " or ".join(f"format='{n}'" for n in takes) or "no export format"
             raise ValueError(f"{key}={value!r} applies to {where} only; received format={name!r}.")
     path = os.fspath(path)
     if target.extension and not path.lower().endswith(target.extension):
-        raise ValueError(f"export format='{name}' writes one file: path must end with '{target.extension}' (files "
-                         f"beside it take its name); received path='{path}'.")
+        raise ValueError(
+            f"export format='{name}' writes one file: path must end with '{target.extension}' (files "
+            f"beside it take its name); received path='{path}'."
+        )
     return target.export(model, path, **options)
 
 
@@ -193,8 +198,7 @@ def _load_keras_checked(path):
 
     folder = private_copy.private_folder()
     try:
-        return keras.saving.load_model(private_copy.write_private_file(folder, "model.keras", data),
-                                       safe_mode=True)
+        return keras.saving.load_model(private_copy.write_private_file(folder, "model.keras", data), safe_mode=True)
     finally:
         private_copy.remove(folder)
 
@@ -220,12 +224,21 @@ def _load_savedmodel_checked(path):
         if problems:
             shown = [f"  - {p}" for p in problems[:10]]
             shown += [f"  ... and {len(problems) - 10} more."] if len(problems) > 10 else []
-            raise UnsafeArtifactError("\n".join([
-                (f"Refusing to load '{path}': its graph holds ops mmzoo's own exports never use, and "
-                 f"tf.saved_model.load runs initializers and restore functions while loading:"),
-                *shown,
-                ("A SavedModel is a program: load it only if you trust its source, with "
-                 "mmzoo.load(path, trust=True).")]))
+            raise UnsafeArtifactError(
+                "\n".join(
+                    [
+                        (
+                            f"Refusing to load '{path}': its graph holds ops mmzoo's own exports never use, and "
+                            f"tf.saved_model.load runs initializers and restore functions while loading:"
+                        ),
+                        *shown,
+                        (
+                            "A SavedModel is a program: load it only if you trust its source, with "
+                            "mmzoo.load(path, trust=True)."
+                        ),
+                    ]
+                )
+            )
         loaded = tf.saved_model.load(copy)
     except BaseException:
         private_copy.remove(folder)
@@ -240,4 +253,5 @@ def _not_written_by_mmzoo(path):
     return UnsafeArtifactError(
         f"Refusing to load '{path}': a SavedModel that mmzoo did not write (no {METADATA}). "
         f"A SavedModel is a program: load it only if you trust its source, with "
-        f"mmzoo.load(path, trust=True).")
+        f"mmzoo.load(path, trust=True)."
+    )

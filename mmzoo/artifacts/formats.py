@@ -120,8 +120,9 @@ class TFLiteFormat(CoreFormat):
     def export(self, model, path, quantize=None, representative_data=None, batch_size="auto"):
         from mmzoo.artifacts.tflite import export_tflite
 
-        return self._write(model, path, lambda out: export_tflite(model, path, out, quantize, representative_data,
-                                                                  batch_size))
+        return self._write(
+            model, path, lambda out: export_tflite(model, path, out, quantize, representative_data, batch_size)
+        )
 
     def run(self, path, feed):
         from mmzoo.artifacts.tflite import run
@@ -162,6 +163,8 @@ def artifact_format(path):
             return name
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model at '{path}'.")
-    raise ValueError(f"Cannot predict from '{path}': expected a .keras file, a SavedModel directory, a .tflite or "
-                     f"an .onnx file, or an artifact of another registered export format "
-                     f"({', '.join(EXPORT_FORMATS.names())}).")
+    raise ValueError(
+        f"Cannot predict from '{path}': expected a .keras file, a SavedModel directory, a .tflite or "
+        f"an .onnx file, or an artifact of another registered export format "
+        f"({', '.join(EXPORT_FORMATS.names())})."
+    )

@@ -19,6 +19,7 @@ def mel_matrix(num_mel_bins, num_spectrogram_bins, sample_rate, min_freq, max_fr
         >>> mel_matrix(4, 9, 8000, 20.0, 4000.0).shape
         (9, 4)
     """
+
     def to_mel(hz):
         return _MEL_HIGH_Q * np.log(1.0 + np.asarray(hz, "float64") / _MEL_BREAK_HZ)
 
@@ -26,8 +27,7 @@ def mel_matrix(num_mel_bins, num_spectrogram_bins, sample_rate, min_freq, max_fr
     bins_mel = to_mel(linear)[:, None]
     edges = np.linspace(to_mel(min_freq), to_mel(max_freq), num_mel_bins + 2)
     lower, center, upper = edges[:-2][None], edges[1:-1][None], edges[2:][None]
-    weights = np.maximum(0.0, np.minimum((bins_mel - lower) / (center - lower),
-                                         (upper - bins_mel) / (upper - center)))
+    weights = np.maximum(0.0, np.minimum((bins_mel - lower) / (center - lower), (upper - bins_mel) / (upper - center)))
     return np.pad(weights, [[1, 0], [0, 0]])
 
 
@@ -83,9 +83,21 @@ class DFTLogMel(keras.layers.Layer):
         (2, 16, 26)
     """
 
-    def __init__(self, fft_length=2048, sequence_stride=512, sequence_length=None, sampling_rate=16000,
-                 num_mel_bins=128, min_freq=20.0, max_freq=None, window="hann", min_power=1e-10,
-                 ref_power=1.0, top_db=None, **kwargs):
+    def __init__(
+        self,
+        fft_length=2048,
+        sequence_stride=512,
+        sequence_length=None,
+        sampling_rate=16000,
+        num_mel_bins=128,
+        min_freq=20.0,
+        max_freq=None,
+        window="hann",
+        min_power=1e-10,
+        ref_power=1.0,
+        top_db=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.fft_length = int(fft_length)
         self.sequence_stride = int(sequence_stride)
@@ -99,11 +111,14 @@ class DFTLogMel(keras.layers.Layer):
         self.ref_power = float(ref_power)
         self.top_db = None if top_db is None else float(top_db)
         if self.sequence_length > self.fft_length:
-            raise ValueError(f"DFTLogMel '{self.name}': sequence_length ({self.sequence_length}) must not "
-                             f"exceed fft_length ({self.fft_length}).")
+            raise ValueError(
+                f"DFTLogMel '{self.name}': sequence_length ({self.sequence_length}) must not "
+                f"exceed fft_length ({self.fft_length})."
+            )
         self._kernel = dft_basis(self.sequence_length, self.fft_length, window).astype("float32")
-        self._mel = mel_matrix(self.num_mel_bins, self.fft_length // 2 + 1, sampling_rate,
-                               self.min_freq, self.max_freq).astype("float32")
+        self._mel = mel_matrix(
+            self.num_mel_bins, self.fft_length // 2 + 1, sampling_rate, self.min_freq, self.max_freq
+        ).astype("float32")
         self._offset = 10.0 * np.log10(max(abs(self.ref_power), self.min_power))
 
     @classmethod
@@ -111,15 +126,27 @@ class DFTLogMel(keras.layers.Layer):
         """The `DFTLogMel` equivalent of a `keras.layers.MelSpectrogram` layer (dB output)."""
         config = layer.get_config()
         if not config.get("power_to_db", True) or config.get("mag_exp", 2.0) != 2.0:
-            raise ValueError(f"MelSpectrogram layer '{layer.name}': the DFT frontend reproduces the power "
-                             f"spectrum in dB only (power_to_db=True, mag_exp=2.0); received "
-                             f"power_to_db={config.get('power_to_db')}, mag_exp={config.get('mag_exp')}.")
+            raise ValueError(
+                f"MelSpectrogram layer '{layer.name}': the DFT frontend reproduces the power "
+                f"spectrum in dB only (power_to_db=True, mag_exp=2.0); received "
+                f"power_to_db={config.get('power_to_db')}, mag_exp={config.get('mag_exp')}."
+            )
         top_db = config.get("top_db")
         # a clip far below mmzoo's -100 dB floor never binds: drop the batch-wide max
         if top_db is not None and top_db >= 1e5:
             top_db = None
-        keys = ("fft_length", "sequence_stride", "sequence_length", "sampling_rate", "num_mel_bins",
-                "min_freq", "max_freq", "window", "min_power", "ref_power")
+        keys = (
+            "fft_length",
+            "sequence_stride",
+            "sequence_length",
+            "sampling_rate",
+            "num_mel_bins",
+            "min_freq",
+            "max_freq",
+            "window",
+            "min_power",
+            "ref_power",
+        )
         return cls(**{k: config[k] for k in keys}, top_db=top_db, name=name or f"{layer.name}_dft")
 
     def call(self, inputs):
@@ -127,8 +154,7 @@ class DFTLogMel(keras.layers.Layer):
         half = self.fft_length // 2
         x = ops.pad(x, [[0, 0], [half, half]], mode="reflect")
         x = ops.expand_dims(x, -1)
-        spectrum = ops.conv(x, ops.convert_to_tensor(self._kernel), strides=self.sequence_stride,
-                            padding="valid")
+        spectrum = ops.conv(x, ops.convert_to_tensor(self._kernel), strides=self.sequence_stride, padding="valid")
         bins = self.fft_length // 2 + 1
         power = ops.square(spectrum[..., :bins]) + ops.square(spectrum[..., bins:])
         mel = ops.matmul(power, ops.convert_to_tensor(self._mel))
@@ -143,8 +169,11 @@ class DFTLogMel(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         length = input_shape[-1]
-        frames = None if length is None else 1 + (length + 2 * (self.fft_length // 2) - self.fft_length) \
-            // self.sequence_stride
+        frames = (
+            None
+            if length is None
+            else 1 + (length + 2 * (self.fft_length // 2) - self.fft_length) // self.sequence_stride
+        )
         return (input_shape[0], self.num_mel_bins, frames)
 
     def get_config(self):

@@ -36,11 +36,11 @@ def hdf5_problems(group):
             where = f"{prefix}/{name}"
             link = current.get(name, getlink=True)
             if isinstance(link, h5py.ExternalLink):
-                problems.append((where, f"an HDF5 external link to {link.filename!r} "
-                                        f"({link.path}); it reads another file"))
+                problems.append(
+                    (where, f"an HDF5 external link to {link.filename!r} ({link.path}); it reads another file")
+                )
             elif isinstance(link, h5py.SoftLink):
-                problems.append((where, f"an HDF5 soft link to {link.path!r}; Keras weights files "
-                                        f"hold none"))
+                problems.append((where, f"an HDF5 soft link to {link.path!r}; Keras weights files hold none"))
             elif not isinstance(link, h5py.HardLink):
                 problems.append((where, f"an HDF5 link of unknown type {type(link).__name__}"))
             else:
@@ -58,8 +58,7 @@ def _hdf5_object_problems(where, obj, seen, stack):
     found = []
     if isinstance(obj, h5py.Dataset) and obj.is_virtual:
         sources = sorted({source.file_name for source in obj.virtual_sources()})
-        found.append((where, f"an HDF5 virtual dataset mapping data from {', '.join(sources)}; "
-                             f"it reads other files"))
+        found.append((where, f"an HDF5 virtual dataset mapping data from {', '.join(sources)}; it reads other files"))
     if isinstance(obj, h5py.Dataset) and obj.external:
         files = sorted({str(entry[0]) for entry in obj.external})
         found.append((where, f"an HDF5 dataset stored in external files {', '.join(files)}"))
@@ -97,7 +96,7 @@ class ZipWindow:
 
     def readinto(self, buffer):
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def __enter__(self):

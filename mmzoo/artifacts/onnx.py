@@ -12,8 +12,9 @@ def _require(module):
     try:
         return __import__(module)
     except ImportError as error:
-        raise ImportError(f"ONNX export needs '{module}': pip install 'mmzoo[export]' "
-                          f"(tf2onnx, onnx, onnxruntime).") from error
+        raise ImportError(
+            f"ONNX export needs '{module}': pip install 'mmzoo[export]' (tf2onnx, onnx, onnxruntime)."
+        ) from error
 
 
 def convert(core, output_name, opset=17, path=None):
@@ -28,11 +29,13 @@ def convert(core, output_name, opset=17, path=None):
     from tf2onnx import tf_loader
     from tf2onnx.convert import _convert_common, tensor_names_from_structed
 
-    signature = [tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype, name=t.name.split(":")[0])
-                 for t in core.model.inputs]
+    signature = [
+        tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype, name=t.name.split(":")[0]) for t in core.model.inputs
+    ]
     names = [s.name for s in signature]
-    function = tf.function(lambda *args: {output_name: core.model(dict(zip(names, args)), training=False)},
-                           input_signature=signature)
+    function = tf.function(
+        lambda *args: {output_name: core.model(dict(zip(names, args)), training=False)}, input_signature=signature
+    )
     try:
         concrete = function.get_concrete_function()
         input_names = [t.name for t in concrete.inputs[: len(signature)]]
@@ -40,10 +43,15 @@ def convert(core, output_name, opset=17, path=None):
         with tf.device("/cpu:0"):
             frozen = tf_loader.from_function(concrete, input_names, output_names)
             proto, _ = _convert_common(
-                frozen, name=core.model.name, continue_on_error=False, opset=opset,
-                input_names=input_names, output_names=output_names,
+                frozen,
+                name=core.model.name,
+                continue_on_error=False,
+                opset=opset,
+                input_names=input_names,
+                output_names=output_names,
                 tensors_to_rename=tensor_names_from_structed(concrete, input_names, output_names),
-                output_path=path)
+                output_path=path,
+            )
     except Exception as error:  # tf2onnx raises ValueError/RuntimeError with op names
         raise conversion_error(core.model, "onnx", error) from error
     return proto
@@ -61,10 +69,19 @@ def run(path, inputs):
     """Runs an `.onnx` file with onnxruntime on `{name: array}`; returns `{output_name: array}`."""
     onnxruntime = _require("onnxruntime")
     session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
-    types = {"tensor(float)": "float32", "tensor(int32)": "int32", "tensor(int64)": "int64",
-             "tensor(uint8)": "uint8", "tensor(bool)": "bool", "tensor(double)": "float64"}
-    feed = {i.name: np.asarray(inputs[i.name]).astype(types.get(i.type, "float32"))
-            for i in session.get_inputs() if i.name in inputs}
+    types = {
+        "tensor(float)": "float32",
+        "tensor(int32)": "int32",
+        "tensor(int64)": "int64",
+        "tensor(uint8)": "uint8",
+        "tensor(bool)": "bool",
+        "tensor(double)": "float64",
+    }
+    feed = {
+        i.name: np.asarray(inputs[i.name]).astype(types.get(i.type, "float32"))
+        for i in session.get_inputs()
+        if i.name in inputs
+    }
     missing = [i.name for i in session.get_inputs() if i.name not in inputs]
     if missing:
         raise ValueError(f"ONNX model '{path}' is missing input(s) {missing}; received keys {sorted(inputs)}.")

@@ -14,9 +14,9 @@ import stat
 import tempfile
 
 # A .keras file is read into memory whole: mmzoo's largest (ResNet-50 encoders) are ~100 MB.
-MAX_KERAS_BYTES = 2 * 1024 ** 3
+MAX_KERAS_BYTES = 2 * 1024**3
 # Everything a SavedModel directory holds (graph, variables, assets) is copied before loading.
-MAX_SAVEDMODEL_BYTES = 8 * 1024 ** 3
+MAX_SAVEDMODEL_BYTES = 8 * 1024**3
 _CHUNK = 1 << 20
 
 
@@ -37,7 +37,8 @@ def read_keras_file(path, limit=None):
         raise UnsafeArtifactError(
             f"Refusing to load '{path}': the file is over {_size(limit)}, the most mmzoo.load reads "
             f"into memory to inspect a .keras file (mmzoo's largest models are ~100 MB). If you trust "
-            f"its source, load it with mmzoo.load(path, trust=True).")
+            f"its source, load it with mmzoo.load(path, trust=True)."
+        )
     return data
 
 
@@ -86,12 +87,14 @@ def copy_savedmodel(path, folder, limit=None):
                     raise UnsafeArtifactError(
                         f"Refusing to load '{path}': '{inner}' is {kind}; a SavedModel mmzoo wrote holds "
                         f"only folders and regular files. If you trust its source, load it with "
-                        f"mmzoo.load(path, trust=True).")
+                        f"mmzoo.load(path, trust=True)."
+                    )
                 if total > limit:
                     raise UnsafeArtifactError(
                         f"Refusing to load '{path}': it holds over {_size(limit)}, the most mmzoo.load "
                         f"copies to inspect a SavedModel. If you trust its source, load it with "
-                        f"mmzoo.load(path, trust=True).")
+                        f"mmzoo.load(path, trust=True)."
+                    )
     return target
 
 
@@ -108,8 +111,9 @@ def _copy_file(source, target, budget):
     try:
         fd = os.open(source, flags)
     except OSError as error:
-        raise UnsafeArtifactError(f"Refusing to load: cannot open '{source}' without following links "
-                                  f"({error.strerror or error}).") from None
+        raise UnsafeArtifactError(
+            f"Refusing to load: cannot open '{source}' without following links ({error.strerror or error})."
+        ) from None
     copied = 0
     with os.fdopen(fd, "rb") as src:
         if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
@@ -126,6 +130,6 @@ def _copy_file(source, target, budget):
 
 
 def _size(limit):
-    if limit >= 1024 ** 3:
-        return f"{limit / 1024 ** 3:g} GiB"
-    return f"{limit / 1024 ** 2:g} MiB" if limit >= 1024 ** 2 else f"{limit} bytes"
+    if limit >= 1024**3:
+        return f"{limit / 1024**3:g} GiB"
+    return f"{limit / 1024**2:g} MiB" if limit >= 1024**2 else f"{limit} bytes"

@@ -26,8 +26,10 @@ def core_feed(path, inputs):
         expected = tuple(info["shape"])
         if tuple(value.shape[1:]) != expected:
             described = "strings of shape (batch,) or " if info["kind"] == "token_ids" else ""
-            raise ValueError(f"Input '{name}' expects {described}{info['dtype']} values of shape "
-                             f"(batch, {', '.join(str(d) for d in expected)}); received shape {value.shape}.")
+            raise ValueError(
+                f"Input '{name}' expects {described}{info['dtype']} values of shape "
+                f"(batch, {', '.join(str(d) for d in expected)}); received shape {value.shape}."
+            )
         feed[name] = value
     return feed, metadata
 

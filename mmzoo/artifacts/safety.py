@@ -48,31 +48,71 @@ import keras
 from mmzoo.artifacts.allowlist import DATA_MARKERS, allowed_object, resolve_entry
 from mmzoo.artifacts.hdf5_inspect import hdf5_problems, member_file
 
-_TRUST_HINT = ("If you wrote this file or trust its source, load it with "
-               "mmzoo.load(path, trust=True).")
+_TRUST_HINT = "If you wrote this file or trust its source, load it with mmzoo.load(path, trust=True)."
 ALLOWED_PACKAGES = ("keras", "mmzoo")
 # Modules inside keras that hold no modelling objects, only saving/loading/config switches.
-DENIED_MODULES = ("keras.config", "keras.saving", "keras.export", "keras.src.saving",
-                  "keras.src.export", "keras.src.legacy.saving", "keras.src.utils.file_utils",
-                  "keras.src.utils.python_utils")
+DENIED_MODULES = (
+    "keras.config",
+    "keras.saving",
+    "keras.export",
+    "keras.src.saving",
+    "keras.src.export",
+    "keras.src.legacy.saving",
+    "keras.src.utils.file_utils",
+    "keras.src.utils.python_utils",
+)
 CODE_LAYERS = {
-    "Lambda": "a Lambda layer carries Python code (marshalled bytecode) that runs when the "
-              "model is rebuilt",
+    "Lambda": "a Lambda layer carries Python code (marshalled bytecode) that runs when the model is rebuilt",
     "__lambda__": "a serialised Python lambda carries code that runs when it is rebuilt",
     "TFSMLayer": "a TFSMLayer loads a SavedModel from disk, and a SavedModel is a program",
 }
 # Names that load, download, save or switch off safety, and Python built-ins that run code.
-DENIED_NAMES = frozenset(name.lower() for name in (
-    "enable_unsafe_deserialization", "get_file", "load_model", "load_weights", "model_from_json",
-    "save_model", "save_weights", "deserialize_keras_object", "register_keras_serializable",
-    "clear_session", "load_img", "save_img", "image_dataset_from_directory",
-    "text_dataset_from_directory", "audio_dataset_from_directory", "exec", "eval", "compile",
-    "__import__", "import_module", "open", "system", "popen", "spawn", "fork", "getattr",
-    "setattr", "delattr", "globals", "locals", "breakpoint", "check_call", "check_output",
-    "remove", "unlink", "rmtree", "func_load", "lambda", "tfsmlayer"))
+DENIED_NAMES = frozenset(
+    name.lower()
+    for name in (
+        "enable_unsafe_deserialization",
+        "get_file",
+        "load_model",
+        "load_weights",
+        "model_from_json",
+        "save_model",
+        "save_weights",
+        "deserialize_keras_object",
+        "register_keras_serializable",
+        "clear_session",
+        "load_img",
+        "save_img",
+        "image_dataset_from_directory",
+        "text_dataset_from_directory",
+        "audio_dataset_from_directory",
+        "exec",
+        "eval",
+        "compile",
+        "__import__",
+        "import_module",
+        "open",
+        "system",
+        "popen",
+        "spawn",
+        "fork",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "breakpoint",
+        "check_call",
+        "check_output",
+        "remove",
+        "unlink",
+        "rmtree",
+        "func_load",
+        "lambda",
+        "tfsmlayer",
+    )
+)
 # Config keys whose string values are file paths read at load time.
-FILE_KEYS = {"vocabulary": "reads the vocabulary from the file path",
-             "weights": "reads weights from the file path"}
+FILE_KEYS = {"vocabulary": "reads the vocabulary from the file path", "weights": "reads weights from the file path"}
 
 # Archive limits. A genuine config.json is a few hundred KiB (vocabularies live in assets/);
 # a .keras file holds config.json, metadata.json, the weights and one asset folder per layer.
@@ -84,7 +124,6 @@ WEIGHTS_MEMBER = "model.weights.h5"
 # must not expand more than MAX_EXPANSION times its stored size (Keras writes members stored, 1:1).
 BOMB_FLOOR_BYTES = 2**28
 MAX_EXPANSION = 100
-
 
 
 class UnsafeArtifactError(ValueError):
@@ -126,11 +165,13 @@ def check_artifact(path, data=None):
             f"legacy h5 files, and Keras's safe mode has been bypassed through them before (Keras "
             f"< 3.11.3 ignored safe_mode for h5 files, so a Lambda layer ran its code on load: "
             f"CVE-2025-9905). Re-save it as .keras from a trusted environment, or, if it comes "
-            f"from a trusted source, load it with mmzoo.load(path, trust=True).")
+            f"from a trusted source, load it with mmzoo.load(path, trust=True)."
+        )
     if not path.endswith(".keras"):
         raise UnsafeArtifactError(
             f"Refusing to load '{path}': expected a .keras file or a SavedModel directory; "
-            f"received a file named '{os.path.basename(path)}'.")
+            f"received a file named '{os.path.basename(path)}'."
+        )
     check_keras_archive(path, data)
 
 
@@ -161,8 +202,10 @@ def check_keras_archive(path, data=None):
             _refuse(path, problems)
         names = {info.filename for info in infos}
         if "config.json" not in names:
-            raise UnsafeArtifactError(f"Refusing to load '{path}': the archive has no config.json "
-                                      f"(members: {', '.join(sorted(names)[:10]) or 'none'}).")
+            raise UnsafeArtifactError(
+                f"Refusing to load '{path}': the archive has no config.json "
+                f"(members: {', '.join(sorted(names)[:10]) or 'none'})."
+            )
         problems = config_problems(parse_json(read_member(archive, "config.json", path), path, "config.json"))
         if WEIGHTS_MEMBER in names:
             problems += weights_problems(archive, path)
@@ -174,13 +217,13 @@ def open_keras_archive(path, data=None):
     """`zipfile.ZipFile` of `path` (or of its bytes `data`), or an `UnsafeArtifactError` naming the file."""
     source = path if data is None else io.BytesIO(data)
     if not zipfile.is_zipfile(source):
-        raise UnsafeArtifactError(f"Refusing to load '{path}': a .keras file is a zip archive; "
-                                  f"this file is not one.")
+        raise UnsafeArtifactError(f"Refusing to load '{path}': a .keras file is a zip archive; this file is not one.")
     try:
         return zipfile.ZipFile(source)
     except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise UnsafeArtifactError(f"Refusing to load '{path}': its zip structure is broken "
-                                  f"({type(error).__name__}: {error}).") from None
+        raise UnsafeArtifactError(
+            f"Refusing to load '{path}': its zip structure is broken ({type(error).__name__}: {error})."
+        ) from None
 
 
 def read_keras_config(path):
@@ -221,17 +264,20 @@ def read_member(archive, name, path, limit=None):
         raise UnsafeArtifactError(
             f"Refusing to load '{path}': archive member '{name}' declares {info.file_size:,} bytes "
             f"uncompressed, over the {limit:,}-byte limit for it (a decompression bomb, not a model "
-            f"file). {_TRUST_HINT}")
+            f"file). {_TRUST_HINT}"
+        )
     try:
         data = _read_capped(archive, info, limit)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as error:
-        raise UnsafeArtifactError(f"Refusing to load '{path}': archive member '{name}' is unreadable "
-                                  f"({type(error).__name__}: {error}).") from None
+        raise UnsafeArtifactError(
+            f"Refusing to load '{path}': archive member '{name}' is unreadable ({type(error).__name__}: {error})."
+        ) from None
     if data is None:
         raise UnsafeArtifactError(
             f"Refusing to load '{path}': archive member '{name}' inflates past the {limit:,}-byte "
             f"limit for it although it declares {info.file_size:,} bytes (a decompression bomb). "
-            f"{_TRUST_HINT}")
+            f"{_TRUST_HINT}"
+        )
     return data
 
 
@@ -257,8 +303,9 @@ def read_json_file(path, limit=None):
     with open(path, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:
-        raise UnsafeArtifactError(f"Refusing to read '{path}': it holds more than the {limit:,}-byte "
-                                  f"limit for a metadata file.")
+        raise UnsafeArtifactError(
+            f"Refusing to read '{path}': it holds more than the {limit:,}-byte limit for a metadata file."
+        )
     return parse_json(data, path, os.path.basename(path))
 
 
@@ -267,8 +314,9 @@ def parse_json(data, path, name):
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as error:
-        raise UnsafeArtifactError(f"Refusing to load '{path}': its {name} is not valid JSON "
-                                  f"({type(error).__name__}: {error}).") from None
+        raise UnsafeArtifactError(
+            f"Refusing to load '{path}': its {name} is not valid JSON ({type(error).__name__}: {error})."
+        ) from None
 
 
 def archive_problems(infos):
@@ -285,13 +333,15 @@ def archive_problems(infos):
         ["archive member 'assets/a' appears more than once"]
     """
     if len(infos) > MAX_MEMBERS:
-        return [f"the archive has {len(infos):,} members, over the limit of {MAX_MEMBERS:,} "
-                f"(a .keras file holds a config, the weights and one asset folder per layer)"]
-    problems = [f"archive member {_name(info)!r}: {why}"
-                for info in infos for why in [member_problem(info)] if why]
+        return [
+            f"the archive has {len(infos):,} members, over the limit of {MAX_MEMBERS:,} "
+            f"(a .keras file holds a config, the weights and one asset folder per layer)"
+        ]
+    problems = [f"archive member {_name(info)!r}: {why}" for info in infos for why in [member_problem(info)] if why]
     counts = collections.Counter(_name(info) for info in infos)
-    problems += [f"archive member {name!r} appears more than once"
-                 for name, count in sorted(counts.items()) if count > 1]
+    problems += [
+        f"archive member {name!r} appears more than once" for name, count in sorted(counts.items()) if count > 1
+    ]
     return problems
 
 
@@ -357,8 +407,7 @@ def config_problems(config):
                     entry = f"{where}.{key}" if where else key
                     entry += f" (layer {layer!r})" if isinstance(layer, str) else ""
                     problems.append(f"{entry}: {FILE_KEYS[key]} {value!r}, outside the archive")
-            stack += [(v, f"{where}.{k}" if where else str(k), layer)
-                      for k, v in reversed(node.items())]
+            stack += [(v, f"{where}.{k}" if where else str(k), layer) for k, v in reversed(node.items())]
         elif isinstance(node, list):
             stack += [(v, f"{where}[{i}]", layer) for i, v in reversed(list(enumerate(node)))]
     return problems
@@ -372,20 +421,26 @@ def _object_problems(node):
     if isinstance(class_name, str) and class_name in CODE_LAYERS:
         found.append(f"class_name {class_name!r}: {CODE_LAYERS[class_name]}")
     if isinstance(module, str) and _denied_module(module):
-        found.append(f"module {module!r} (class_name {class_name!r}) holds saving, loading or "
-                     f"configuration switches, not modelling objects")
+        found.append(
+            f"module {module!r} (class_name {class_name!r}) holds saving, loading or "
+            f"configuration switches, not modelling objects"
+        )
     elif "module" in node and module is not None and not _module_allowed(module, class_name, registered):
-        found.append(f"module {module!r} (class_name {class_name!r}) is outside the allowed "
-                     f"packages ({', '.join(ALLOWED_PACKAGES)}); importing it could run "
-                     f"arbitrary code")
+        found.append(
+            f"module {module!r} (class_name {class_name!r}) is outside the allowed "
+            f"packages ({', '.join(ALLOWED_PACKAGES)}); importing it could run "
+            f"arbitrary code"
+        )
     names = {"module": module, "class_name": class_name, "registered_name": registered}
     if class_name == "function":
         names["config"] = node.get("config")
     for field, value in names.items():
         denied = _denied_parts(value)
         if denied and not (field == "class_name" and class_name in CODE_LAYERS):
-            found.append(f"{field} {value!r} names {', '.join(denied)}, which loads files, "
-                         f"downloads, switches off safe mode or runs code")
+            found.append(
+                f"{field} {value!r} names {', '.join(denied)}, which loads files, "
+                f"downloads, switches off safe mode or runs code"
+            )
     if not found and isinstance(class_name, str) and class_name not in DATA_MARKERS:
         found += _allowlist_problems(node)
     return found
@@ -400,15 +455,20 @@ def _allowlist_problems(node):
         what, name = "class", class_name
     candidates = resolve_entry(node)
     if not candidates:
-        return [f"{what} {name!r} from module {module!r} is neither a Keras object nor one registered "
-                f"in this process; Keras would have to import or guess it"]
+        return [
+            f"{what} {name!r} from module {module!r} is neither a Keras object nor one registered "
+            f"in this process; Keras would have to import or guess it"
+        ]
     refused = [obj for obj in candidates if not allowed_object(obj)]
     if refused:
-        qualified = ", ".join(sorted({f"{getattr(o, '__module__', '?')}.{getattr(o, '__qualname__', o)}"
-                                      for o in refused}))
-        return [f"{what} {name!r} from module {module!r} resolves to {qualified}, which is not on "
-                f"the allowlist (Keras/mmzoo layers, activations, initializers, regularizers, "
-                f"constraints, losses, metrics, optimizers, learning-rate schedules)"]
+        qualified = ", ".join(
+            sorted({f"{getattr(o, '__module__', '?')}.{getattr(o, '__qualname__', o)}" for o in refused})
+        )
+        return [
+            f"{what} {name!r} from module {module!r} resolves to {qualified}, which is not on "
+            f"the allowlist (Keras/mmzoo layers, activations, initializers, regularizers, "
+            f"constraints, losses, metrics, optimizers, learning-rate schedules)"
+        ]
     return []
 
 
@@ -427,16 +487,16 @@ def weights_problems(archive, path):
         A list of `"model.weights.h5 <dataset path>: <why>"` problems.
     """
     info = archive.getinfo(WEIGHTS_MEMBER)
-    if (info.file_size > BOMB_FLOOR_BYTES
-            and info.file_size > MAX_EXPANSION * max(info.compress_size, 1)):
-        return [f"archive member '{WEIGHTS_MEMBER}' declares {info.file_size:,} bytes but stores "
-                f"{info.compress_size:,} (over {MAX_EXPANSION}x: a decompression bomb)"]
+    if info.file_size > BOMB_FLOOR_BYTES and info.file_size > MAX_EXPANSION * max(info.compress_size, 1):
+        return [
+            f"archive member '{WEIGHTS_MEMBER}' declares {info.file_size:,} bytes but stores "
+            f"{info.compress_size:,} (over {MAX_EXPANSION}x: a decompression bomb)"
+        ]
     try:
         with member_file(archive, info, READ_CHUNK) as fileobj, h5py.File(fileobj, "r") as h5:
             return [f"{WEIGHTS_MEMBER} {where}: {why}" for where, why in hdf5_problems(h5)]
     except (OSError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
-        return [f"archive member '{WEIGHTS_MEMBER}' is not a readable HDF5 file "
-                f"({type(error).__name__}: {error})"]
+        return [f"archive member '{WEIGHTS_MEMBER}' is not a readable HDF5 file ({type(error).__name__}: {error})"]
 
 
 def _denied_module(module):
@@ -466,8 +526,10 @@ def _denied_parts(value):
 
 
 def _refuse(path, problems):
-    lines = [f"Refusing to load '{path}': it could run code or read files when loaded "
-             f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):"]
+    lines = [
+        f"Refusing to load '{path}': it could run code or read files when loaded "
+        f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):"
+    ]
     lines += [f"  - {p}" for p in problems[:10]]
     if len(problems) > 10:
         lines.append(f"  ... and {len(problems) - 10} more.")

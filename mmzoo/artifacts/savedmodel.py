@@ -51,9 +51,11 @@ def name_outputs(probabilities, names):
     """
     table = tf.constant(names, dtype=tf.string)
     top = tf.math.top_k(tf.cast(probabilities, tf.float32), k=min(TOP_K, len(names)))
-    return {"top_class": tf.gather(table, top.indices[:, 0]),
-            "top_k_classes": tf.gather(table, top.indices),
-            "top_k_probabilities": top.values}
+    return {
+        "top_class": tf.gather(table, top.indices[:, 0]),
+        "top_k_classes": tf.gather(table, top.indices),
+        "top_k_probabilities": top.values,
+    }
 
 
 def _specs_by_name(model):
@@ -84,9 +86,14 @@ def decode_image(data, spec):
         shape = tf.shape(image)
 
         def wrong_size():
-            fail = tf.debugging.Assert(False, [
-                f"Image input named {spec.name} expects {height}x{width} pixels (height x width); resize "
-                f"the image before encoding it. Received height, width:", shape[:2]])
+            fail = tf.debugging.Assert(
+                False,
+                [
+                    f"Image input named {spec.name} expects {height}x{width} pixels (height x width); resize "
+                    f"the image before encoding it. Received height, width:",
+                    shape[:2],
+                ],
+            )
             with tf.control_dependencies([fail]):
                 return tf.zeros((height, width, channels), tf.uint8)
 
@@ -107,12 +114,15 @@ def decode_audio(data, spec):
     declared duration like `mmzoo.data` does. A WAV at another sample rate
     fails with an error naming the input.
     """
+
     def one(encoded):
         audio, rate = tf.audio.decode_wav(encoded)
         check = tf.debugging.assert_equal(
-            rate, tf.constant(spec.sample_rate, tf.int32),
+            rate,
+            tf.constant(spec.sample_rate, tf.int32),
             message=f"Audio input named {spec.name} expects WAV at {spec.sample_rate} Hz; resample it first "
-                    f"(mmzoo.data does). Received sample rate:")
+            f"(mmzoo.data does). Received sample rate:",
+        )
         with tf.control_dependencies([check]):
             mono = tf.reduce_mean(audio, axis=-1)[: spec.num_samples]
         mono = tf.pad(mono, [[0, spec.num_samples - tf.shape(mono)[0]]])
@@ -172,9 +182,9 @@ def export_savedmodel(model, path, serve_bytes=True):
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", serve, input_signature=signature)
-    meta = {"serve": {"inputs": {s.name: f"{s.dtype.name} {tuple(s.shape)}" for s in signature},
-                      "outputs": outputs}}
+    meta = {"serve": {"inputs": {s.name: f"{s.dtype.name} {tuple(s.shape)}" for s in signature}, "outputs": outputs}}
     if specs and serve_bytes:
+
         def serve_bytes_fn(*args):
             inputs = {}
             for name, value in zip(names, args):
@@ -187,9 +197,14 @@ def export_savedmodel(model, path, serve_bytes=True):
             return result(inputs)
 
         archive.add_endpoint("serve_bytes", serve_bytes_fn, input_signature=bytes_signature(model))
-        meta["serve_bytes"] = {"inputs": {n: describe_bytes_input(specs.get(n)) if specs.get(n) and
-                                          specs[n].modality in ("image", "audio") else meta["serve"]["inputs"][n]
-                                          for n in names},
-                               "outputs": outputs}
+        meta["serve_bytes"] = {
+            "inputs": {
+                n: describe_bytes_input(specs.get(n))
+                if specs.get(n) and specs[n].modality in ("image", "audio")
+                else meta["serve"]["inputs"][n]
+                for n in names
+            },
+            "outputs": outputs,
+        }
     archive.write_out(path, verbose=False)
     return meta

@@ -25,28 +25,134 @@ import re
 # can print to a file), ReadFile or MatchingFiles. RestoreV2 reads the variables of a checkpoint only
 # (the restore function TensorFlow traces into every SavedModel uses it). Re-run the script when
 # TensorFlow, Keras or an architecture changes and add the new ops here after reading what they do.
-ALLOWED_OPS = frozenset({
-    "Abs", "Add", "AddV2", "All", "Any", "Assert", "AssignVariableOp", "BatchMatMulV2", "BiasAdd",
-    "BroadcastArgs", "BroadcastTo", "Cast", "ConcatV2", "Const", "Conv2D", "Cos", "Cumsum",
-    "DecodeImage", "DecodeWav", "DenseBincount", "DepthwiseConv2dNative", "Einsum", "EnsureShape",
-    "Equal", "Erfc", "Exp", "ExpandDims", "Fill", "FloorDiv", "FloorMod", "GatherV2", "Greater",
-    "GreaterEqual", "HashTableV2", "Identity", "IdentityN", "If", "Imag", "Less", "Log", "Log1p",
-    "LogicalAnd", "LookupTableExportV2", "LookupTableFindV2", "LookupTableImportV2", "MatMul",
-    "Max", "MaxPool", "Maximum", "Mean", "Minimum", "MirrorPad", "Mul", "MutableHashTableV2", "Neg",
-    "NoOp", "NotEqual", "OnesLike", "Pack", "Pad", "PartitionedCall", "Placeholder", "Pow", "Prod",
-    "RFFT", "RaggedBincount", "RaggedTensorToTensor", "Range", "ReadVariableOp", "Real", "RealDiv",
-    "Relu", "Reshape", "RestoreV2", "ReverseV2", "Rsqrt", "SelectV2", "Shape", "Sigmoid", "Sign",
-    "Size", "Slice", "Softmax", "Split", "SplitV", "Sqrt", "Square", "SquaredDifference", "Squeeze",
-    "StatefulPartitionedCall", "StaticRegexReplace", "StopGradient", "StridedSlice", "StringLower",
-    "StringSplitV2", "Sub", "Sum", "Tanh", "TopKV2", "TensorListFromTensor", "TensorListGetItem",
-    "TensorListReserve", "TensorListSetItem", "TensorListStack", "Tile", "Transpose", "VarHandleOp",
-    "VarIsInitializedOp", "While", "ZerosLike",
-})
+ALLOWED_OPS = frozenset(
+    {
+        "Abs",
+        "Add",
+        "AddV2",
+        "All",
+        "Any",
+        "Assert",
+        "AssignVariableOp",
+        "BatchMatMulV2",
+        "BiasAdd",
+        "BroadcastArgs",
+        "BroadcastTo",
+        "Cast",
+        "ConcatV2",
+        "Const",
+        "Conv2D",
+        "Cos",
+        "Cumsum",
+        "DecodeImage",
+        "DecodeWav",
+        "DenseBincount",
+        "DepthwiseConv2dNative",
+        "Einsum",
+        "EnsureShape",
+        "Equal",
+        "Erfc",
+        "Exp",
+        "ExpandDims",
+        "Fill",
+        "FloorDiv",
+        "FloorMod",
+        "GatherV2",
+        "Greater",
+        "GreaterEqual",
+        "HashTableV2",
+        "Identity",
+        "IdentityN",
+        "If",
+        "Imag",
+        "Less",
+        "Log",
+        "Log1p",
+        "LogicalAnd",
+        "LookupTableExportV2",
+        "LookupTableFindV2",
+        "LookupTableImportV2",
+        "MatMul",
+        "Max",
+        "MaxPool",
+        "Maximum",
+        "Mean",
+        "Minimum",
+        "MirrorPad",
+        "Mul",
+        "MutableHashTableV2",
+        "Neg",
+        "NoOp",
+        "NotEqual",
+        "OnesLike",
+        "Pack",
+        "Pad",
+        "PartitionedCall",
+        "Placeholder",
+        "Pow",
+        "Prod",
+        "RFFT",
+        "RaggedBincount",
+        "RaggedTensorToTensor",
+        "Range",
+        "ReadVariableOp",
+        "Real",
+        "RealDiv",
+        "Relu",
+        "Reshape",
+        "RestoreV2",
+        "ReverseV2",
+        "Rsqrt",
+        "SelectV2",
+        "Shape",
+        "Sigmoid",
+        "Sign",
+        "Size",
+        "Slice",
+        "Softmax",
+        "Split",
+        "SplitV",
+        "Sqrt",
+        "Square",
+        "SquaredDifference",
+        "Squeeze",
+        "StatefulPartitionedCall",
+        "StaticRegexReplace",
+        "StopGradient",
+        "StridedSlice",
+        "StringLower",
+        "StringSplitV2",
+        "Sub",
+        "Sum",
+        "Tanh",
+        "TopKV2",
+        "TensorListFromTensor",
+        "TensorListGetItem",
+        "TensorListReserve",
+        "TensorListSetItem",
+        "TensorListStack",
+        "Tile",
+        "Transpose",
+        "VarHandleOp",
+        "VarIsInitializedOp",
+        "While",
+        "ZerosLike",
+    }
+)
 
 # Ops of the `__inference__traced_save_*` function that TensorFlow traces into every SavedModel for its
 # `saver_def`; they write checkpoint files, so they pass only inside that function (see `_saver_function`).
-SAVER_OPS = frozenset({"SaveV2", "MergeV2Checkpoints", "ShardedFilename", "StringJoin",
-                       "StaticRegexFullMatch", "Select", "DisableCopyOnRead"})
+SAVER_OPS = frozenset(
+    {
+        "SaveV2",
+        "MergeV2Checkpoints",
+        "ShardedFilename",
+        "StringJoin",
+        "StaticRegexFullMatch",
+        "Select",
+        "DisableCopyOnRead",
+    }
+)
 
 # saved_model.pb holds the graphs and constants (weights are in variables/): mmzoo's are a few MB.
 MAX_GRAPH_BYTES = 256 * 1024 * 1024
@@ -104,19 +210,23 @@ def _read(path, label=None):
         with open(pb, "rb") as f:
             data = f.read(MAX_GRAPH_BYTES + 1)
     except OSError as error:
-        raise UnsafeArtifactError(f"Refusing to load '{path}': cannot read its {SAVED_MODEL_PB} "
-                                  f"({error.strerror or error}).") from None
+        raise UnsafeArtifactError(
+            f"Refusing to load '{path}': cannot read its {SAVED_MODEL_PB} ({error.strerror or error})."
+        ) from None
     if len(data) > MAX_GRAPH_BYTES:
         raise UnsafeArtifactError(
-            f"Refusing to load '{path}': its {SAVED_MODEL_PB} is over {MAX_GRAPH_BYTES / 2 ** 20:g} MiB "
+            f"Refusing to load '{path}': its {SAVED_MODEL_PB} is over {MAX_GRAPH_BYTES / 2**20:g} MiB "
             f"(mmzoo's exports keep weights in variables/ and their graphs are a few MB). If you "
-            f"trust its source, load it with mmzoo.load(path, trust=True).")
+            f"trust its source, load it with mmzoo.load(path, trust=True)."
+        )
     saved_model = saved_model_pb2.SavedModel()
     try:
         saved_model.ParseFromString(data)
     except (DecodeError, RecursionError) as error:
-        raise UnsafeArtifactError(f"Refusing to load '{path}': its {SAVED_MODEL_PB} is not a valid "
-                                  f"SavedModel ({type(error).__name__}: {error}).") from None
+        raise UnsafeArtifactError(
+            f"Refusing to load '{path}': its {SAVED_MODEL_PB} is not a valid "
+            f"SavedModel ({type(error).__name__}: {error})."
+        ) from None
     return saved_model
 
 
@@ -178,8 +288,7 @@ def _saver_function(graph):
         return None
     name = save.attr["f"].func.name
     library = {f.signature.name: f for f in graph.graph_def.library.function}
-    if name not in library or any(node.op in library or any(_called(node.attr))
-                                  for node in library[name].node_def):
+    if name not in library or any(node.op in library or any(_called(node.attr)) for node in library[name].node_def):
         return None
     others = [node for node in graph.graph_def.node if node is not save]
     others += [node for f in library.values() for node in f.node_def]

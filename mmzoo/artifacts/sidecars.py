@@ -12,8 +12,8 @@ Every sidecar starts with the model file's full name, so a `.tflite` and an
 import json
 import os
 
-from mmzoo.artifacts.tokenizer import contract_from_layer, read_contract, write_contract
 from mmzoo.artifacts.safety import read_json_file
+from mmzoo.artifacts.tokenizer import contract_from_layer, read_contract, write_contract
 
 
 def base_of(path):
@@ -38,8 +38,9 @@ def input_kinds(core):
 def write_sidecars(model, core, path, format, output_name, extra=None):
     """Writes the metadata and tokenizer contracts beside `path`; returns the metadata dict."""
     base = base_of(path)
-    tokenizers = {name: write_contract(contract_from_layer(layer, name, format), base)
-                  for name, layer in core.text.items()}
+    tokenizers = {
+        name: write_contract(contract_from_layer(layer, name, format), base) for name, layer in core.text.items()
+    }
     from mmzoo.artifacts.export import _version
 
     metadata = {
@@ -49,8 +50,10 @@ def write_sidecars(model, core, path, format, output_name, extra=None):
         "inputs": input_kinds(core),
         "output": output_name,
         "tokenizers": tokenizers,
-        "audio_frontend": {name: {"layer": "mmzoo.artifacts.frontend.DFTLogMel", **layer.get_config()}
-                           for name, layer in core.audio.items()},
+        "audio_frontend": {
+            name: {"layer": "mmzoo.artifacts.frontend.DFTLogMel", **layer.get_config()}
+            for name, layer in core.audio.items()
+        },
         "specs": getattr(model, "spec_configs", None),
         "task": getattr(model, "task_config", None),
         **(extra or {}),
@@ -67,6 +70,8 @@ def read_sidecars(path):
         return None
     metadata = read_json_file(meta)  # bounded: a metadata file is never read whole if oversized
     folder = os.path.dirname(meta)
-    metadata["contracts"] = {name: read_contract(os.path.join(folder, files["tokenizer"]))
-                             for name, files in metadata.get("tokenizers", {}).items()}
+    metadata["contracts"] = {
+        name: read_contract(os.path.join(folder, files["tokenizer"]))
+        for name, files in metadata.get("tokenizers", {}).items()
+    }
     return metadata

@@ -31,19 +31,27 @@ def convert(core, output_name, quantize=None, representative_data=None, batch_si
     if quantize not in QUANTIZE:
         raise ValueError(f"quantize must be one of {QUANTIZE}; received {quantize!r}.")
     if quantize == "int8" and representative_data is None:
-        raise ValueError("quantize='int8' needs representative_data={input_name: array} (a few hundred "
-                         "training examples, raw inputs) to calibrate activation ranges.")
-    recurrent = [(path, layer) for path, layer in layer_paths(core.model)
-                 if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+        raise ValueError(
+            "quantize='int8' needs representative_data={input_name: array} (a few hundred "
+            "training examples, raw inputs) to calibrate activation ranges."
+        )
+    recurrent = [
+        (path, layer)
+        for path, layer in layer_paths(core.model)
+        if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))
+    ]
     if quantize == "int8" and recurrent:
         path, layer = recurrent[0]
-        raise ValueError(f"Layer '{path}' ({type(layer).__name__}) cannot be exported to "
-                         f"tflite with quantize='int8': TensorFlow 2.21's int8 calibrator crashes on recurrent "
-                         f"layers. Use quantize='dynamic' or 'float16', or a non-recurrent encoder.")
+        raise ValueError(
+            f"Layer '{path}' ({type(layer).__name__}) cannot be exported to "
+            f"tflite with quantize='int8': TensorFlow 2.21's int8 calibrator crashes on recurrent "
+            f"layers. Use quantize='dynamic' or 'float16', or a non-recurrent encoder."
+        )
     if batch_size == "auto":
         batch_size = 1 if recurrent else None
-    signature = [tf.TensorSpec((batch_size,) + tuple(t.shape[1:]), t.dtype, name=t.name.split(":")[0])
-                 for t in core.model.inputs]
+    signature = [
+        tf.TensorSpec((batch_size,) + tuple(t.shape[1:]), t.dtype, name=t.name.split(":")[0]) for t in core.model.inputs
+    ]
     names = [s.name for s in signature]
 
     def serve(*args):
@@ -66,7 +74,7 @@ def convert(core, output_name, quantize=None, representative_data=None, batch_si
 
             def representative():
                 for i in range(count):
-                    yield {k: v[i:i + 1] for k, v in samples.items()}
+                    yield {k: v[i : i + 1] for k, v in samples.items()}
 
             converter.representative_dataset = representative
         try:
@@ -86,8 +94,7 @@ def export_tflite(model, path, output_name, quantize=None, representative_data=N
     os.makedirs(folder, exist_ok=True)
     with open(path, "wb") as f:
         f.write(blob)
-    return core, {"signature": "serve", "quantize": quantize, "batch_size": batch,
-                  "ops": "TFLITE_BUILTINS"}
+    return core, {"signature": "serve", "quantize": quantize, "batch_size": batch, "ops": "TFLITE_BUILTINS"}
 
 
 def interpreter(path):
@@ -107,6 +114,6 @@ def run(path, inputs, signature="serve"):
     inputs = {k: np.asarray(v).astype(details[k]["dtype"]) for k, v in inputs.items() if k in details}
     if batch == {1}:
         n = len(next(iter(inputs.values())))
-        rows = [runner(**{k: v[i:i + 1] for k, v in inputs.items()}) for i in range(n)]
+        rows = [runner(**{k: v[i : i + 1] for k, v in inputs.items()}) for i in range(n)]
         return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
     return {k: np.asarray(v) for k, v in runner(**inputs).items()}

@@ -56,9 +56,11 @@ def contract_from_layer(layer, input_name, format="tflite"):
     if config.get("output_sequence_length") is None:
         problems.append("output_sequence_length=None")
     if problems:
-        raise ValueError(f"Layer '{layer.name}' (TextVectorization) cannot be exported to {format}: the "
-                         f"tokenizer contract covers built-in standardize/split, output_mode='int' and a fixed "
-                         f"output_sequence_length; received {', '.join(problems)}. Export format='savedmodel'.")
+        raise ValueError(
+            f"Layer '{layer.name}' (TextVectorization) cannot be exported to {format}: the "
+            f"tokenizer contract covers built-in standardize/split, output_mode='int' and a fixed "
+            f"output_sequence_length; received {', '.join(problems)}. Export format='savedmodel'."
+        )
     ngrams = config.get("ngrams")
     if isinstance(ngrams, int):
         ngrams = list(range(1, ngrams + 1))
@@ -67,8 +69,9 @@ def contract_from_layer(layer, input_name, format="tflite"):
         "format": FORMAT,
         "input": input_name,
         "lowercase": "ascii" if standardize in ("lower", "lower_and_strip_punctuation") else None,
-        "strip_characters": STRIP_CHARACTERS if standardize in ("strip_punctuation",
-                                                                "lower_and_strip_punctuation") else None,
+        "strip_characters": STRIP_CHARACTERS
+        if standardize in ("strip_punctuation", "lower_and_strip_punctuation")
+        else None,
         "split": {"whitespace": "ascii_whitespace", "character": "character", None: None}[split],
         "ngrams": list(ngrams) if ngrams else None,
         "sequence_length": int(config["output_sequence_length"]),
@@ -88,8 +91,10 @@ def write_contract(contract, base):
     prefix = f"{base}.{contract['input']}"
     for token in contract["vocabulary"]:
         if any(c in token for c in "\n\r"):
-            raise ValueError(f"Text input '{contract['input']}': vocabulary token {token!r} contains a line "
-                             f"break and cannot be written one per line.")
+            raise ValueError(
+                f"Text input '{contract['input']}': vocabulary token {token!r} contains a line "
+                f"break and cannot be written one per line."
+            )
     with open(f"{prefix}.vocabulary.txt", "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(contract["vocabulary"]) + "\n")
     meta = {k: v for k, v in contract.items() if k != "vocabulary"}
@@ -104,8 +109,9 @@ def read_contract(path):
     with open(path, encoding="utf-8") as f:
         contract = json.load(f)
     if contract.get("format") != FORMAT:
-        raise ValueError(f"'{path}' is not a tokenizer contract: expected format '{FORMAT}'; "
-                         f"received {contract.get('format')!r}.")
+        raise ValueError(
+            f"'{path}' is not a tokenizer contract: expected format '{FORMAT}'; received {contract.get('format')!r}."
+        )
     vocab_path = os.path.join(os.path.dirname(path), contract["vocabulary_file"])
     with open(vocab_path, encoding="utf-8", newline="\n") as f:
         contract["vocabulary"] = f.read().split("\n")[: contract["vocabulary_size"]]
@@ -124,7 +130,7 @@ def _tokens(text, contract):
     else:
         tokens = [text]
     if contract.get("ngrams"):
-        tokens = [" ".join(tokens[i:i + n]) for n in contract["ngrams"] for i in range(len(tokens) - n + 1)]
+        tokens = [" ".join(tokens[i : i + n]) for n in contract["ngrams"] for i in range(len(tokens) - n + 1)]
     return tokens
 
 

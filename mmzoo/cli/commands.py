@@ -28,14 +28,16 @@ def _load_splits(name, batch_size, seed, data_dir):
 
 def cmd_train(args):
     from mmzoo.cli.own_data import train_own_data, trains_own_data
-    from mmzoo.training.atomic import FolderInUseError, check_writable
     from mmzoo.experiments.config import ConfigError, config_from_args
-    from mmzoo.training.distribute import get_strategy
     from mmzoo.experiments.runner import check_config
+    from mmzoo.training.atomic import FolderInUseError, check_writable
+    from mmzoo.training.distribute import get_strategy
 
     if args.data is not None and args.dataset is not None:
-        raise SystemExit("mmzoo train: --data and --dataset are both given; expected one: --data CSV trains on your "
-                         "own rows, --dataset NAME on a registered dataset.")
+        raise SystemExit(
+            "mmzoo train: --data and --dataset are both given; expected one: --data CSV trains on your "
+            "own rows, --dataset NAME on a registered dataset."
+        )
     if trains_own_data(args):
         return train_own_data(args)
     try:  # first: a multi-worker strategy must exist before TensorFlow runs anything; "tpu" fails fast
@@ -90,8 +92,10 @@ def _config_writer(config, run, output_dir):
     from mmzoo.experiments.config import save_config
 
     path = os.path.join(output_dir, "config.yaml")
-    header = (f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, --set).\n"
-              f"Repeat the run: python -m mmzoo train --config <this file>")
+    header = (
+        f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, --set).\n"
+        f"Repeat the run: python -m mmzoo train --config <this file>"
+    )
     written = []
 
     def write():
@@ -115,11 +119,11 @@ def _train_run(args, config, strategy, run, output_dir, created):
     import keras
 
     import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
-    from mmzoo.training.checkpoint import CheckpointError
-    from mmzoo.experiments.config import ConfigError
-    from mmzoo.training.distribute import is_chief, worker_task
-    from mmzoo.experiments.runner import build_model_from_config, export_formats, load_data
     from mmzoo.experiments.artifacts import save_artifacts
+    from mmzoo.experiments.config import ConfigError
+    from mmzoo.experiments.runner import build_model_from_config, export_formats, load_data
+    from mmzoo.training.checkpoint import CheckpointError
+    from mmzoo.training.distribute import is_chief, worker_task
     from mmzoo.training.trainer import train
 
     checkpoint_dir = os.path.join(output_dir, "checkpoints")
@@ -135,19 +139,33 @@ def _train_run(args, config, strategy, run, output_dir, created):
         model = build_model_from_config(config, splits)
     except (ConfigError, ValueError) as error:
         raise SystemExit(f"mmzoo train: {error}") from None
-    print(f"mmzoo: training '{args.model}' on '{args.dataset}' "
-          f"({model.count_params():,} parameters, inputs: {', '.join(s.name for s in splits.inputs)})")
-    print(f"mmzoo: checkpoints in {checkpoint_dir}/; after an interruption, resume with "
-          + ("the same command." if args.run_name else f"the same command plus --run-name {run}."))
+    print(
+        f"mmzoo: training '{args.model}' on '{args.dataset}' "
+        f"({model.count_params():,} parameters, inputs: {', '.join(s.name for s in splits.inputs)})"
+    )
+    print(
+        f"mmzoo: checkpoints in {checkpoint_dir}/; after an interruption, resume with "
+        + ("the same command." if args.run_name else f"the same command plus --run-name {run}.")
+    )
     write_config = _config_writer(config, run, output_dir)
-    callbacks = [keras.callbacks.LambdaCallback(on_train_begin=lambda logs: write_config())] \
-        if is_chief(strategy) else []
+    callbacks = (
+        [keras.callbacks.LambdaCallback(on_train_begin=lambda logs: write_config())] if is_chief(strategy) else []
+    )
     start = time.time()
     try:
-        history = train(model, train_data, validation_data=splits.validation, epochs=args.epochs, seed=args.seed,
-                        restore_best=True, checkpoint_dir=checkpoint_dir, callbacks=callbacks,
-                        strategy=strategy, precision=args.precision,
-                        early_stopping_patience=config.training.early_stopping_patience)
+        history = train(
+            model,
+            train_data,
+            validation_data=splits.validation,
+            epochs=args.epochs,
+            seed=args.seed,
+            restore_best=True,
+            checkpoint_dir=checkpoint_dir,
+            callbacks=callbacks,
+            strategy=strategy,
+            precision=args.precision,
+            early_stopping_patience=config.training.early_stopping_patience,
+        )
     except (FloatingPointError, CheckpointError) as error:
         raise SystemExit(f"mmzoo train: {error}") from None
     except OSError as error:  # e.g. the disk filled up while writing a checkpoint
@@ -161,8 +179,9 @@ def _train_run(args, config, strategy, run, output_dir, created):
     test = model.evaluate(splits.test, return_dict=True, verbose=0)
     test = {k: float(v) for k, v in test.items()}
     flags = {k: v for k, v in vars(args).items() if k != "func"}
-    paths = save_artifacts(model, output_dir, history=history,
-                           metrics={"test": test, "train_seconds": round(seconds, 1)}, config=flags)
+    paths = save_artifacts(
+        model, output_dir, history=history, metrics={"test": test, "train_seconds": round(seconds, 1)}, config=flags
+    )
     try:
         paths.update(export_formats(model, output_dir, config.export.formats))
     except (ImportError, ValueError) as error:
@@ -196,8 +215,10 @@ def cmd_tune(args):
 
 def cmd_evaluate(args):
     if (args.data is None) == (args.dataset is None):
-        raise SystemExit("mmzoo evaluate: expected --data CSV (your own labelled rows) or --dataset NAME (a registered "
-                         f"dataset); received {'both' if args.data else 'neither'}.")
+        raise SystemExit(
+            "mmzoo evaluate: expected --data CSV (your own labelled rows) or --dataset NAME (a registered "
+            f"dataset); received {'both' if args.data else 'neither'}."
+        )
     if args.data is not None:
         return _evaluate_csv(args)
     if args.label is not None:
@@ -215,12 +236,16 @@ def cmd_evaluate(args):
     model = load(args.model)
     y_true, y_pred = predict_all(model, getattr(splits, args.split))
     metrics = score(splits.task, y_true, y_pred)
-    output = args.output or os.path.join(os.path.dirname(os.path.abspath(args.model)),
-                                         f"evaluation-{args.dataset}-{args.split}")
+    output = args.output or os.path.join(
+        os.path.dirname(os.path.abspath(args.model)), f"evaluation-{args.dataset}-{args.split}"
+    )
     os.makedirs(output, exist_ok=True)
     if "confusion_matrix" in metrics:
-        plot_confusion_matrix(metrics["confusion_matrix"], getattr(splits.task, "class_names", None),
-                              path=os.path.join(output, "confusion_matrix.png"))
+        plot_confusion_matrix(
+            metrics["confusion_matrix"],
+            getattr(splits.task, "class_names", None),
+            path=os.path.join(output, "confusion_matrix.png"),
+        )
     elif splits.task.kind == "regression":
         plot_regression_scatter(y_true, y_pred, path=os.path.join(output, "scatter.png"))
     with open(os.path.join(output, "metrics.json"), "w") as f:
@@ -258,12 +283,15 @@ def cmd_predict(args):
     given = [f"--{m}" for m in MODALITY_FLAGS if getattr(args, m) is not None] + (["--input"] if args.inputs else [])
     if args.data is None:
         if args.output is not None:
-            raise SystemExit("mmzoo predict: --output writes the predictions of a whole --data CSV; "
-                             "received no --data.")
+            raise SystemExit(
+                "mmzoo predict: --output writes the predictions of a whole --data CSV; received no --data."
+            )
         return predict(args)
     if given:
-        raise SystemExit(f"mmzoo predict: --data predicts every row of a CSV; received {', '.join(given)} as well. "
-                         f"Pass one example (--text/--image/--audio/--features/--input) or --data, not both.")
+        raise SystemExit(
+            f"mmzoo predict: --data predicts every row of a CSV; received {', '.join(given)} as well. "
+            f"Pass one example (--text/--image/--audio/--features/--input) or --data, not both."
+        )
     return _predict_csv(args)
 
 
@@ -339,26 +367,53 @@ field. The resolved config is saved as <run>/config.yaml."""
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mmzoo", description="mmzoo: multimodal Keras model zoo")
-    parser.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
-                        help="import MODULE first, so the datasets, models, encoders, fusions or export formats it "
-                             "registers can be named (repeatable)")
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first, so the datasets, models, encoders, fusions or export formats it "
+        "registers can be named (repeatable)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("train", help="train a zoo model on your own CSV (--data) or a registered dataset and write "
-                                     "its artifacts",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description=TRAIN_DESCRIPTION)
-    p.add_argument("--data", default=None, metavar="CSV",
-                   help="data.csv: your training CSV, one row per example: texts, image/WAV file paths (relative "
-                        "to the CSV's folder), numbers, and the label column; inputs are inferred from the columns")
+    p = sub.add_parser(
+        "train",
+        help="train a zoo model on your own CSV (--data) or a registered dataset and write its artifacts",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=TRAIN_DESCRIPTION,
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="CSV",
+        help="data.csv: your training CSV, one row per example: texts, image/WAV file paths (relative "
+        "to the CSV's folder), numbers, and the label column; inputs are inferred from the columns",
+    )
     p.add_argument("--label", default=None, metavar="COLUMN", help="data.label: the label column of --data")
     p.add_argument("--test", default=None, metavar="CSV", help="data.test: a test CSV with the same columns")
-    p.add_argument("--validation", type=float, default=None, metavar="SHARE",
-                   help="data.validation: share of the --data rows held out for validation (default 0.1)")
-    p.add_argument("--config", default=None, metavar="YAML",
-                   help="experiment config file (see configs/), with a data: or a dataset: section")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set training.epochs=3 (repeatable; values are YAML; "
-                        "applied after the file and the flags)")
+    p.add_argument(
+        "--validation",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="data.validation: share of the --data rows held out for validation (default 0.1)",
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="YAML",
+        help="experiment config file (see configs/), with a data: or a dataset: section",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set training.epochs=3 (repeatable; values are YAML; "
+        "applied after the file and the flags)",
+    )
     # flags default to None: "not given", so the config's value (or its default, shown) applies
     p.add_argument("--model", help="architecture.name (see `list`; default early_fusion)")
     p.add_argument("--dataset", help="dataset.name (default: avmnist_sample, the embedded AV-MNIST sample)")
@@ -367,98 +422,164 @@ def main(argv=None):
     p.add_argument("--learning-rate", type=float, help="training.learning_rate (default 0.001)")
     p.add_argument("--seed", type=int, help="seed (default 0)")
     p.add_argument("--output", help="export.output: directory for run folders (default saved_models)")
-    p.add_argument("--run-name", default=None,
-                   help="run folder name (default: <csv name or dataset>-model-timestamp); if the folder holds "
-                        "checkpoints "
-                        "of an interrupted run, training resumes from the last finished epoch")
+    p.add_argument(
+        "--run-name",
+        default=None,
+        help="run folder name (default: <csv name or dataset>-model-timestamp); if the folder holds "
+        "checkpoints "
+        "of an interrupted run, training resumes from the last finished epoch",
+    )
     p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
-    p.add_argument("--limit-batches", type=int, default=None, metavar="N",
-                   help="use only the first N batches of each split, every epoch: a quick trial run "
-                        "(validation and test metrics are then on that subset)")
-    p.add_argument("--keep-checkpoints", action="store_true", default=None,
-                   help="keep <run>/checkpoints/ after a successful run (default: deleted once the artifacts "
-                        "are written)")
-    p.add_argument("--strategy", default="auto", choices=("auto", "one_device", "mirrored", "multi_worker", "tpu"),
-                   help="tf.distribute strategy (default auto: TPU if found, mirrored on several GPUs, else one "
-                        "device); --batch-size is the global batch. multi_worker reads TF_CONFIG: run the same "
-                        "command on every worker, with the same --run-name")
-    p.add_argument("--precision", default=None, choices=("float32", "mixed_float16", "mixed_bfloat16"),
-                   help="train under this dtype policy (default: float32); heads stay float32, the saved "
-                        "model is float32")
+    p.add_argument(
+        "--limit-batches",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use only the first N batches of each split, every epoch: a quick trial run "
+        "(validation and test metrics are then on that subset)",
+    )
+    p.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        default=None,
+        help="keep <run>/checkpoints/ after a successful run (default: deleted once the artifacts are written)",
+    )
+    p.add_argument(
+        "--strategy",
+        default="auto",
+        choices=("auto", "one_device", "mirrored", "multi_worker", "tpu"),
+        help="tf.distribute strategy (default auto: TPU if found, mirrored on several GPUs, else one "
+        "device); --batch-size is the global batch. multi_worker reads TF_CONFIG: run the same "
+        "command on every worker, with the same --run-name",
+    )
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        help="train under this dtype policy (default: float32); heads stay float32, the saved model is float32",
+    )
     p.set_defaults(func=cmd_train)
-    p = sub.add_parser("tune", help="hyperparameter search over a config's search: section (KerasTuner)",
-                       description="Runs the search described by the config's search: section; running the same "
-                                   "command again continues it. Writes results.csv, results.md and "
-                                   "best_config.yaml into the search folder.")
+    p = sub.add_parser(
+        "tune",
+        help="hyperparameter search over a config's search: section (KerasTuner)",
+        description="Runs the search described by the config's search: section; running the same "
+        "command again continues it. Writes results.csv, results.md and "
+        "best_config.yaml into the search folder.",
+    )
     p.add_argument("--config", required=True, metavar="YAML", help="experiment config with a search: section")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set search.max_trials=20 (repeatable; values are YAML)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set search.max_trials=20 (repeatable; values are YAML)",
+    )
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1), help="0: no progress output")
     p.set_defaults(func=cmd_tune)
-    p = sub.add_parser("evaluate", help="evaluate a saved model on your labelled CSV or a dataset split; writes "
-                                        "metrics and a plot",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Metrics of a saved model, a confusion matrix labelled with its class names (or a "
-                                   "scatter plot for regression) and metrics.json.\n\n"
-                                   "  your own labelled CSV (columns named like the model's inputs):\n"
-                                   "    python -m mmzoo evaluate --model saved_models/RUN --data test.csv "
-                                   "--label category\n"
-                                   "  a registered dataset:\n"
-                                   "    python -m mmzoo evaluate --model saved_models/RUN/model.keras "
-                                   "--dataset avmnist_sample")
-    p.add_argument("--model", required=True, help="a run folder (its model.keras), a .keras file, or (with --data) "
-                                                  "a SavedModel, .tflite or .onnx")
-    p.add_argument("--data", default=None, metavar="CSV",
-                   help="your CSV: one row per example, a column per model input (by name), file paths relative "
-                        "to the CSV's folder, and the label column")
-    p.add_argument("--label", default=None, metavar="COLUMN",
-                   help="the label column of --data (default: the one the run was trained on)")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate a saved model on your labelled CSV or a dataset split; writes metrics and a plot",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Metrics of a saved model, a confusion matrix labelled with its class names (or a "
+        "scatter plot for regression) and metrics.json.\n\n"
+        "  your own labelled CSV (columns named like the model's inputs):\n"
+        "    python -m mmzoo evaluate --model saved_models/RUN --data test.csv "
+        "--label category\n"
+        "  a registered dataset:\n"
+        "    python -m mmzoo evaluate --model saved_models/RUN/model.keras "
+        "--dataset avmnist_sample",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        help="a run folder (its model.keras), a .keras file, or (with --data) a SavedModel, .tflite or .onnx",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="CSV",
+        help="your CSV: one row per example, a column per model input (by name), file paths relative "
+        "to the CSV's folder, and the label column",
+    )
+    p.add_argument(
+        "--label",
+        default=None,
+        metavar="COLUMN",
+        help="the label column of --data (default: the one the run was trained on)",
+    )
     p.add_argument("--dataset", default=None, help="a registered dataset (instead of --data)")
     p.add_argument("--split", default="test", choices=("train", "validation", "test"))
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--data-dir", default=None, help="real data folder (default: $MMZOO_DATA)")
     p.add_argument("--output", default=None, help="folder for metrics.json and the plot")
     p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("predict", help="predict a CSV of examples or one example with a saved model (.keras, "
-                                       "SavedModel, .tflite, .onnx)",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="  a whole CSV, one prediction row per input row:\n"
-                                   "    python -m mmzoo predict --model saved_models/RUN --data new.csv "
-                                   "--output predictions.csv\n"
-                                   "  one example:\n"
-                                   "    python -m mmzoo predict --model saved_models/RUN --text 'a fine film' "
-                                   "--image poster.png\n\n"
-                                   "CSV columns go to the model's inputs by name. One example's values go to the "
-                                   "model's inputs by modality (--text/--image/--audio/--features, when the model "
-                                   "has one input of that kind) or by name (--input NAME=VALUE). Images and WAVs "
-                                   "are files, fitted to the input's size and duration; features are numbers or a "
-                                   ".npy file.")
-    p.add_argument("--model", required=True, help="a run folder (its model.keras), a .keras file, a SavedModel "
-                                                  "folder, a .tflite or .onnx file")
-    p.add_argument("--data", default=None, metavar="CSV",
-                   help="predict every row of this CSV (columns named like the model's inputs; file paths relative "
-                        "to the CSV's folder) instead of one example")
-    p.add_argument("--output", default=None, metavar="CSV",
-                   help="with --data: write the CSV's rows with 'predicted' and one 'probability_<class>' column "
-                        "per class (regression: 'prediction'); default: print them")
+    p = sub.add_parser(
+        "predict",
+        help="predict a CSV of examples or one example with a saved model (.keras, SavedModel, .tflite, .onnx)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="  a whole CSV, one prediction row per input row:\n"
+        "    python -m mmzoo predict --model saved_models/RUN --data new.csv "
+        "--output predictions.csv\n"
+        "  one example:\n"
+        "    python -m mmzoo predict --model saved_models/RUN --text 'a fine film' "
+        "--image poster.png\n\n"
+        "CSV columns go to the model's inputs by name. One example's values go to the "
+        "model's inputs by modality (--text/--image/--audio/--features, when the model "
+        "has one input of that kind) or by name (--input NAME=VALUE). Images and WAVs "
+        "are files, fitted to the input's size and duration; features are numbers or a "
+        ".npy file.",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        help="a run folder (its model.keras), a .keras file, a SavedModel folder, a .tflite or .onnx file",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="CSV",
+        help="predict every row of this CSV (columns named like the model's inputs; file paths relative "
+        "to the CSV's folder) instead of one example",
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="CSV",
+        help="with --data: write the CSV's rows with 'predicted' and one 'probability_<class>' column "
+        "per class (regression: 'prediction'); default: print them",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="with --data: rows decoded per step (default 64)")
     p.add_argument("--text", help="the text of the model's text input")
     p.add_argument("--image", metavar="PATH", help="PNG/JPEG file for the model's image input")
     p.add_argument("--audio", metavar="PATH", help="16-bit PCM WAV file for the model's audio input")
-    p.add_argument("--features", metavar="NUMBERS", help="comma-separated numbers (or a .npy file) for the "
-                                                         "model's features input")
-    p.add_argument("--input", dest="inputs", action="append", default=[], metavar="NAME=VALUE",
-                   help="a value for the input NAME (repeatable)")
+    p.add_argument(
+        "--features", metavar="NUMBERS", help="comma-separated numbers (or a .npy file) for the model's features input"
+    )
+    p.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for the input NAME (repeatable)",
+    )
     p.add_argument("--top", type=int, default=5, help="classes to show (default 5)")
     p.add_argument("--json", action="store_true", help="print the outputs as JSON")
-    p.add_argument("--trust", action="store_true",
-                   help="load a SavedModel mmzoo did not write, or whose graph holds ops mmzoo's exports never use "
-                        "(a SavedModel is a program: only if you trust it)")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="load a SavedModel mmzoo did not write, or whose graph holds ops mmzoo's exports never use "
+        "(a SavedModel is a program: only if you trust it)",
+    )
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("list", help="list the zoo: models, encoders, fusions, datasets")
     p.add_argument("--json", action="store_true", help="machine-readable listing")
-    p.add_argument("--table", action="store_true",
-                   help="markdown table with parameter counts on the reference input set (builds every model)")
+    p.add_argument(
+        "--table",
+        action="store_true",
+        help="markdown table with parameter counts on the reference input set (builds every model)",
+    )
     p.set_defaults(func=cmd_list)
     args = parser.parse_args(argv)
     for module in args.plugins:

@@ -42,14 +42,17 @@ def train_own_data(args):
     from mmzoo.training.atomic import check_writable
 
     if args.strategy != "auto" or args.precision is not None:
-        raise SystemExit("mmzoo train: --strategy and --precision apply to --dataset runs; training on --data runs "
-                         "on one device in float32. Leave them out.")
+        raise SystemExit(
+            "mmzoo train: --strategy and --precision apply to --dataset runs; training on --data runs "
+            "on one device in float32. Leave them out."
+        )
     try:
         config = config_from_args(args)
         data = config.data
         if data is not None:  # absolute, so that the saved config repeats the run from any folder
-            data = dataclasses.replace(data, csv=data.csv and os.path.abspath(data.csv),
-                                       test=data.test and os.path.abspath(data.test))
+            data = dataclasses.replace(
+                data, csv=data.csv and os.path.abspath(data.csv), test=data.test and os.path.abspath(data.test)
+            )
         config = check_config(dataclasses.replace(config, data=data))
     except ConfigError as error:
         raise SystemExit(f"mmzoo train: {error}") from None
@@ -71,16 +74,21 @@ def train_own_data(args):
         if created:  # leave no empty run folder behind for data that cannot be read
             shutil.rmtree(output_dir, ignore_errors=True)
         raise SystemExit(f"mmzoo train: {error}") from None
-    paths["yaml"] = save_config(config, os.path.join(output_dir, "config.yaml"),
-                                header=f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, "
-                                       f"--set).\nRepeat the run: python -m mmzoo train --config <this file>")
+    paths["yaml"] = save_config(
+        config,
+        os.path.join(output_dir, "config.yaml"),
+        header=f"mmzoo experiment config of run '{run}', resolved (defaults, file, flags, "
+        f"--set).\nRepeat the run: python -m mmzoo train --config <this file>",
+    )
     for split, metrics in result.metrics.items():
         print(f"\n{split.capitalize()} metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     print(f"Trained in {time.time() - start:.0f} s. Artifacts in {output_dir}/:")
     for name, path in paths.items():
         print(f"  {name:<10} {path}")
-    print(f"Next: python -m mmzoo evaluate --model {output_dir} --data TEST.csv\n"
-          f"      python -m mmzoo predict --model {output_dir} --data NEW.csv --output predictions.csv")
+    print(
+        f"Next: python -m mmzoo evaluate --model {output_dir} --data TEST.csv\n"
+        f"      python -m mmzoo predict --model {output_dir} --data NEW.csv --output predictions.csv"
+    )
     return 0
 
 

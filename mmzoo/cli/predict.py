@@ -50,7 +50,9 @@ def artifact_metadata(path):
         from mmzoo.artifacts.safety import read_keras_config
 
         config = read_keras_config(path).get("config", {})  # bounded read; nothing is deserialized here
-        names = [layer["config"]["name"] for layer in config.get("layers", []) if layer.get("class_name") == "InputLayer"]
+        names = [
+            layer["config"]["name"] for layer in config.get("layers", []) if layer.get("class_name") == "InputLayer"
+        ]
         return config.get("specs") or [], config.get("task"), names or None
     if kind == "savedmodel":
         from mmzoo.artifacts.export import read_metadata
@@ -79,8 +81,10 @@ def gather_values(specs, flags, assignments):
         if len(candidates) != 1:
             described = ", ".join(f"'{s['name']}' ({s['modality']})" for s in specs) or "none recorded"
             problem = "has no" if not candidates else f"has {len(candidates)}"
-            raise PredictInputError(f"--{modality}: the model {problem} {modality} input(s); its inputs are "
-                                    f"{described}. Use --input NAME=VALUE.")
+            raise PredictInputError(
+                f"--{modality}: the model {problem} {modality} input(s); its inputs are "
+                f"{described}. Use --input NAME=VALUE."
+            )
         values[candidates[0]] = value
     unknown = []
     for name, value in assignments:
@@ -92,8 +96,10 @@ def gather_values(specs, flags, assignments):
     missing = [n for n in names if n not in values]
     problems = []
     if unknown:
-        problems.append(f"--input {', '.join(f'{n}=...' for n in unknown)}: the model has no input{'s' if len(unknown) > 1 else ''} "
-                        f"{', '.join(repr(n) for n in unknown)}; its inputs are {', '.join(repr(n) for n in names)}.")
+        problems.append(
+            f"--input {', '.join(f'{n}=...' for n in unknown)}: the model has no input{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(n) for n in unknown)}; its inputs are {', '.join(repr(n) for n in names)}."
+        )
     if missing:
         hints = [f"'{n}' (--{s['modality']} or --input {n}=...)" for n in missing for s in specs if s["name"] == n]
         problems.append(f"Input(s) {', '.join(hints)} missing: the model needs every input.")
@@ -124,9 +130,11 @@ def _check_utf8(name, value):
     except UnicodeEncodeError as error:
         char = value[error.start]
         byte = f"0x{ord(char) - 0xDC00:02x}" if 0xDC80 <= ord(char) <= 0xDCFF else repr(char)
-        raise PredictInputError(f"Text input '{name}' expects UTF-8 text; the value has the byte {byte} at "
-                                f"character {error.start}, which is not valid UTF-8. Convert it first (e.g. "
-                                f"`iconv -f latin1 -t utf-8`).") from None
+        raise PredictInputError(
+            f"Text input '{name}' expects UTF-8 text; the value has the byte {byte} at "
+            f"character {error.start}, which is not valid UTF-8. Convert it first (e.g. "
+            f"`iconv -f latin1 -t utf-8`)."
+        ) from None
 
 
 def _load_file(spec, path):
@@ -146,8 +154,9 @@ def _load_file(spec, path):
     try:
         return load_image(path, spec, resize=True).numpy()[None]
     except (tf.errors.InvalidArgumentError, ValueError) as error:
-        raise PredictInputError(f"Image input '{spec.name}': cannot decode {path} as PNG/JPEG/GIF/BMP "
-                                f"({str(error).splitlines()[0]}).") from None
+        raise PredictInputError(
+            f"Image input '{spec.name}': cannot decode {path} as PNG/JPEG/GIF/BMP ({str(error).splitlines()[0]})."
+        ) from None
 
 
 def _numbers(spec, value):
@@ -155,18 +164,25 @@ def _numbers(spec, value):
     shape = tuple(spec.get("shape") or (-1,))
     dtype = "int32" if spec["modality"] == "text" else "float32"
     try:
-        array = np.load(value) if value.endswith(".npy") else \
-            np.array([float(v) for v in value.replace(",", " ").split()], dtype)
+        array = (
+            np.load(value)
+            if value.endswith(".npy")
+            else np.array([float(v) for v in value.replace(",", " ").split()], dtype)
+        )
     except (OSError, ValueError) as error:
-        raise PredictInputError(f"Input '{spec['name']}' expects numbers separated by commas or a .npy file; "
-                                f"received {value!r} ({error}).") from None
+        raise PredictInputError(
+            f"Input '{spec['name']}' expects numbers separated by commas or a .npy file; received {value!r} ({error})."
+        ) from None
     if array.size != int(np.prod(shape)):
-        raise PredictInputError(f"Input '{spec['name']}' expects {int(np.prod(shape))} values (shape {shape}); "
-                                f"received {array.size}.")
+        raise PredictInputError(
+            f"Input '{spec['name']}' expects {int(np.prod(shape))} values (shape {shape}); received {array.size}."
+        )
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         position = int(np.flatnonzero(~np.isfinite(array.reshape(-1)))[0])
-        raise PredictInputError(f"Input '{spec['name']}' expects finite numbers; value {position} is "
-                                f"{array.reshape(-1)[position]}. Replace NaN/Inf values first.")
+        raise PredictInputError(
+            f"Input '{spec['name']}' expects finite numbers; value {position} is "
+            f"{array.reshape(-1)[position]}. Replace NaN/Inf values first."
+        )
     return array.astype(dtype).reshape((1,) + shape)
 
 
@@ -201,8 +217,9 @@ def describe(outputs, task, top=5):
         if task.get("kind") in ("classification", "multilabel"):
             names = task.get("class_names") or task.get("label_names")
             order = np.argsort(-row)[:top]
-            record["top"] = [{"class": int(i), "name": names[i] if names else None, "probability": float(row[i])}
-                             for i in order]
+            record["top"] = [
+                {"class": int(i), "name": names[i] if names else None, "probability": float(row[i])} for i in order
+            ]
             lines.append(f"{key} (top {len(order)} of {len(row)}):")
             lines += [f"  {row[i]:.4f}  " + (f"{names[i]} (class {i})" if names else f"class {i}") for i in order]
         else:

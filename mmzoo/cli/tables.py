@@ -30,9 +30,11 @@ def resolve_model(path):
     if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
         inside = os.path.join(path, RUN_MODEL)
         if not os.path.isfile(inside):
-            raise FileNotFoundError(f"--model {path}: a folder, but neither a run folder (no {RUN_MODEL} inside) "
-                                    f"nor a SavedModel (no saved_model.pb). Pass a run folder, a .keras file or "
-                                    f"a SavedModel folder.")
+            raise FileNotFoundError(
+                f"--model {path}: a folder, but neither a run folder (no {RUN_MODEL} inside) "
+                f"nor a SavedModel (no saved_model.pb). Pass a run folder, a .keras file or "
+                f"a SavedModel folder."
+            )
         return inside
     return path
 
@@ -55,19 +57,23 @@ def read_table(path, what="--data"):
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
-        raise PredictInputError(f"{what} {path}: the file is empty; expected a header line of column names and "
-                                f"one row per example.") from None
+        raise PredictInputError(
+            f"{what} {path}: the file is empty; expected a header line of column names and one row per example."
+        ) from None
     if len(df) == 0:
-        raise PredictInputError(f"{what} {path}: no rows below the header (columns: {', '.join(df.columns)}); "
-                                f"expected one row per example.")
+        raise PredictInputError(
+            f"{what} {path}: no rows below the header (columns: {', '.join(df.columns)}); expected one row per example."
+        )
     return df
 
 
 def check_label(df, label, path, what="--label"):
     """Raises naming `label` and listing the CSV's columns if the CSV at `path` has no such column."""
     if label not in df.columns:
-        raise PredictInputError(f"{what} {label}: no such column in {path}; its columns are "
-                                f"{', '.join(repr(c) for c in df.columns)}. Pass the label column's name.")
+        raise PredictInputError(
+            f"{what} {label}: no such column in {path}; its columns are "
+            f"{', '.join(repr(c) for c in df.columns)}. Pass the label column's name."
+        )
 
 
 def model_specs(path):
@@ -76,8 +82,10 @@ def model_specs(path):
 
     configs, task, expected = artifact_metadata(path)
     if not configs:
-        raise PredictInputError(f"--model {path}: no input specs recorded in the artifact, so CSV columns cannot be "
-                                f"matched to inputs. Use a model mmzoo saved or exported.")
+        raise PredictInputError(
+            f"--model {path}: no input specs recorded in the artifact, so CSV columns cannot be "
+            f"matched to inputs. Use a model mmzoo saved or exported."
+        )
     return [spec_from_config(c) for c in configs], task, expected
 
 
@@ -98,14 +106,17 @@ def match_columns(df, specs, path, recorded=None):
     for column in df.columns:
         by_identifier.setdefault(_identifier(column), column)
     recorded = {k: v for k, v in (recorded or {}).items() if v in df.columns}
-    columns = {s.name: recorded.get(s.name) or (s.name if s.name in df.columns else by_identifier.get(s.name))
-               for s in specs}
+    columns = {
+        s.name: recorded.get(s.name) or (s.name if s.name in df.columns else by_identifier.get(s.name)) for s in specs
+    }
     missing = [s for s in specs if columns[s.name] is None]
     if missing:
         wanted = ", ".join(f"'{s.name}' ({s.modality})" for s in missing)
-        raise PredictInputError(f"--data {path}: the model reads column(s) {wanted} by name; the CSV has "
-                                f"{', '.join(repr(c) for c in df.columns)}. Rename the column(s) to the input "
-                                f"names.")
+        raise PredictInputError(
+            f"--data {path}: the model reads column(s) {wanted} by name; the CSV has "
+            f"{', '.join(repr(c) for c in df.columns)}. Rename the column(s) to the input "
+            f"names."
+        )
     return columns
 
 
@@ -137,8 +148,9 @@ def read_examples(path, specs, label=None, task=None, batch_size=64, columns=Non
     columns = match_columns(df, specs, path, columns)
     if label is not None:
         check_label(df, label, path)
-    dataset = from_csv(path, specs, label=label, columns=columns, batch_size=batch_size, resize_images=True,
-                       resample=True, task=task)
+    dataset = from_csv(
+        path, specs, label=label, columns=columns, batch_size=batch_size, resize_images=True, resample=True, task=task
+    )
     batches = list(dataset.as_numpy_iterator())
     features = [b[0] if label is not None else b for b in batches]
     inputs = {name: np.concatenate([f[name] for f in features]) for name in features[0]}
@@ -202,7 +214,7 @@ def prediction_table(output, task):
     kind = task.get("kind")
     if kind not in ("classification", "multilabel"):
         return pd.DataFrame(values, columns=columns)
-    names = [c[len("probability_"):] for c in columns[1:]]
+    names = [c[len("probability_") :] for c in columns[1:]]
     if kind == "classification":
         predicted = [names[i] for i in values.argmax(axis=1)]
     else:
@@ -256,8 +268,9 @@ def evaluate_csv(args):
     recorded, columns = recorded_run(args.model)
     label = args.label or recorded
     if label is None:
-        raise PredictInputError(f"--data {args.data}: which column holds the labels? Pass --label <column> (the run "
-                                f"records none).")
+        raise PredictInputError(
+            f"--data {args.data}: which column holds the labels? Pass --label <column> (the run records none)."
+        )
     inputs, labels = read_examples(args.data, specs, label, task, args.batch_size, columns)
     predictions = main_output(run_artifact(path, add_present_flags(inputs, expected)))
     metrics = score(task, labels, predictions)
@@ -265,8 +278,12 @@ def evaluate_csv(args):
     output = args.output or os.path.join(os.path.dirname(os.path.abspath(path)), f"evaluation-{stem}")
     os.makedirs(output, exist_ok=True)
     if "confusion_matrix" in metrics:
-        plot_confusion_matrix(metrics["confusion_matrix"], task_config.get("class_names"),
-                              path=os.path.join(output, "confusion_matrix.png"), title=f"{stem} ({label})")
+        plot_confusion_matrix(
+            metrics["confusion_matrix"],
+            task_config.get("class_names"),
+            path=os.path.join(output, "confusion_matrix.png"),
+            title=f"{stem} ({label})",
+        )
         metrics["class_names"] = task_config.get("class_names")
     elif task.kind == "regression":
         plot_regression_scatter(labels, predictions, path=os.path.join(output, "scatter.png"))

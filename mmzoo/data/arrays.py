@@ -20,9 +20,7 @@ def check_arrays(features, labels=None, inputs=None):
     empty, lengths differ, or a shape or dtype does not fit the spec.
     """
     if not isinstance(features, dict) or not features:
-        raise ValueError(
-            f"Expected a non-empty dict {{input_name: array}}; received {type(features).__name__}."
-        )
+        raise ValueError(f"Expected a non-empty dict {{input_name: array}}; received {type(features).__name__}.")
     features = {k: _as_array(k, v) for k, v in features.items()}
     lengths = {k: len(v) for k, v in features.items()}
     if labels is not None:
@@ -49,8 +47,7 @@ def check_arrays(features, labels=None, inputs=None):
         is_string = array.dtype == object
         if (spec.dtype == "string") != is_string:
             raise ValueError(
-                f"{spec.modality.capitalize()} input '{spec.name}' expects {spec.describe()}; "
-                f"received {array.dtype}."
+                f"{spec.modality.capitalize()} input '{spec.name}' expects {spec.describe()}; received {array.dtype}."
             )
         if not is_string and np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
             bad = int((~np.isfinite(array)).reshape(n, -1).any(axis=1).sum())
@@ -62,8 +59,9 @@ def check_arrays(features, labels=None, inputs=None):
     return features, labels, n
 
 
-def from_arrays(features, labels=None, inputs=None, batch_size=32, shuffle=False, seed=None,
-                cache=False, drop_remainder=False):
+def from_arrays(
+    features, labels=None, inputs=None, batch_size=32, shuffle=False, seed=None, cache=False, drop_remainder=False
+):
     """A batched `tf.data.Dataset` of `({name: x}, y)` from in-memory arrays.
 
     Args:
@@ -84,5 +82,12 @@ def from_arrays(features, labels=None, inputs=None, batch_size=32, shuffle=False
     features, labels, n = check_arrays(features, labels, inputs)
     element = (features, labels) if labels is not None else features
     ds = tf.data.Dataset.from_tensor_slices(element)
-    return finalize(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache,
-                    drop_remainder=drop_remainder, num_examples=n)
+    return finalize(
+        ds,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        drop_remainder=drop_remainder,
+        num_examples=n,
+    )

@@ -28,8 +28,7 @@ def decode_image(contents, spec):
     and width are whatever the file holds (see `fit_image`).
     """
     dtype = tf.float32 if spec.dtype == "float32" else tf.uint8
-    return tf.io.decode_image(contents, channels=spec.shape[-1], dtype=dtype,
-                              expand_animations=False)
+    return tf.io.decode_image(contents, channels=spec.shape[-1], dtype=dtype, expand_animations=False)
 
 
 def fit_image(image, spec, resize=False):
@@ -42,6 +41,7 @@ def fit_image(image, spec, resize=False):
     """
     height, width, _ = spec.shape
     if resize:
+
         def _resize():
             out = tf.image.resize(image, (height, width), antialias=True)
             if spec.dtype == "uint8":
@@ -170,8 +170,10 @@ def _chunks(f, size):
     while f.tell() < size:
         offset, header = f.tell(), f.read(8)
         if len(header) < 8:
-            raise ValueError(f"it has {len(header)} stray bytes after its last chunk (at byte {offset}), which "
-                             "tf.audio.decode_wav refuses")
+            raise ValueError(
+                f"it has {len(header)} stray bytes after its last chunk (at byte {offset}), which "
+                "tf.audio.decode_wav refuses"
+            )
         chunk_id, chunk_size = header[:4], struct.unpack("<I", header[4:])[0]
         fields = _parse_fmt(f.read(min(chunk_size, 40))) if chunk_id == b"fmt " else None
         chunks.append((chunk_id, offset, chunk_size, fields))
@@ -190,30 +192,37 @@ def _layout(chunks, size):
     """
     for chunk_id, offset, chunk_size, _ in chunks[:-1]:
         if chunk_size % 2:
-            raise ValueError(f"its {chunk_id.decode('latin-1')!r} chunk at byte {offset} has an odd size "
-                             f"({chunk_size}), so readers disagree on where the next chunk starts")
+            raise ValueError(
+                f"its {chunk_id.decode('latin-1')!r} chunk at byte {offset} has an odd size "
+                f"({chunk_size}), so readers disagree on where the next chunk starts"
+            )
     fmts = [c for c in chunks if c[0] == b"fmt "]
     datas = [c for c in chunks if c[0] == b"data"]
     if not fmts or not datas:
         raise ValueError(f"its header is truncated (no {'fmt' if not fmts else 'data'} chunk)")
     if len(fmts) > 1:
-        raise ValueError(f"it has {len(fmts)} fmt chunks (at bytes {', '.join(str(c[1]) for c in fmts)}); "
-                         f"readers disagree on which format applies, so it is refused")
+        raise ValueError(
+            f"it has {len(fmts)} fmt chunks (at bytes {', '.join(str(c[1]) for c in fmts)}); "
+            f"readers disagree on which format applies, so it is refused"
+        )
     if len(datas) > 1:
         raise ValueError(f"it has {len(datas)} data chunks (at bytes {', '.join(str(c[1]) for c in datas)})")
     first = chunks[0]
     if first[0] != b"fmt ":
-        where = "its data chunk comes before the fmt chunk" if first[0] == b"data" else \
-            f"its first chunk is {first[0].decode('latin-1')!r}, not 'fmt '"
-        raise ValueError(f"{where}; tf.audio.decode_wav reads the format only from a fmt chunk right after the "
-                         f"RIFF header")
+        where = (
+            "its data chunk comes before the fmt chunk"
+            if first[0] == b"data"
+            else f"its first chunk is {first[0].decode('latin-1')!r}, not 'fmt '"
+        )
+        raise ValueError(
+            f"{where}; tf.audio.decode_wav reads the format only from a fmt chunk right after the RIFF header"
+        )
     if first[3][0] == _WAVE_FORMAT_PCM and first[2] not in (16, 18):
         raise ValueError(f"its PCM fmt chunk is {first[2]} bytes; tf.audio.decode_wav reads 16- or 18-byte ones")
     _, offset, chunk_size, _ = datas[0]
     held = size - offset - 8
     if chunk_size > held:
-        raise ValueError(f"it is truncated: the header declares {chunk_size} bytes "
-                         f"of audio, the file holds {held}")
+        raise ValueError(f"it is truncated: the header declares {chunk_size} bytes of audio, the file holds {held}")
     _check_rates(first[3])
     return first[3][:4], chunk_size
 
@@ -231,17 +240,18 @@ def _check_rates(fields):
     if tag != _WAVE_FORMAT_PCM or bits != 16 or channels == 0:
         return  # `check_wav` names these
     if align != channels * 2 or byte_rate != rate * channels * 2:
-        raise ValueError(f"its fmt chunk is inconsistent: {channels} channel(s) of 16 bits at {rate} Hz need "
-                         f"block align {channels * 2} and {rate * channels * 2} bytes/s; it declares {align} "
-                         f"and {byte_rate}")
+        raise ValueError(
+            f"its fmt chunk is inconsistent: {channels} channel(s) of 16 bits at {rate} Hz need "
+            f"block align {channels * 2} and {rate * channels * 2} bytes/s; it declares {align} "
+            f"and {byte_rate}"
+        )
 
 
 def clip_length(header, spec):
     """Samples a WAV with this header has at `spec.sample_rate` (after resampling)."""
     if header.sample_rate == spec.sample_rate:
         return header.num_frames
-    return max((header.num_frames * spec.sample_rate + header.sample_rate // 2)
-               // header.sample_rate, 1)
+    return max((header.num_frames * spec.sample_rate + header.sample_rate // 2) // header.sample_rate, 1)
 
 
 def check_wav(header, spec, resample_audio=False, long_audio="crop"):
@@ -252,28 +262,42 @@ def check_wav(header, spec, resample_audio=False, long_audio="crop"):
     """
     convert = "Convert it to 16-bit PCM WAV (e.g. `sox in.wav -b 16 out.wav`) or drop the row."
     if header.format_tag == _WAVE_FORMAT_EXTENSIBLE:
-        return ("unsupported WAV", "it is WAVE_FORMAT_EXTENSIBLE, which tf.audio.decode_wav "
-                "does not read", convert)
+        return ("unsupported WAV", "it is WAVE_FORMAT_EXTENSIBLE, which tf.audio.decode_wav does not read", convert)
     if header.format_tag != _WAVE_FORMAT_PCM:
-        return ("unsupported WAV", f"it is not PCM (WAV format tag {header.format_tag}); "
-                "tf.audio.decode_wav reads 16-bit PCM only", convert)
+        return (
+            "unsupported WAV",
+            f"it is not PCM (WAV format tag {header.format_tag}); tf.audio.decode_wav reads 16-bit PCM only",
+            convert,
+        )
     if header.bits != 16:
-        return ("unsupported WAV", f"it holds {header.bits}-bit samples; tf.audio.decode_wav "
-                "reads 16-bit PCM only", convert)
+        return (
+            "unsupported WAV",
+            f"it holds {header.bits}-bit samples; tf.audio.decode_wav reads 16-bit PCM only",
+            convert,
+        )
     if header.num_frames == 0:
         return "corrupt file", "it holds no audio samples", "Replace the file or drop the row."
     if header.channels != 1:
-        return ("wrong channels", f"expects mono audio; the file has {header.channels} channels",
-                "Mix it down to mono (e.g. `sox in.wav -c 1 out.wav`) or drop the row.")
+        return (
+            "wrong channels",
+            f"expects mono audio; the file has {header.channels} channels",
+            "Mix it down to mono (e.g. `sox in.wav -c 1 out.wav`) or drop the row.",
+        )
     if header.sample_rate != spec.sample_rate and not resample_audio:
-        return ("wrong sample rate", f"expects {spec.sample_rate} Hz audio; the file is "
-                f"{header.sample_rate} Hz", f"Pass resample=True to resample in the pipeline, "
-                f"resample the file, or declare Audio(sample_rate={header.sample_rate}).")
+        return (
+            "wrong sample rate",
+            f"expects {spec.sample_rate} Hz audio; the file is {header.sample_rate} Hz",
+            f"Pass resample=True to resample in the pipeline, "
+            f"resample the file, or declare Audio(sample_rate={header.sample_rate}).",
+        )
     length = clip_length(header, spec)
     if long_audio == "error" and length > spec.num_samples:
-        return ("audio too long", f"the clip has {length} samples at {spec.sample_rate} Hz, more "
-                f"than the {spec.num_samples} of Audio(seconds={spec.seconds})",
-                "Pass long_audio='crop' to keep its start, or raise Audio(seconds=...).")
+        return (
+            "audio too long",
+            f"the clip has {length} samples at {spec.sample_rate} Hz, more "
+            f"than the {spec.num_samples} of Audio(seconds={spec.seconds})",
+            "Pass long_audio='crop' to keep its start, or raise Audio(seconds=...).",
+        )
     return None
 
 
@@ -301,8 +325,9 @@ def probe(paths, decode_fn, num_parallel_calls=tf.data.AUTOTUNE):
     if not paths:
         return []
     ds = tf.data.Dataset.from_tensor_slices(list(paths)).enumerate()
-    ds = ds.map(lambda i, p: (i, decode_fn(tf.io.read_file(p))),
-                num_parallel_calls=num_parallel_calls, deterministic=True)
+    ds = ds.map(
+        lambda i, p: (i, decode_fn(tf.io.read_file(p))), num_parallel_calls=num_parallel_calls, deterministic=True
+    )
     results, iterator = [], iter(ds)
     while True:
         try:

@@ -24,8 +24,24 @@ from mmzoo.specs import Audio, Features, Image, Spec, Text
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 AUDIO_EXTENSIONS = (".wav",)
-_OTHER_MEDIA = (".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus", ".mp4", ".avi", ".mov", ".mkv",
-                ".webm", ".tif", ".tiff", ".webp", ".heic", ".svg")
+_OTHER_MEDIA = (
+    ".mp3",
+    ".flac",
+    ".ogg",
+    ".m4a",
+    ".aac",
+    ".opus",
+    ".mp4",
+    ".avi",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".heic",
+    ".svg",
+)
 _KINDS = {"image": Image, "audio": Audio, "text": Text, "features": Features}
 _PROGRESS_ROWS = 1000  # show a progress bar when checking at least this many files
 
@@ -62,12 +78,12 @@ class InferredInputs(list):
         """The table of columns, kinds, specs and reasons, with the skipped-row summary."""
         lines = [["column", "kind", "spec", "why"]]
         for row in self.rows:
-            name = row.column if row.spec is None or row.spec.name == row.column \
-                else f"{row.column} -> {row.spec.name}"
+            name = row.column if row.spec is None or row.spec.name == row.column else f"{row.column} -> {row.spec.name}"
             lines.append([name, row.kind, "-" if row.spec is None else describe_spec(row.spec), row.why])
         widths = [max(len(line[i]) for line in lines) for i in range(3)]
-        text = "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths)) + "  " + line[3]
-                         for line in lines)
+        text = "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths)) + "  " + line[3] for line in lines
+        )
         return text + "\n" + self.skipped_summary()
 
     def skipped_summary(self):
@@ -78,8 +94,10 @@ class InferredInputs(list):
         row, problems = next(iter(self.skipped.items()))
         why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
         column, reason, detail = problems[0]
-        return (f"skipped rows: {len(self.skipped)} ({why}); first: row {row!r} (DataFrame index), "
-                f"column '{column}': {reason}: {detail}")
+        return (
+            f"skipped rows: {len(self.skipped)} ({why}); first: row {row!r} (DataFrame index), "
+            f"column '{column}': {reason}: {detail}"
+        )
 
     def __str__(self):
         return self.table()
@@ -88,8 +106,11 @@ class InferredInputs(list):
 def describe_spec(spec):
     """`Image(shape=(64, 64, 3))`: the spec's class and the fields that differ from a default spec's."""
     default = type(spec)(name=spec.name)
-    parts = [f"{f.name}={getattr(spec, f.name)!r}" for f in dataclasses.fields(spec)
-             if f.name != "name" and getattr(spec, f.name) != getattr(default, f.name)]
+    parts = [
+        f"{f.name}={getattr(spec, f.name)!r}"
+        for f in dataclasses.fields(spec)
+        if f.name != "name" and getattr(spec, f.name) != getattr(default, f.name)
+    ]
     return f"{type(spec).__name__}({', '.join(parts)})"
 
 
@@ -149,16 +170,19 @@ def infer_inputs(df, label, overrides=None, base_dir=None, sample=32, verbose=Tr
     have = ", ".join(map(str, df.columns)) or "(none)"
     for column in labels:
         if column not in df.columns:
-            raise ValueError(f"Label column '{column}' is not in {source}; its columns are: {have}. "
-                             f"Pass label=<one of them>.")
+            raise ValueError(
+                f"Label column '{column}' is not in {source}; its columns are: {have}. Pass label=<one of them>."
+            )
     if len(df) == 0:
         raise ValueError(f"{source} has no rows (columns: {have}); expected one row per example.")
     overrides = dict(overrides or {})
     for column in overrides:
         if column not in df.columns or column in labels:
             what = "is the label" if column in labels else "is not a column"
-            raise ValueError(f"overrides['{column}']: '{column}' {what}; input columns are: "
-                             f"{', '.join(c for c in map(str, df.columns) if c not in labels)}.")
+            raise ValueError(
+                f"overrides['{column}']: '{column}' {what}; input columns are: "
+                f"{', '.join(c for c in map(str, df.columns) if c not in labels)}."
+            )
     reader = _Reader(df, base_dir, sample, verbose)
     rows, specs, columns, used = [], [], {}, set()
     for column in [c for c in df.columns if c not in labels]:
@@ -176,8 +200,10 @@ def infer_inputs(df, label, overrides=None, base_dir=None, sample=32, verbose=Tr
             specs.append(spec)
             columns[spec.name] = column
     if not specs:
-        raise ValueError(f"No input column is left in {source} besides the label ({', '.join(labels)}): "
-                         f"columns are {have}. Add a column of texts, file paths or numbers.")
+        raise ValueError(
+            f"No input column is left in {source} besides the label ({', '.join(labels)}): "
+            f"columns are {have}. Add a column of texts, file paths or numbers."
+        )
     skipped = {row: reader.skipped[row] for row in reader.index if row in reader.skipped}  # row order
     result = InferredInputs(specs, columns, rows, skipped, base_dir, label)
     if verbose:
@@ -196,8 +222,9 @@ def read_table(path):
     try:
         return pd.read_csv(path, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
-        raise ValueError(f"CSV file '{path}' is empty: expected a header line naming the columns and one "
-                         f"line per example.") from None
+        raise ValueError(
+            f"CSV file '{path}' is empty: expected a header line naming the columns and one line per example."
+        ) from None
 
 
 def _identifier(column, used):
@@ -225,8 +252,7 @@ class _Reader:
         options = dict(override) if isinstance(override, dict) else {}
         forced = options.pop("kind", None)
         if forced is not None and forced not in _KINDS:
-            raise ValueError(f"overrides['{column}']['kind'] must be one of {sorted(_KINDS)}; "
-                             f"received {forced!r}.")
+            raise ValueError(f"overrides['{column}']['kind'] must be one of {sorted(_KINDS)}; received {forced!r}.")
         kind, fields, why = self.kind_of(column, forced)
         if kind is None:
             return None, why
@@ -235,14 +261,16 @@ class _Reader:
             spec = _KINDS[kind](name=name, **fields)
         except TypeError as error:
             allowed = [f.name for f in dataclasses.fields(_KINDS[kind]) if f.name != "name"]
-            raise ValueError(f"overrides['{column}']: {error}; a {_KINDS[kind].__name__} takes "
-                             f"{', '.join(allowed)}.") from None
+            raise ValueError(
+                f"overrides['{column}']: {error}; a {_KINDS[kind].__name__} takes {', '.join(allowed)}."
+            ) from None
         return spec, why + (f"; overrides: {options}" if options else "")
 
     def kind_of(self, column, forced):
         series = self.df[column]
-        values = [(i, v) for i, v in enumerate(series)
-                  if not is_missing(v) and not (isinstance(v, str) and not v.strip())]
+        values = [
+            (i, v) for i, v in enumerate(series) if not is_missing(v) and not (isinstance(v, str) and not v.strip())
+        ]
         if not values:
             return None, {}, "every cell is empty"
         numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
@@ -263,8 +291,14 @@ class _Reader:
         integer = pd.api.types.is_integer_dtype(series)
         id_like = str(column).lower() in ("id", "index", "unnamed: 0") or str(column).lower().endswith("_id")
         if integer and id_like and series.is_unique:
-            return None, {}, (f"an integer id (all {len(series)} values distinct); pass "
-                              f"overrides={{'{column}': {{'kind': 'features'}}}} to use it")
+            return (
+                None,
+                {},
+                (
+                    f"an integer id (all {len(series)} values distinct); pass "
+                    f"overrides={{'{column}': {{'kind': 'features'}}}} to use it"
+                ),
+            )
         return "features", {"shape": (1,)}, f"numbers ({series.dtype})"
 
     def arrays(self, column, values):
@@ -274,16 +308,25 @@ class _Reader:
                 shapes[i] = np.asarray(json.loads(value) if isinstance(value, str) else value, "float32").shape
             except (ValueError, TypeError):
                 shapes[i] = None
-        common, count = collections.Counter(s for s in shapes.values() if s is not None).most_common(1)[0] \
-            if any(s is not None for s in shapes.values()) else (None, 0)
+        common, count = (
+            collections.Counter(s for s in shapes.values() if s is not None).most_common(1)[0]
+            if any(s is not None for s in shapes.values())
+            else (None, 0)
+        )
         if common is None or len(common) not in (1, 2):
-            raise ValueError(f"Column '{column}' is read as lists of numbers but holds no list of shape (dim,) "
-                             f"or (steps, dim) (e.g. {values[0][1]!r}). Pass overrides={{'{column}': None}} to "
-                             f"leave it out, or {{'kind': 'text'}} to read it as text.")
+            raise ValueError(
+                f"Column '{column}' is read as lists of numbers but holds no list of shape (dim,) "
+                f"or (steps, dim) (e.g. {values[0][1]!r}). Pass overrides={{'{column}': None}} to "
+                f"leave it out, or {{'kind': 'text'}} to read it as text."
+            )
         for i, shape in shapes.items():
             if shape != common:
-                self.skip(i, column, "bad features", "not a list of numbers" if shape is None else
-                          f"shape {shape}, not {common}")
+                self.skip(
+                    i,
+                    column,
+                    "bad features",
+                    "not a list of numbers" if shape is None else f"shape {shape}, not {common}",
+                )
         return "features", {"shape": common}, f"lists of numbers; shape {common} in {count} of {len(values)} rows"
 
     def text(self, values):
@@ -291,9 +334,14 @@ class _Reader:
         counts = np.array([len(w) for w in words])
         distinct = len({w for ws in words for w in ws})
         length = max(1, int(np.ceil(np.percentile(counts, 95))))
-        return "text", {"vocabulary_size": min(20_000, distinct + 2), "sequence_length": length}, (
-            f"free text: {distinct} distinct words, {counts.min()}-{counts.max()} words a row; "
-            f"sequence_length = 95th percentile; vocabulary adapted on training rows")
+        return (
+            "text",
+            {"vocabulary_size": min(20_000, distinct + 2), "sequence_length": length},
+            (
+                f"free text: {distinct} distinct words, {counts.min()}-{counts.max()} words a row; "
+                f"sequence_length = 95th percentile; vocabulary adapted on training rows"
+            ),
+        )
 
     def paths(self, column, values, kind):
         """`[(position, absolute path)]` of the files that exist; the others are skipped."""
@@ -310,9 +358,11 @@ class _Reader:
         if progress is not None:
             progress.update(len(values), finalize=True)
         if not found:
-            raise FileNotFoundError(f"Column '{column}': none of its {len(values)} {kind} files exists (e.g. "
-                                    f"'{os.path.join(self.base_dir, str(values[0][1]))}'). Relative paths resolve "
-                                    f"against '{self.base_dir}'; pass base_dir= to change that.")
+            raise FileNotFoundError(
+                f"Column '{column}': none of its {len(values)} {kind} files exists (e.g. "
+                f"'{os.path.join(self.base_dir, str(values[0][1]))}'). Relative paths resolve "
+                f"against '{self.base_dir}'; pass base_dir= to change that."
+            )
         return found
 
     def images(self, column, values):
@@ -326,8 +376,10 @@ class _Reader:
             except (tf.errors.OpError, ValueError) as error:
                 self.skip(i, column, "corrupt image", f"'{path}' ({str(error).splitlines()[0][:80]})")
         if not shapes:
-            raise ValueError(f"Column '{column}': none of the first {self.sample} image files decodes; "
-                             f"expected PNG, JPEG, GIF or BMP images.")
+            raise ValueError(
+                f"Column '{column}': none of the first {self.sample} image files decodes; "
+                f"expected PNG, JPEG, GIF or BMP images."
+            )
         sizes = collections.Counter(s[:2] for s in shapes)
         (height, width), count = sizes.most_common(1)[0]
         channels = 1 if all(s[2] in (1, 2) for s in shapes) else 3
@@ -351,14 +403,18 @@ class _Reader:
                 continue
             headers.append(header)
         if not headers:
-            raise ValueError(f"Column '{column}': no file is a mono 16-bit PCM WAV; convert them "
-                             f"(e.g. `sox in.wav -c 1 -b 16 out.wav`).")
+            raise ValueError(
+                f"Column '{column}': no file is a mono 16-bit PCM WAV; convert them "
+                f"(e.g. `sox in.wav -c 1 -b 16 out.wav`)."
+            )
         rate, count = collections.Counter(h.sample_rate for h in headers).most_common(1)[0]
         seconds = np.array([h.num_frames / h.sample_rate for h in headers])
         duration = max(0.05, float(np.ceil(np.percentile(seconds, 95) * 100) / 100))
-        why = (f"WAV paths; {len(headers)} headers read: {rate} Hz in {count}, clips {seconds.min():.2f}-"
-               f"{seconds.max():.2f} s (median {np.median(seconds):.2f}); seconds = 95th percentile, "
-               f"longer clips cropped")
+        why = (
+            f"WAV paths; {len(headers)} headers read: {rate} Hz in {count}, clips {seconds.min():.2f}-"
+            f"{seconds.max():.2f} s (median {np.median(seconds):.2f}); seconds = 95th percentile, "
+            f"longer clips cropped"
+        )
         return "audio", {"sample_rate": int(rate), "seconds": duration}, why
 
 
@@ -391,13 +447,15 @@ def _pick_kind(column, kinds, values):
         raise ValueError(
             f"Column '{column}' mixes image files ({kinds['image']} rows, e.g. '{example('image')}') and audio "
             f"files ({kinds['audio']} rows, e.g. '{example('audio')}'); a column holds one modality. Split it "
-            f"into an image column and an audio column, or pass overrides={{'{column}': None}} to leave it out.")
+            f"into an image column and an audio column, or pass overrides={{'{column}': None}} to leave it out."
+        )
     kind, count = kinds.most_common(1)[0]
     if kind.startswith("."):
         raise ValueError(
             f"Column '{column}' holds {kind} files (e.g. '{example(kind)}'), which mmzoo does not read: expected "
             f"images ({' '.join(IMAGE_EXTENSIONS)}) or 16-bit PCM WAV. Convert them, or pass "
-            f"overrides={{'{column}': None}} to leave the column out.")
+            f"overrides={{'{column}': None}} to leave the column out."
+        )
     for media in ("image", "audio"):
         if kinds[media] * 2 >= len(values):
             return media

@@ -33,9 +33,11 @@ def read_labels(rows, df, label, names=None, multi_label=False):
         read = _read_label_sets if multi_label else _read_label_names
         return read(rows, df[label], label, names)
     if multi_label:
-        raise ValueError(f"Label column '{label}': a MultiLabel task needs label_names to read "
-                         f"label sets; received label_names=None. Pass "
-                         f"MultiLabel(num_labels=..., label_names=[...]).")
+        raise ValueError(
+            f"Label column '{label}': a MultiLabel task needs label_names to read "
+            f"label sets; received label_names=None. Pass "
+            f"MultiLabel(num_labels=..., label_names=[...])."
+        )
     return _read_numeric_labels(rows, df[label], label)
 
 
@@ -47,7 +49,8 @@ def _read_numeric_labels(rows, series, column):
         raise ValueError(
             f"Label column '{column}' holds non-numeric values (e.g. {example!r}); labels must "
             f"be ints or floats, or class names with class_names=[...] (or task=). Or map them "
-            f"to class ids, e.g. df['{column}'] = df['{column}'].astype('category').cat.codes.")
+            f"to class ids, e.g. df['{column}'] = df['{column}'].astype('category').cat.codes."
+        )
     for i in np.flatnonzero(numeric.isna().to_numpy()):
         _missing_label(rows, int(i), column)
     integer = pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series)
@@ -55,8 +58,15 @@ def _read_numeric_labels(rows, series, column):
 
 
 def _missing_label(rows, position, column):
-    rows.add(position, column, column, None, "missing label", "the label is missing",
-             f"Fill it in or drop the row (df.dropna(subset=['{column}'])).")
+    rows.add(
+        position,
+        column,
+        column,
+        None,
+        "missing label",
+        "the label is missing",
+        f"Fill it in or drop the row (df.dropna(subset=['{column}'])).",
+    )
 
 
 def label_key(value):
@@ -74,9 +84,15 @@ def _unknown_label(rows, position, column, value, names):
     shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
     row = rows.labels[position]  # a CSV read by pandas: row k is line k + 2 (after the header)
     line = f" (line {row + 2} of the CSV file)" if rows.source.endswith(".csv'") and isinstance(row, int) else ""
-    rows.add(position, column, column, None, "unknown label",
-             f"the label {value!r}{line} is not one of the {len(names)} class names ({shown})",
-             "Fix the label or drop the row; a model predicts only the classes it was trained on.")
+    rows.add(
+        position,
+        column,
+        column,
+        None,
+        "unknown label",
+        f"the label {value!r}{line} is not one of the {len(names)} class names ({shown})",
+        "Fix the label or drop the row; a model predicts only the classes it was trained on.",
+    )
 
 
 def _read_label_names(rows, series, column, names):
@@ -124,9 +140,15 @@ def _read_label_columns(rows, df, columns):
             if is_missing(raw):
                 _missing_label(rows, i, column)
             elif value not in (0, 1):
-                rows.add(i, column, column, None, "bad label",
-                         f"a multi-label column holds 0 or 1; received {raw!r}",
-                         "Write 1 where the label applies and 0 elsewhere, or drop the row.")
+                rows.add(
+                    i,
+                    column,
+                    column,
+                    None,
+                    "bad label",
+                    f"a multi-label column holds 0 or 1; received {raw!r}",
+                    "Write 1 where the label applies and 0 elsewhere, or drop the row.",
+                )
             else:
                 labels[i, j] = value
     return labels

@@ -19,22 +19,38 @@ import pandas as pd
 import tensorflow as tf
 
 from mmzoo.data import decode
-from mmzoo.data.order import DataOrder, with_order
-from mmzoo.data.pipeline import AUTOTUNE, finalize
 from mmzoo.data.labels import is_missing as _is_missing
 from mmzoo.data.labels import label_names as _label_names
 from mmzoo.data.labels import read_labels as _read_labels
+from mmzoo.data.order import DataOrder, with_order
+from mmzoo.data.pipeline import AUTOTUNE, finalize
 from mmzoo.data.report import ManifestReport, Problem
 from mmzoo.specs import Spec
 
 _SKIP_HINT = "Or pass on_error='skip' to drop such rows (with_report=True lists them)."
 
 
-def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_size=32,
-                   shuffle=False, seed=None, cache=False, drop_remainder=False, resample=False,
-                   resize_images=False, long_audio="crop", on_error="raise",
-                   num_parallel_calls=AUTOTUNE, with_report=False, class_names=None, task=None,
-                   source=None):
+def from_dataframe(
+    df,
+    inputs,
+    label=None,
+    base_dir=None,
+    columns=None,
+    batch_size=32,
+    shuffle=False,
+    seed=None,
+    cache=False,
+    drop_remainder=False,
+    resample=False,
+    resize_images=False,
+    long_audio="crop",
+    on_error="raise",
+    num_parallel_calls=AUTOTUNE,
+    with_report=False,
+    class_names=None,
+    task=None,
+    source=None,
+):
     """A batched `tf.data.Dataset` of `({input_name: tensor}, label)` from a DataFrame.
 
     Every row is checked before the dataset is returned (see the module
@@ -106,11 +122,27 @@ def from_dataframe(df, inputs, label=None, base_dir=None, columns=None, batch_si
         ((2, 8, 8, 3), 'uint8', [0, 1])
     """
     base_dir = os.getcwd() if base_dir is None else base_dir
-    return _build(df, inputs, label, base_dir, columns, source or "the DataFrame", batch_size=batch_size,
-                  shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder,
-                  resample=resample, resize_images=resize_images, long_audio=long_audio,
-                  on_error=on_error, num_parallel_calls=num_parallel_calls,
-                  with_report=with_report, class_names=class_names, task=task)
+    return _build(
+        df,
+        inputs,
+        label,
+        base_dir,
+        columns,
+        source or "the DataFrame",
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        drop_remainder=drop_remainder,
+        resample=resample,
+        resize_images=resize_images,
+        long_audio=long_audio,
+        on_error=on_error,
+        num_parallel_calls=num_parallel_calls,
+        with_report=with_report,
+        class_names=class_names,
+        task=task,
+    )
 
 
 def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
@@ -149,8 +181,9 @@ def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
     specs = _as_specs(inputs)
     names = _column_names(specs, columns)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"Manifest CSV '{path}' does not exist (working directory: "
-                                f"{os.getcwd()}). Check the path.")
+        raise FileNotFoundError(
+            f"Manifest CSV '{path}' does not exist (working directory: {os.getcwd()}). Check the path."
+        )
     as_text = {names[s.name]: str for s in specs if _kind(s) in ("text", "image", "audio")}
     if isinstance(label, str) and _label_names(options.get("class_names"), options.get("task"))[0]:
         as_text[label] = str
@@ -176,15 +209,34 @@ def _not_utf8(path):
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         where = f" at byte offset {error.start} (line {line}: byte 0x{raw[error.start]:02x}, {error.reason})"
-    return (f"Manifest CSV '{path}' is not UTF-8 text{where}. Save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 "
-            f"in.csv > out.csv`, or df.to_csv(..., encoding='utf-8')).")
+    return (
+        f"Manifest CSV '{path}' is not UTF-8 text{where}. Save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 "
+        f"in.csv > out.csv`, or df.to_csv(..., encoding='utf-8'))."
+    )
 
 
 # --- the pipeline -------------------------------------------------------------
-def _build(df, inputs, label, base_dir, columns, source, batch_size=32, shuffle=False,
-           seed=None, cache=False, drop_remainder=False, resample=False, resize_images=False,
-           long_audio="crop", on_error="raise", num_parallel_calls=AUTOTUNE, with_report=False,
-           class_names=None, task=None):
+def _build(
+    df,
+    inputs,
+    label,
+    base_dir,
+    columns,
+    source,
+    batch_size=32,
+    shuffle=False,
+    seed=None,
+    cache=False,
+    drop_remainder=False,
+    resample=False,
+    resize_images=False,
+    long_audio="crop",
+    on_error="raise",
+    num_parallel_calls=AUTOTUNE,
+    with_report=False,
+    class_names=None,
+    task=None,
+):
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}.")
     if long_audio not in ("crop", "error"):
@@ -196,16 +248,14 @@ def _build(df, inputs, label, base_dir, columns, source, batch_size=32, shuffle=
     _check_columns(df, specs, names, label, source)
 
     rows = _Rows(df, source, os.path.abspath(os.path.expanduser(base_dir)))
-    values = {s.name: _CHECKS[_kind(s)](rows, s, names[s.name], resample, long_audio)
-              for s in specs}
+    values = {s.name: _CHECKS[_kind(s)](rows, s, names[s.name], resample, long_audio) for s in specs}
     labels = None
     if label is not None:
         labels = _read_labels(rows, df, label, *_label_names(class_names, task))
     rows.settle(on_error)  # Python checks first: fail fast before decoding anything
     for spec in specs:
         if _kind(spec) in ("image", "audio"):
-            _probe_files(rows, spec, names[spec.name], values[spec.name], resize_images,
-                         num_parallel_calls)
+            _probe_files(rows, spec, names[spec.name], values[spec.name], resize_images, num_parallel_calls)
     keep = rows.settle(on_error)
 
     report = _report(rows, specs, values, keep)
@@ -219,12 +269,18 @@ def _build(df, inputs, label, base_dir, columns, source, batch_size=32, shuffle=
     shuffle_paths = bool(shuffle and not cache)
     if shuffle_paths:  # shuffle paths, not decoded pixels
         ds = ds.shuffle(len(keep), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(_decoder(specs, resize_images, resample), num_parallel_calls=num_parallel_calls,
-                deterministic=True)
+    ds = ds.map(_decoder(specs, resize_images, resample), num_parallel_calls=num_parallel_calls, deterministic=True)
     if shuffle_paths:
         ds = with_order(ds, DataOrder("per_process"))
-    ds = finalize(ds, batch_size=batch_size, shuffle=bool(shuffle and cache), seed=seed,
-                  cache=cache, drop_remainder=drop_remainder, num_examples=len(keep))
+    ds = finalize(
+        ds,
+        batch_size=batch_size,
+        shuffle=bool(shuffle and cache),
+        seed=seed,
+        cache=cache,
+        drop_remainder=drop_remainder,
+        num_examples=len(keep),
+    )
     return (ds, report) if with_report else ds
 
 
@@ -260,15 +316,18 @@ def _kind(spec):
         return "array"
     if spec.modality in ("image", "audio"):
         return spec.modality
-    raise ValueError(f"Input '{spec.name}': manifests read Text, Image, Audio and Features "
-                     f"specs; received modality {spec.modality!r}.")
+    raise ValueError(
+        f"Input '{spec.name}': manifests read Text, Image, Audio and Features "
+        f"specs; received modality {spec.modality!r}."
+    )
 
 
 def _as_specs(inputs):
     specs = [inputs] if isinstance(inputs, Spec) else list(inputs)
     if not specs or not all(isinstance(s, Spec) for s in specs):
-        raise ValueError(f"inputs must be a non-empty list of mmzoo specs (Text, Image, Audio, "
-                         f"Features); received {inputs!r}.")
+        raise ValueError(
+            f"inputs must be a non-empty list of mmzoo specs (Text, Image, Audio, Features); received {inputs!r}."
+        )
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"Input names must be unique; received {names}.")
@@ -279,8 +338,10 @@ def _column_names(specs, columns):
     columns = dict(columns or {})
     unknown = sorted(set(columns) - {s.name for s in specs})
     if unknown:
-        raise ValueError(f"columns= maps inputs {unknown} that are not in inputs "
-                         f"({', '.join(s.name for s in specs)}); keys are spec names.")
+        raise ValueError(
+            f"columns= maps inputs {unknown} that are not in inputs "
+            f"({', '.join(s.name for s in specs)}); keys are spec names."
+        )
     return {s.name: columns.get(s.name, s.name) for s in specs}
 
 
@@ -291,14 +352,16 @@ def _check_columns(df, specs, names, label, source):
             raise ValueError(
                 f"{spec.modality.capitalize()} input '{spec.name}' reads column "
                 f"'{names[spec.name]}', which {source} does not have; its columns are: {have}. "
-                f"Name a column '{spec.name}' or pass columns={{'{spec.name}': <column>}}.")
+                f"Name a column '{spec.name}' or pass columns={{'{spec.name}': <column>}}."
+            )
     for column in [] if label is None else [label] if isinstance(label, str) else label:
         if column not in df.columns:
-            raise ValueError(f"Label column '{column}' is not in {source}; its columns are: {have}. "
-                             f"Pass label=<column>, or label=None for unlabeled data.")
+            raise ValueError(
+                f"Label column '{column}' is not in {source}; its columns are: {have}. "
+                f"Pass label=<column>, or label=None for unlabeled data."
+            )
     if len(df) == 0:
-        raise ValueError(f"{source} has no rows (columns: {have}); a manifest needs one row "
-                         f"per example.")
+        raise ValueError(f"{source} has no rows (columns: {have}); a manifest needs one row per example.")
 
 
 # --- row checks ------------------------------------------------------------------
@@ -315,8 +378,9 @@ class _Rows:
 
     def add(self, position, spec, column, path, reason, detail, fix):
         name, modality = (spec, "label") if isinstance(spec, str) else (spec.name, spec.modality)
-        self.problems.append(Problem(self.labels[position], position, name, modality, column,
-                                     path, reason, detail, fix, self.source))
+        self.problems.append(
+            Problem(self.labels[position], position, name, modality, column, path, reason, detail, fix, self.source)
+        )
 
     def bad(self):
         return {p.position for p in self.problems}
@@ -328,8 +392,10 @@ class _Rows:
             _raise(self.problems)
         bad = self.bad()
         if len(bad) == len(self):
-            raise ValueError(f"Every row of {self.source} is bad ({len(bad)} rows); nothing "
-                             f"is left to train on. First: {self.problems[0].message()}")
+            raise ValueError(
+                f"Every row of {self.source} is bad ({len(bad)} rows); nothing "
+                f"is left to train on. First: {self.problems[0].message()}"
+            )
         return [i for i in range(len(self)) if i not in bad]
 
 
@@ -353,9 +419,15 @@ def _check_text(rows, spec, column, *_):
             what = "missing (NaN)" if _is_missing(value) else "empty"
             rows.add(i, spec, column, None, "empty text", f"the text is {what}", fix)
         elif not isinstance(value, str):
-            rows.add(i, spec, column, None, "not text",
-                     f"expects a string; received {type(value).__name__} {value!r}",
-                     f"Convert the column to strings (df['{column}'].astype(str)).")
+            rows.add(
+                i,
+                spec,
+                column,
+                None,
+                "not text",
+                f"expects a string; received {type(value).__name__} {value!r}",
+                f"Convert the column to strings (df['{column}'].astype(str)).",
+            )
         values.append(value)
     return values
 
@@ -367,16 +439,30 @@ def _check_paths(rows, spec, column):
         path = None
         given = isinstance(value, (str, os.PathLike)) and str(value).strip()
         if not given:
-            rows.add(i, spec, column, None, "missing file", f"the row has no file path ({value!r})",
-                     "Fill in the path or drop the row.")
+            rows.add(
+                i,
+                spec,
+                column,
+                None,
+                "missing file",
+                f"the row has no file path ({value!r})",
+                "Fill in the path or drop the row.",
+            )
         else:
             path = os.path.join(rows.base_dir, os.path.expanduser(os.fspath(value)))
             path = os.path.normpath(path)
             if not os.path.isfile(path):
                 what = "is a directory" if os.path.isdir(path) else "does not exist"
-                rows.add(i, spec, column, path, "missing file", f"the file {what}",
-                         f"Check the path; relative paths resolve against '{rows.base_dir}' "
-                         f"(pass base_dir= to change that).")
+                rows.add(
+                    i,
+                    spec,
+                    column,
+                    path,
+                    "missing file",
+                    f"the file {what}",
+                    f"Check the path; relative paths resolve against '{rows.base_dir}' "
+                    f"(pass base_dir= to change that).",
+                )
                 path = None
         paths.append(path)
     return paths
@@ -401,8 +487,15 @@ def _wav_header(rows, i, spec, column, path, resample, long_audio):
     try:
         header = decode.read_wav_header(path)
     except (OSError, ValueError) as error:
-        rows.add(i, spec, column, path, "corrupt file", f"the WAV cannot be read: {error}",
-                 "Re-encode the file as 16-bit PCM WAV or drop the row.")
+        rows.add(
+            i,
+            spec,
+            column,
+            path,
+            "corrupt file",
+            f"the WAV cannot be read: {error}",
+            "Re-encode the file as 16-bit PCM WAV or drop the row.",
+        )
         return None
     problem = decode.check_wav(header, spec, resample, long_audio)
     if problem:
@@ -419,8 +512,7 @@ def _check_array(rows, spec, column, *_):
             if _is_missing(value):
                 detail = "the row has no value"
             else:
-                array = np.asarray(json.loads(value) if isinstance(value, str) else value,
-                                   dtype=spec.dtype)
+                array = np.asarray(json.loads(value) if isinstance(value, str) else value, dtype=spec.dtype)
         except (ValueError, TypeError) as error:
             detail = f"the value cannot be read as {spec.dtype} numbers ({error})"
         if array is not None and array.shape == () and tuple(spec.shape) == (1,):
@@ -430,36 +522,48 @@ def _check_array(rows, spec, column, *_):
         elif array is not None and not np.isfinite(array).all():
             detail = "the value has NaN or Inf entries"
         if detail:
-            rows.add(i, spec, column, None, "bad value", detail,
-                     f"Give every row a list or array of shape {tuple(spec.shape)} "
-                     f"(a JSON list in CSVs) or drop the row.")
+            rows.add(
+                i,
+                spec,
+                column,
+                None,
+                "bad value",
+                detail,
+                f"Give every row a list or array of shape {tuple(spec.shape)} (a JSON list in CSVs) or drop the row.",
+            )
             array = None
         values.append(array)
     return values
 
 
-_CHECKS = {"text": _check_text, "image": _check_image, "audio": _check_audio,
-           "array": _check_array}
+_CHECKS = {"text": _check_text, "image": _check_image, "audio": _check_audio, "array": _check_array}
 
 
 # --- the decoding pass ---------------------------------------------------------------
 def _probe_files(rows, spec, column, entries, resize_images, num_parallel_calls):
     """Decodes every image or WAV once; records corrupt files and wrong image sizes."""
     if spec.modality == "audio":
-        _probe(rows, spec, column, entries,
-               lambda contents: tf.shape(tf.audio.decode_wav(contents)[0]), num_parallel_calls)
+        _probe(
+            rows, spec, column, entries, lambda contents: tf.shape(tf.audio.decode_wav(contents)[0]), num_parallel_calls
+        )
         return
-    found = _probe(rows, spec, column, entries,
-                   lambda contents: tf.shape(decode.decode_image(contents, spec)),
-                   num_parallel_calls)
+    found = _probe(
+        rows, spec, column, entries, lambda contents: tf.shape(decode.decode_image(contents, spec)), num_parallel_calls
+    )
     height, width, _ = spec.shape
     for i, shape in found.items():
         entries[i][1] = shape
         if tuple(shape[:2]) != (height, width) and not resize_images:
-            rows.add(i, spec, column, entries[i][0], "wrong image size",
-                     f"expects {height}x{width} images; the file is {shape[0]}x{shape[1]}",
-                     "Pass resize_images=True to resize in the pipeline, resize the file, "
-                     "or declare the size in Image(shape=...).")
+            rows.add(
+                i,
+                spec,
+                column,
+                entries[i][0],
+                "wrong image size",
+                f"expects {height}x{width} images; the file is {shape[0]}x{shape[1]}",
+                "Pass resize_images=True to resize in the pipeline, resize the file, "
+                "or declare the size in Image(shape=...).",
+            )
 
 
 def _probe(rows, spec, column, entries, decode_fn, num_parallel_calls):
@@ -474,9 +578,15 @@ def _probe(rows, spec, column, entries, decode_fn, num_parallel_calls):
         if error is None:
             found[i] = value
         else:
-            rows.add(i, spec, column, entries[i][0], "corrupt file",
-                     f"the {spec.modality} file cannot be decoded: {error}",
-                     "Re-encode or replace the file, or drop the row.")
+            rows.add(
+                i,
+                spec,
+                column,
+                entries[i][0],
+                "corrupt file",
+                f"the {spec.modality} file cannot be decoded: {error}",
+                "Re-encode or replace the file, or drop the row.",
+            )
     return found
 
 
@@ -500,10 +610,15 @@ def _warn_cropped(specs, values, keep, report):
     for spec in specs:
         count = report.cropped.get(spec.name, 0)
         if count:
-            example = next(values[spec.name][i][0] for i in keep
-                           if decode.clip_length(values[spec.name][i][1], spec) > spec.num_samples)
+            example = next(
+                values[spec.name][i][0]
+                for i in keep
+                if decode.clip_length(values[spec.name][i][1], spec) > spec.num_samples
+            )
             warnings.warn(
                 f"Audio input '{spec.name}': {count} of {len(keep)} clips are longer than "
                 f"{spec.seconds} s ({spec.num_samples} samples at {spec.sample_rate} Hz) and "
                 f"were cropped to their start (e.g. '{example}'). Pass long_audio='error' to "
-                f"refuse them, or raise Audio(seconds=...).", stacklevel=4)
+                f"refuse them, or raise Audio(seconds=...).",
+                stacklevel=4,
+            )

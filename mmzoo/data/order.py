@@ -12,7 +12,6 @@ build (or whose order was not carried) has no `DataOrder`: mmzoo takes it
 as it is and does not claim anything about its order.
 """
 
-
 ORDER_ATTR = "mmzoo_order"
 KINDS = ("fixed", "epoch_seeded", "per_process")
 

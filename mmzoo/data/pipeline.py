@@ -18,8 +18,16 @@ AUTOTUNE = tf.data.AUTOTUNE
 _GRAPH_SEED = 87654321
 
 
-def finalize(ds, batch_size=32, shuffle=False, seed=None, cache=False, drop_remainder=False,
-             shuffle_buffer=None, num_examples=None):
+def finalize(
+    ds,
+    batch_size=32,
+    shuffle=False,
+    seed=None,
+    cache=False,
+    drop_remainder=False,
+    shuffle_buffer=None,
+    num_examples=None,
+):
     """Caches (optional), shuffles (each epoch, seeded), batches and prefetches `ds`.
 
     With `shuffle` and a `seed`, the order of each pass is a function of
@@ -64,8 +72,7 @@ def finalize(ds, batch_size=32, shuffle=False, seed=None, cache=False, drop_rema
         else:
             ds, epoch = _epoch_seeded_shuffle(ds, buffer, seed)
             order = DataOrder("epoch_seeded", [epoch])
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE,
-                  deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE, deterministic=True)
     ds = ds.prefetch(AUTOTUNE)
     if before is not None and cache:  # a cache replays its first pass: what came before is fixed
         before = DataOrder("fixed")
@@ -85,8 +92,7 @@ def _epoch_seeded_shuffle(ds, buffer, seed):
 
     def pass_seed(_):
         current = tf.cond(epoch >= 0, epoch.read_value, lambda: passes.assign_add(1) - 1)
-        return tf.random.stateless_uniform([], seed=tf.stack([base, current]), minval=None, maxval=None,
-                                           dtype=tf.int64)
+        return tf.random.stateless_uniform([], seed=tf.stack([base, current]), minval=None, maxval=None, dtype=tf.int64)
 
     def one_pass(pass_seed_value):
         # A fixed graph-level seed: the order depends on (seed, epoch) only, not on tf.random.set_seed

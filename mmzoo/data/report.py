@@ -3,6 +3,7 @@
 import collections
 import dataclasses
 
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
     """One bad record of a manifest: where it is, what is wrong, and the fix.
@@ -33,8 +34,11 @@ class Problem:
 
     def message(self):
         """The full error message for this record."""
-        who = (f"Label column '{self.column}'" if self.modality == "label"
-               else f"{self.modality.capitalize()} input '{self.input}'")
+        who = (
+            f"Label column '{self.column}'"
+            if self.modality == "label"
+            else f"{self.modality.capitalize()} input '{self.input}'"
+        )
         where = f"row {self.row!r} of {self.source}, column '{self.column}'"
         if self.path is not None:
             where = f"file '{self.path}', {where}"

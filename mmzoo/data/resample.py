@@ -61,9 +61,7 @@ def _fft_resample(waveform, n, m):
     # The shared band's Nyquist bin (even `shared` only) stands for +f and -f at
     # once: upsampling splits it between the two (x0.5); downsampling folds
     # both halves into the new Nyquist bin (x2). Same rule as scipy.
-    nyquist = tf.logical_and(
-        tf.equal(shared % 2, 0), tf.equal(tf.range(keep, dtype=tf.int64), shared // 2)
-    )
+    nyquist = tf.logical_and(tf.equal(shared % 2, 0), tf.equal(tf.range(keep, dtype=tf.int64), shared // 2))
     factor = tf.where(m > n, 0.5, 2.0)
     scale = tf.where(nyquist, factor, 1.0)
     spectrum = spectrum * tf.cast(scale, spectrum.dtype)

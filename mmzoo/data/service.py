@@ -38,8 +38,9 @@ _service = tf.data.experimental.service
 def _target(service):
     target = getattr(service, "target", service)
     if not isinstance(target, str) or not target:
-        raise TypeError(f"service must be an address such as 'grpc://host:5050' or a LocalService; "
-                        f"received {service!r}.")
+        raise TypeError(
+            f"service must be an address such as 'grpc://host:5050' or a LocalService; received {service!r}."
+        )
     return target if "://" in target else f"grpc://{target}"
 
 
@@ -72,8 +73,7 @@ def _has_seeded_shuffle(dataset):
     return False
 
 
-def distribute(dataset, service="grpc://localhost:5050", processing_mode="parallel_epochs", job_name=None,
-               **options):
+def distribute(dataset, service="grpc://localhost:5050", processing_mode="parallel_epochs", job_name=None, **options):
     """Runs `dataset`'s pipeline on tf.data service workers; returns the dataset the trainer reads.
 
     Args:
@@ -107,15 +107,20 @@ def distribute(dataset, service="grpc://localhost:5050", processing_mode="parall
     if not isinstance(dataset, tf.data.Dataset):
         raise TypeError(f"distribute: expected a tf.data.Dataset; received {type(dataset).__name__}.")
     if processing_mode not in MODES and not isinstance(processing_mode, _service.ShardingPolicy):
-        raise ValueError(f"distribute: processing_mode must be one of {MODES} (or a "
-                         f"tf.data.experimental.service.ShardingPolicy); received {processing_mode!r}.")
+        raise ValueError(
+            f"distribute: processing_mode must be one of {MODES} (or a "
+            f"tf.data.experimental.service.ShardingPolicy); received {processing_mode!r}."
+        )
     if _has_seeded_shuffle(dataset):
-        warnings.warn("distribute: the dataset has a seeded shuffle; the tf.data service starts every epoch "
-                      "from that seed, so every epoch sees the same order. Build it with shuffle=True, "
-                      "seed=None (and no tf.random.set_seed) to reshuffle on the workers each epoch.",
-                      stacklevel=2)
-    return dataset.apply(_service.distribute(processing_mode=processing_mode, service=_target(service),
-                                             job_name=job_name, **options))
+        warnings.warn(
+            "distribute: the dataset has a seeded shuffle; the tf.data service starts every epoch "
+            "from that seed, so every epoch sees the same order. Build it with shuffle=True, "
+            "seed=None (and no tf.random.set_seed) to reshuffle on the workers each epoch.",
+            stacklevel=2,
+        )
+    return dataset.apply(
+        _service.distribute(processing_mode=processing_mode, service=_target(service), job_name=job_name, **options)
+    )
 
 
 class LocalService:

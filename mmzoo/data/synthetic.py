@@ -19,7 +19,7 @@ def _image_bits(rng, bits, shape):
     for i, bit in enumerate(bits):
         top = rng.integers(0, h - size + 1)
         left = rng.integers(0, w // 2 - size + 1) + (w // 2 if bit else 0)
-        images[i, top:top + size, left:left + size, :] = 255
+        images[i, top : top + size, left : left + size, :] = 255
     return images
 
 

@@ -44,8 +44,10 @@ def spec_entry(spec):
     if isinstance(spec, Features) and spec.normalize and spec.adapted:
         layer, variables = spec._normalizer, {}
         layer.save_own_variables(variables)
-        state = {"build": layer.get_build_config(),
-                 "variables": {k: np.asarray(v).tolist() for k, v in variables.items()}}
+        state = {
+            "build": layer.get_build_config(),
+            "variables": {k: np.asarray(v).tolist() for k, v in variables.items()},
+        }
     return config, state
 
 
@@ -54,14 +56,14 @@ def rebuild_spec(config, state, where):
     try:
         spec = spec_from_config(config)
         if state and isinstance(spec, Text):
-            spec._vectorize_layer().set_vocabulary(state["vocabulary"],
-                                                   idf_weights=np.asarray(state["idf_weights"]))
+            spec._vectorize_layer().set_vocabulary(state["vocabulary"], idf_weights=np.asarray(state["idf_weights"]))
         elif state and isinstance(spec, Features):
             spec._normalizer.build_from_config(state["build"])
             spec._normalizer.load_own_variables({k: np.asarray(v) for k, v in state["variables"].items()})
     except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{where}: cannot rebuild the input spec {config!r} (state: {sorted(state or {})}): "
-                         f"{error}") from None
+        raise ValueError(
+            f"{where}: cannot rebuild the input spec {config!r} (state: {sorted(state or {})}): {error}"
+        ) from None
     return spec
 
 
@@ -102,39 +104,62 @@ def read_sidecar(path):
     """
     sidecar = sidecar_path(path)
     if not os.path.exists(sidecar):
-        raise FileNotFoundError(f"No TFRecord sidecar '{sidecar}': write the dataset with "
-                                f"mmzoo.data.to_tfrecords (an interrupted write leaves no sidecar).")
+        raise FileNotFoundError(
+            f"No TFRecord sidecar '{sidecar}': write the dataset with "
+            f"mmzoo.data.to_tfrecords (an interrupted write leaves no sidecar)."
+        )
     try:
         with open(sidecar) as f:
             meta = json.load(f)
     except ValueError as error:
         raise ValueError(f"TFRecord sidecar '{sidecar}' is not valid JSON: {error}.") from None
-    missing = [k for k in ("format", "version", "compression", "inputs", "label", "num_records", "shards")
-               if not isinstance(meta, dict) or k not in meta]
+    missing = [
+        k
+        for k in ("format", "version", "compression", "inputs", "label", "num_records", "shards")
+        if not isinstance(meta, dict) or k not in meta
+    ]
     if missing or meta["format"] != FORMAT or meta["version"] != VERSION:
-        raise ValueError(f"TFRecord sidecar '{sidecar}' is not an mmzoo {FORMAT} v{VERSION} sidecar "
-                         f"(missing entries: {missing or 'none'}; format/version: "
-                         f"{meta.get('format') if isinstance(meta, dict) else None!r}).")
+        raise ValueError(
+            f"TFRecord sidecar '{sidecar}' is not an mmzoo {FORMAT} v{VERSION} sidecar "
+            f"(missing entries: {missing or 'none'}; format/version: "
+            f"{meta.get('format') if isinstance(meta, dict) else None!r})."
+        )
     if meta["compression"] not in COMPRESSIONS:
-        raise ValueError(f"TFRecord sidecar '{sidecar}': 'compression' must be one of {COMPRESSIONS}; "
-                         f"received {meta['compression']!r}.")
+        raise ValueError(
+            f"TFRecord sidecar '{sidecar}': 'compression' must be one of {COMPRESSIONS}; "
+            f"received {meta['compression']!r}."
+        )
     for shard in meta["shards"]:
-        if not (isinstance(shard, dict) and isinstance(shard.get("file"), str)
-                and isinstance(shard.get("records"), int) and shard["records"] >= 0):
-            raise ValueError(f"TFRecord sidecar '{sidecar}': each 'shards' entry needs a 'file' name and a "
-                             f"count of 'records'; received {shard!r}.")
+        if not (
+            isinstance(shard, dict)
+            and isinstance(shard.get("file"), str)
+            and isinstance(shard.get("records"), int)
+            and shard["records"] >= 0
+        ):
+            raise ValueError(
+                f"TFRecord sidecar '{sidecar}': each 'shards' entry needs a 'file' name and a "
+                f"count of 'records'; received {shard!r}."
+            )
     total = sum(shard["records"] for shard in meta["shards"])
     if total != meta["num_records"]:
-        raise ValueError(f"TFRecord sidecar '{sidecar}': the shards' 'records' add up to {total}, "
-                         f"not 'num_records' = {meta['num_records']}.")
+        raise ValueError(
+            f"TFRecord sidecar '{sidecar}': the shards' 'records' add up to {total}, "
+            f"not 'num_records' = {meta['num_records']}."
+        )
     state = meta.get("state", {})
-    inputs = [rebuild_spec(config, state.get(config.get("name")) if isinstance(config, dict) else None,
-                           f"TFRecord sidecar '{sidecar}'") for config in meta["inputs"]]
+    inputs = [
+        rebuild_spec(
+            config, state.get(config.get("name")) if isinstance(config, dict) else None, f"TFRecord sidecar '{sidecar}'"
+        )
+        for config in meta["inputs"]
+    ]
     directory = os.path.dirname(os.path.abspath(sidecar))
     paths = [os.path.join(directory, shard["file"]) for shard in meta["shards"]]
     for path in paths:
         if not os.path.exists(path):
-            raise FileNotFoundError(f"TFRecord shard '{path}' listed in the sidecar '{sidecar}' is missing "
-                                    f"({len(paths)} shards expected). Copy every shard, or rewrite them with "
-                                    f"mmzoo.data.to_tfrecords.")
+            raise FileNotFoundError(
+                f"TFRecord shard '{path}' listed in the sidecar '{sidecar}' is missing "
+                f"({len(paths)} shards expected). Copy every shard, or rewrite them with "
+                f"mmzoo.data.to_tfrecords."
+            )
     return meta, inputs, paths

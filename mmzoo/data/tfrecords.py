@@ -20,8 +20,15 @@ import os
 import tensorflow as tf
 
 from mmzoo.data.pipeline import AUTOTUNE, finalize
-from mmzoo.data.tfrecord_sidecar import COMPRESSIONS, fsync, previous_shards, read_sidecar, sidecar_path, \
-    spec_entry, write_sidecar
+from mmzoo.data.tfrecord_sidecar import (
+    COMPRESSIONS,
+    fsync,
+    previous_shards,
+    read_sidecar,
+    sidecar_path,
+    spec_entry,
+    write_sidecar,
+)
 
 _END = b"\xffmmzoo: end of shard"  # not a valid tf.train.Example, so never a real record
 
@@ -45,11 +52,17 @@ def _split(element_spec, where):
     """`(features_spec, label_spec or None)` of a dataset's element."""
     if isinstance(element_spec, dict):
         return element_spec, None
-    if isinstance(element_spec, tuple) and len(element_spec) == 2 and isinstance(element_spec[0], dict) \
-            and isinstance(element_spec[1], tf.TensorSpec):
+    if (
+        isinstance(element_spec, tuple)
+        and len(element_spec) == 2
+        and isinstance(element_spec[0], dict)
+        and isinstance(element_spec[1], tf.TensorSpec)
+    ):
         return element_spec
-    raise ValueError(f"{where}: expected a dataset of ({{input_name: tensor}}, label) or {{input_name: tensor}} "
-                     f"with a single label tensor; received elements {element_spec}.")
+    raise ValueError(
+        f"{where}: expected a dataset of ({{input_name: tensor}}, label) or {{input_name: tensor}} "
+        f"with a single label tensor; received elements {element_spec}."
+    )
 
 
 def _check_element_spec(dataset, inputs, where):
@@ -63,14 +76,18 @@ def _check_element_spec(dataset, inputs, where):
             raise ValueError(f"{where}: {what} is missing from the dataset; it yields {sorted(features)}.")
         got = features[spec.name]
         if got.dtype != _tf_dtype(spec.dtype) or got.shape.rank not in (len(spec.shape), len(spec.shape) + 1):
-            raise ValueError(f"{where}: {what} expects {spec.describe()}; the dataset yields "
-                             f"{got.dtype.name} of shape {got.shape}. Build it with the spec's dtype "
-                             f"(e.g. mmzoo.data.from_arrays(..., inputs=inputs)).")
+            raise ValueError(
+                f"{where}: {what} expects {spec.describe()}; the dataset yields "
+                f"{got.dtype.name} of shape {got.shape}. Build it with the spec's dtype "
+                f"(e.g. mmzoo.data.from_arrays(..., inputs=inputs))."
+            )
         ranks.add(got.shape.rank - len(spec.shape))
     extra = sorted(set(features) - set(names))
     if extra:
-        raise ValueError(f"{where}: the dataset yields inputs {extra} that `inputs` has no spec for; "
-                         f"pass their specs or drop them from the dataset.")
+        raise ValueError(
+            f"{where}: the dataset yields inputs {extra} that `inputs` has no spec for; "
+            f"pass their specs or drop them from the dataset."
+        )
     if len(ranks) > 1:
         raise ValueError(f"{where}: some inputs are batched and others are not ({dataset.element_spec}).")
     return (dataset.unbatch() if ranks == {1} else dataset), label is not None
@@ -78,6 +95,7 @@ def _check_element_spec(dataset, inputs, where):
 
 def _serialized(dataset, inputs, has_label):
     """Serializes every tensor inside tf.data (parallel); yields bytes plus the shapes to check."""
+
     def serialize(features, label=None):
         out = {f"x/{s.name}": tf.io.serialize_tensor(features[s.name]) for s in inputs}
         shapes = {s.name: tf.shape(features[s.name], out_type=tf.int64) for s in inputs}
@@ -121,8 +139,10 @@ def to_tfrecords(dataset, path_prefix, inputs, num_shards=1, compression="GZIP")
     """
     where = f"to_tfrecords('{path_prefix}')"
     if not isinstance(dataset, tf.data.Dataset):
-        raise TypeError(f"{where}: expected a tf.data.Dataset; received {type(dataset).__name__}. "
-                        f"Wrap arrays with mmzoo.data.from_arrays(features, labels, inputs=inputs).")
+        raise TypeError(
+            f"{where}: expected a tf.data.Dataset; received {type(dataset).__name__}. "
+            f"Wrap arrays with mmzoo.data.from_arrays(features, labels, inputs=inputs)."
+        )
     if compression not in COMPRESSIONS:
         raise ValueError(f"{where}: compression must be one of {COMPRESSIONS}; received {compression!r}.")
     if not isinstance(num_shards, int) or num_shards < 1:
@@ -142,17 +162,26 @@ def to_tfrecords(dataset, path_prefix, inputs, num_shards=1, compression="GZIP")
             for spec in inputs:
                 shape = tuple(int(d) for d in shapes[spec.name])
                 if shape != tuple(spec.shape):
-                    raise ValueError(f"{where}: {spec.modality.capitalize()} input '{spec.name}' of record "
-                                     f"{index} has shape {shape}; it expects {spec.describe()}.")
+                    raise ValueError(
+                        f"{where}: {spec.modality.capitalize()} input '{spec.name}' of record "
+                        f"{index} has shape {shape}; it expects {spec.describe()}."
+                    )
             if has_label:
                 got = tuple(int(d) for d in shapes["y"])
                 label_shape = got if label_shape is None else label_shape
                 if got != label_shape:
-                    raise ValueError(f"{where}: the label of record {index} has shape {got}; record 0's "
-                                     f"has shape {label_shape}. Labels need one shape.")
-            example = tf.train.Example(features=tf.train.Features(feature={
-                key: tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-                for key, value in record.items()}))
+                    raise ValueError(
+                        f"{where}: the label of record {index} has shape {got}; record 0's "
+                        f"has shape {label_shape}. Labels need one shape."
+                    )
+            example = tf.train.Example(
+                features=tf.train.Features(
+                    feature={
+                        key: tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+                        for key, value in record.items()
+                    }
+                )
+            )
             writers[index % num_shards].write(example.SerializeToString())
             counts[index % num_shards] += 1
         if not sum(counts):
@@ -172,14 +201,17 @@ def to_tfrecords(dataset, path_prefix, inputs, num_shards=1, compression="GZIP")
                 os.remove(temp)
     label_spec = _split(dataset.element_spec, where)[1]
     entries = [spec_entry(spec) for spec in inputs]
-    write_sidecar(sidecar, {
-        "compression": compression,
-        "inputs": [config for config, _ in entries],
-        "state": {spec.name: state for spec, (_, state) in zip(inputs, entries) if state},
-        "label": None if not has_label else {"dtype": label_spec.dtype.name, "shape": list(label_shape)},
-        "num_records": sum(counts),
-        "shards": [{"file": name, "records": count} for name, count in zip(names, counts)],
-    })
+    write_sidecar(
+        sidecar,
+        {
+            "compression": compression,
+            "inputs": [config for config, _ in entries],
+            "state": {spec.name: state for spec, (_, state) in zip(inputs, entries) if state},
+            "label": None if not has_label else {"dtype": label_spec.dtype.name, "shape": list(label_shape)},
+            "num_records": sum(counts),
+            "shards": [{"file": name, "records": count} for name, count in zip(names, counts)],
+        },
+    )
     for old in previous - set(names):
         if os.path.exists(os.path.join(directory, old)):
             os.remove(os.path.join(directory, old))
@@ -195,9 +227,22 @@ def _read_shard(path, expected, compression, sidecar):
         is_end = tf.equal(record, _END)
         ok = tf.where(is_end, tf.equal(index, expected), tf.less(index, expected))
         found = tf.where(is_end, tf.strings.as_string(index), "more than " + tf.strings.as_string(expected))
-        with tf.control_dependencies([tf.debugging.Assert(ok, [
-                "TFRecord file", path, "holds", found, f"records; its sidecar {sidecar} lists", expected,
-                ". Rewrite the shards and sidecar together with mmzoo.data.to_tfrecords."])]):
+        with tf.control_dependencies(
+            [
+                tf.debugging.Assert(
+                    ok,
+                    [
+                        "TFRecord file",
+                        path,
+                        "holds",
+                        found,
+                        f"records; its sidecar {sidecar} lists",
+                        expected,
+                        ". Rewrite the shards and sidecar together with mmzoo.data.to_tfrecords.",
+                    ],
+                )
+            ]
+        ):
             return tf.logical_not(is_end)
 
     return records.enumerate().filter(check).map(lambda index, record: (path, index, record))
@@ -212,17 +257,33 @@ def _decode(serialized, dtype, shape, what, path, index):
     stored = tf.reduce_sum(header.values[0])  # DataType enum; 0 when the feature is missing
     where = [what, "in record", index, "of TFRecord file", path]
     expected = f"expects {dtype.name} of shape {tuple(shape)}; the record holds"
-    with tf.control_dependencies([tf.debugging.Assert(tf.equal(stored, dtype.as_datatype_enum), where + [
-            expected, tf.gather(tf.constant(_DTYPE_NAMES), tf.clip_by_value(stored, 0, len(_DTYPE_NAMES) - 1))])]):
+    with tf.control_dependencies(
+        [
+            tf.debugging.Assert(
+                tf.equal(stored, dtype.as_datatype_enum),
+                where
+                + [expected, tf.gather(tf.constant(_DTYPE_NAMES), tf.clip_by_value(stored, 0, len(_DTYPE_NAMES) - 1))],
+            )
+        ]
+    ):
         tensor = tf.io.parse_tensor(serialized, dtype)
     got = tf.strings.reduce_join(tf.strings.as_string(tf.shape(tensor)), separator=",")
-    with tf.control_dependencies([tf.debugging.Assert(
-            tf.equal(got, ",".join(str(d) for d in shape)), where + [expected, "shape (", got, ")"])]):
+    with tf.control_dependencies(
+        [tf.debugging.Assert(tf.equal(got, ",".join(str(d) for d in shape)), where + [expected, "shape (", got, ")"])]
+    ):
         return tf.ensure_shape(tf.identity(tensor), shape)
 
 
-def from_tfrecords(path, batch_size=32, shuffle=False, seed=None, cache=False, drop_remainder=False,
-                   shuffle_buffer=None, cycle_length=None):
+def from_tfrecords(
+    path,
+    batch_size=32,
+    shuffle=False,
+    seed=None,
+    cache=False,
+    drop_remainder=False,
+    shuffle_buffer=None,
+    cycle_length=None,
+):
     """Reads shards written by `to_tfrecords` back into a batched dataset; returns `(dataset, inputs)`.
 
     Shards are read in parallel (`interleave`, one record from each in
@@ -261,22 +322,42 @@ def from_tfrecords(path, batch_size=32, shuffle=False, seed=None, cache=False, d
 
     def parse(shard, index, record):
         parsed = tf.io.parse_single_example(record, parse_spec)
-        features = {spec.name: _decode(parsed[f"x/{spec.name}"], _tf_dtype(spec.dtype), tuple(spec.shape),
-                                       f"{spec.modality.capitalize()} input `{spec.name}`", shard, index)
-                    for spec in inputs}
+        features = {
+            spec.name: _decode(
+                parsed[f"x/{spec.name}"],
+                _tf_dtype(spec.dtype),
+                tuple(spec.shape),
+                f"{spec.modality.capitalize()} input `{spec.name}`",
+                shard,
+                index,
+            )
+            for spec in inputs
+        }
         if not label:
             return features
-        return features, _decode(parsed["y"], tf.as_dtype(label["dtype"]), tuple(label["shape"]),
-                                 "The label", shard, index)
+        return features, _decode(
+            parsed["y"], tf.as_dtype(label["dtype"]), tuple(label["shape"]), "The label", shard, index
+        )
 
     counts = [shard["records"] for shard in meta["shards"]]
     files = tf.data.Dataset.from_tensor_slices((paths, tf.constant(counts, tf.int64)))
-    records = files.interleave(lambda shard, count: _read_shard(shard, count, meta["compression"], sidecar),
-                               cycle_length=cycle_length or min(len(paths), 64), block_length=1,
-                               num_parallel_calls=AUTOTUNE, deterministic=True)
+    records = files.interleave(
+        lambda shard, count: _read_shard(shard, count, meta["compression"], sidecar),
+        cycle_length=cycle_length or min(len(paths), 64),
+        block_length=1,
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
     ds = records.map(parse, num_parallel_calls=AUTOTUNE, deterministic=True)
     ds = ds.apply(tf.data.experimental.assert_cardinality(meta["num_records"]))
-    ds = finalize(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache,
-                  drop_remainder=drop_remainder, num_examples=meta["num_records"],
-                  shuffle_buffer=shuffle_buffer or min(meta["num_records"], 10_000))
+    ds = finalize(
+        ds,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        drop_remainder=drop_remainder,
+        num_examples=meta["num_records"],
+        shuffle_buffer=shuffle_buffer or min(meta["num_records"], 10_000),
+    )
     return ds, inputs

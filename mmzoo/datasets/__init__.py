@@ -15,7 +15,6 @@ from mmzoo.datasets.mosi import MOSIRegression, load_mosi_arrays, mosi
 from mmzoo.datasets.tfds import from_tfds
 
 
-
 def load(name, batch_size=32, seed=0, data_dir=None, **options):
     """The `Splits` of the registered dataset `name` (see `mmzoo.registry.list_datasets()`).
 
@@ -45,6 +44,19 @@ def loader(name):
     return DATASETS.get(name), DATASETS.meta(name).get("options", {})
 
 
-__all__ = ["MOSIRegression", "load", "loader", "Splits", "avmnist", "emoji", "from_tfds", "load_avmnist_arrays",
-           "load_avmnist_sample", "load_avmnist_sample_arrays", "load_emoji_arrays", "load_mosi_arrays",
-           "mosi", "resolve_data_dir"]
+__all__ = [
+    "MOSIRegression",
+    "load",
+    "loader",
+    "Splits",
+    "avmnist",
+    "emoji",
+    "from_tfds",
+    "load_avmnist_arrays",
+    "load_avmnist_sample",
+    "load_avmnist_sample_arrays",
+    "load_emoji_arrays",
+    "load_mosi_arrays",
+    "mosi",
+    "resolve_data_dir",
+]

@@ -36,9 +36,9 @@ from mmzoo.data.pipeline import finalize
 from mmzoo.datasets.avmnist_sample import CLASS_NAMES
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import AVMNIST_TFDS_ROUTE, locate
+from mmzoo.registry import register_dataset
 from mmzoo.specs import Audio, Image
 from mmzoo.tasks.task import Classification
-from mmzoo.registry import register_dataset
 
 SPLITS = ("train", "validation", "test")
 SAMPLE_RATE = 8000
@@ -82,8 +82,7 @@ def read_wav(path, sample_rate=SAMPLE_RATE):
 
 def _assign_splits(rows, val_fraction, rng):
     """Split name per recording: test takes, then `val_fraction` of each digit's train takes."""
-    split = np.array(["test" if take < FIRST_TRAIN_TAKE else "train" for _, _, _, take in rows],
-                     dtype="<U10")
+    split = np.array(["test" if take < FIRST_TRAIN_TAKE else "train" for _, _, _, take in rows], dtype="<U10")
     digits = np.array([digit for _, digit, _, _ in rows])
     for digit in range(10):
         train = np.flatnonzero((digits == digit) & (split == "train"))
@@ -97,12 +96,13 @@ def _pair_images(digits, mnist_labels, per_recording, rng):
     index = np.empty(len(digits) * per_recording, np.int64)
     for digit in range(10):
         pool = rng.permutation(np.flatnonzero(mnist_labels == digit))
-        slots = (np.flatnonzero(digits == digit)[:, None] * per_recording
-                 + np.arange(per_recording)).ravel()
+        slots = (np.flatnonzero(digits == digit)[:, None] * per_recording + np.arange(per_recording)).ravel()
         if len(slots) > len(pool):
-            raise ValueError(f"AV-MNIST: {len(slots)} pairs of digit {digit} need as many MNIST "
-                             f"images; only {len(pool)} exist. Lower pairs_per_recording.")
-        index[slots] = pool[:len(slots)]
+            raise ValueError(
+                f"AV-MNIST: {len(slots)} pairs of digit {digit} need as many MNIST "
+                f"images; only {len(pool)} exist. Lower pairs_per_recording."
+            )
+        index[slots] = pool[: len(slots)]
     return index
 
 
@@ -131,8 +131,7 @@ def pca_reduce(train_images, energy=IMAGE_ENERGY):
     cumulative = np.cumsum(ratio)
     components = int(np.searchsorted(cumulative, energy)) + 1
     weights = np.ones(components)
-    weights[-1] = np.sqrt((energy - (cumulative[components - 2] if components > 1 else 0.0))
-                          / ratio[components - 1])
+    weights[-1] = np.sqrt((energy - (cumulative[components - 2] if components > 1 else 0.0)) / ratio[components - 1])
     basis = vectors[:, ::-1][:, :components].astype(np.float32)
     weights = weights.astype(np.float32)
 
@@ -140,8 +139,9 @@ def pca_reduce(train_images, energy=IMAGE_ENERGY):
         flat = images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0) - mean
         return (mean + ((flat @ basis) * weights) @ basis.T).reshape(images.shape).astype(np.float32)
 
-    kept = float(cumulative[components - 2] if components > 1 else 0.0) \
-        + float(weights[-1] ** 2 * ratio[components - 1])
+    kept = float(cumulative[components - 2] if components > 1 else 0.0) + float(
+        weights[-1] ** 2 * ratio[components - 1]
+    )
     return reduce, components, kept
 
 
@@ -168,12 +168,20 @@ def _read_clips(folder, files, num_samples):
         samples = read_wav(folder / file)
         cropped += len(samples) > num_samples
         lengths[i] = min(len(samples), num_samples)
-        waves[i, :lengths[i]] = samples[:num_samples]
+        waves[i, : lengths[i]] = samples[:num_samples]
     return waves, lengths, int(cropped)
 
 
-def load_avmnist_arrays(data_dir=None, variant="clean", seed=0, val_fraction=0.1, seconds=1.0,
-                        snr_db=SNR_DB, pairs_per_recording=4, image_energy=IMAGE_ENERGY):
+def load_avmnist_arrays(
+    data_dir=None,
+    variant="clean",
+    seed=0,
+    val_fraction=0.1,
+    seconds=1.0,
+    snr_db=SNR_DB,
+    pairs_per_recording=4,
+    image_energy=IMAGE_ENERGY,
+):
     """Builds AV-MNIST as NumPy arrays (see the module docstring for the protocol).
 
     Args:
@@ -205,16 +213,20 @@ def load_avmnist_arrays(data_dir=None, variant="clean", seed=0, val_fraction=0.1
     if variant not in ("clean", "hard"):
         raise ValueError(f"AV-MNIST variant must be 'clean' or 'hard'; received {variant!r}.")
     if not 0 < val_fraction < 1 or int(pairs_per_recording) < 1:
-        raise ValueError("AV-MNIST needs 0 < val_fraction < 1 and pairs_per_recording >= 1; received "
-                         f"{val_fraction!r} and {pairs_per_recording!r}.")
+        raise ValueError(
+            "AV-MNIST needs 0 < val_fraction < 1 and pairs_per_recording >= 1; received "
+            f"{val_fraction!r} and {pairs_per_recording!r}."
+        )
     mnist_path = locate("mnist/mnist.npz", "AV-MNIST", data_dir, AVMNIST_TFDS_ROUTE)
     folder = locate("fsdd/recordings", "AV-MNIST", data_dir, AVMNIST_TFDS_ROUTE)
     rows = fsdd_recordings(folder)
     split, digits = _assign_splits(rows, val_fraction, _rng(seed, "split"))
     for name in SPLITS:
         if not (split == name).any():
-            raise ValueError(f"AV-MNIST: no {name} recordings in {folder} with val_fraction="
-                             f"{val_fraction} (test takes are 0-{FIRST_TRAIN_TAKE - 1}).")
+            raise ValueError(
+                f"AV-MNIST: no {name} recordings in {folder} with val_fraction="
+                f"{val_fraction} (test takes are 0-{FIRST_TRAIN_TAKE - 1})."
+            )
     with np.load(mnist_path, allow_pickle=False) as mnist:
         sources = {False: (mnist["x_train"], mnist["y_train"]), True: (mnist["x_test"], mnist["y_test"])}
     pair_rng, num_samples = _rng(seed, "pairs"), int(round(SAMPLE_RATE * seconds))
@@ -224,14 +236,16 @@ def load_avmnist_arrays(data_dir=None, variant="clean", seed=0, val_fraction=0.1
         recordings = order[(split[order] == "test") == is_test]
         images, labels = sources[is_test]
         mnist_index = _pair_images(digits[recordings], labels, pairs_per_recording, pair_rng)
-        for name in (("test",) if is_test else ("train", "validation")):
+        for name in ("test",) if is_test else ("train", "validation"):
             mine = np.flatnonzero(split[recordings] == name)
             pairs = (mine[:, None] * pairs_per_recording + np.arange(pairs_per_recording)).ravel()
-            arrays[name] = {"files": np.array([rows[i][0] for i in recordings[mine]]),
-                            "mnist_index": mnist_index[pairs],
-                            "digit": images[mnist_index[pairs]][..., None],
-                            "labels": labels[mnist_index[pairs]].astype(np.int64),
-                            "pair_recording": np.repeat(np.arange(len(mine)), pairs_per_recording)}
+            arrays[name] = {
+                "files": np.array([rows[i][0] for i in recordings[mine]]),
+                "mnist_index": mnist_index[pairs],
+                "digit": images[mnist_index[pairs]][..., None],
+                "labels": labels[mnist_index[pairs]].astype(np.int64),
+                "pair_recording": np.repeat(np.arange(len(mine)), pairs_per_recording),
+            }
     for name in SPLITS:
         waves, lengths, cropped = _read_clips(folder, arrays[name]["files"], num_samples)
         arrays[name]["recordings"], arrays[name]["lengths"] = waves, lengths
@@ -255,16 +269,15 @@ def _degrade(arrays, info, image_energy, snr_db, rng):
 def avmnist_inputs(variant="clean", seconds=1.0):
     """The specs: an `Image` "digit" (uint8, or float32 for "hard") and an 8 kHz `Audio` "voice"."""
     dtype = "float32" if variant == "hard" else "uint8"
-    return [Image("digit", shape=(28, 28, 1), dtype=dtype),
-            Audio("voice", sample_rate=SAMPLE_RATE, seconds=seconds)]
+    return [Image("digit", shape=(28, 28, 1), dtype=dtype), Audio("voice", sample_rate=SAMPLE_RATE, seconds=seconds)]
 
 
 def _dataset(split, batch_size, shuffle, seed, cache):
     table = tf.constant(split["recordings"])
     ds = tf.data.Dataset.from_tensor_slices(
-        ({"digit": split["digit"], "recording": split["pair_recording"]}, split["labels"]))
-    ds = finalize(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache,
-                  num_examples=len(split["labels"]))
+        ({"digit": split["digit"], "recording": split["pair_recording"]}, split["labels"])
+    )
+    ds = finalize(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache, num_examples=len(split["labels"]))
 
     def attach_voice(features, labels):  # recordings are stored once, gathered per batch
         return {"digit": features["digit"], "voice": tf.gather(table, features["recording"])}, labels
@@ -273,8 +286,18 @@ def _dataset(split, batch_size, shuffle, seed, cache):
 
 
 @register_dataset("avmnist", paper="AV-MNIST: MNIST digits paired with FSDD spoken digits (Vielzeuf et al. 2018)")
-def avmnist(data_dir=None, variant="clean", batch_size=64, seed=0, val_fraction=0.1, seconds=1.0,
-            snr_db=SNR_DB, pairs_per_recording=4, image_energy=IMAGE_ENERGY, cache=True):
+def avmnist(
+    data_dir=None,
+    variant="clean",
+    batch_size=64,
+    seed=0,
+    val_fraction=0.1,
+    seconds=1.0,
+    snr_db=SNR_DB,
+    pairs_per_recording=4,
+    image_energy=IMAGE_ENERGY,
+    cache=True,
+):
     """Loads AV-MNIST from MNIST + FSDD files as batched `tf.data` splits.
 
     Pairs an MNIST image ("digit") with an FSDD recording ("voice") of the
@@ -293,12 +316,16 @@ def avmnist(data_dir=None, variant="clean", batch_size=64, seed=0, val_fraction=
         >>> [spec.name for spec in splits.inputs]  # doctest: +SKIP
         ['digit', 'voice']
     """
-    arrays, _ = load_avmnist_arrays(data_dir, variant, seed, val_fraction, seconds, snr_db,
-                                    pairs_per_recording, image_energy)
+    arrays, _ = load_avmnist_arrays(
+        data_dir, variant, seed, val_fraction, seconds, snr_db, pairs_per_recording, image_energy
+    )
     datasets = [_dataset(arrays[name], batch_size, name == "train", seed, cache) for name in SPLITS]
     task = Classification(num_classes=10, class_names=list(CLASS_NAMES))
     return Splits(*datasets, avmnist_inputs(variant, seconds), task)
 
 
-register_dataset("avmnist_hard", options={"variant": "hard"},
-                 paper="AV-MNIST with degraded images and noisy audio, so neither modality suffices alone")(avmnist)
+register_dataset(
+    "avmnist_hard",
+    options={"variant": "hard"},
+    paper="AV-MNIST with degraded images and noisy audio, so neither modality suffices alone",
+)(avmnist)

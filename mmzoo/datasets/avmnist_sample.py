@@ -17,9 +17,9 @@ import numpy as np
 
 from mmzoo.data import from_arrays
 from mmzoo.datasets.base import Splits
+from mmzoo.registry import register_dataset
 from mmzoo.specs import Audio, Image
 from mmzoo.tasks.task import Classification
-from mmzoo.registry import register_dataset
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "_data" / "avmnist_sample.npz"
 CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -44,7 +44,7 @@ def _waveforms(data):
     offsets, lengths, audio = data["audio_offsets"], data["audio_lengths"], data["audio"]
     waves = np.zeros((len(lengths), NUM_SAMPLES), np.float32)
     for i, (start, length) in enumerate(zip(offsets, lengths)):
-        waves[i, :length] = audio[start:start + length] / np.float32(32768.0)
+        waves[i, :length] = audio[start : start + length] / np.float32(32768.0)
     return waves
 
 
@@ -93,8 +93,13 @@ def avmnist_inputs():
     """
     return [
         Image("digit", shape=(28, 28, 1)),
-        Audio("voice", sample_rate=SAMPLE_RATE, seconds=NUM_SAMPLES / SAMPLE_RATE, num_mel_bins=40,
-              frame_step=SAMPLE_RATE // 50),
+        Audio(
+            "voice",
+            sample_rate=SAMPLE_RATE,
+            seconds=NUM_SAMPLES / SAMPLE_RATE,
+            num_mel_bins=40,
+            frame_step=SAMPLE_RATE // 50,
+        ),
     ]
 
 
@@ -128,8 +133,9 @@ def load_avmnist_sample(batch_size=64, seed=0, cache=True, path=None):
     """
     inputs = avmnist_inputs()
     datasets = {
-        split: from_arrays(features, labels, inputs=inputs, batch_size=batch_size,
-                           shuffle=(split == "train"), seed=seed, cache=cache)
+        split: from_arrays(
+            features, labels, inputs=inputs, batch_size=batch_size, shuffle=(split == "train"), seed=seed, cache=cache
+        )
         for split, (features, labels) in load_avmnist_sample_arrays(path).items()
     }
     task = Classification(num_classes=10, class_names=list(CLASS_NAMES))

@@ -15,9 +15,9 @@ import numpy as np
 from mmzoo.data import from_arrays
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import locate
+from mmzoo.registry import register_dataset
 from mmzoo.specs import Image, Text
 from mmzoo.tasks.task import Classification
-from mmzoo.registry import register_dataset
 
 FILE = "emoji/emoji_twitter64.npz"
 SPLITS = ("train", "validation", "test")
@@ -26,8 +26,10 @@ SPLITS = ("train", "validation", "test")
 def stratified_split(labels, val_fraction, test_fraction, seed):
     """Split name per example: per class, seeded, `round(fraction * n)` to test and validation."""
     if not (0 < val_fraction and 0 < test_fraction and val_fraction + test_fraction < 1):
-        raise ValueError(f"Emoji needs val_fraction > 0, test_fraction > 0 and their sum below 1; "
-                         f"received {val_fraction!r} and {test_fraction!r}.")
+        raise ValueError(
+            f"Emoji needs val_fraction > 0, test_fraction > 0 and their sum below 1; "
+            f"received {val_fraction!r} and {test_fraction!r}."
+        )
     rng = np.random.default_rng(seed)
     split = np.full(len(labels), "train", dtype="<U10")
     for label in np.unique(labels):
@@ -35,7 +37,7 @@ def stratified_split(labels, val_fraction, test_fraction, seed):
         n_test = int(round(test_fraction * len(members)))
         n_val = int(round(val_fraction * len(members)))
         split[members[:n_test]] = "test"
-        split[members[n_test:n_test + n_val]] = "validation"
+        split[members[n_test : n_test + n_val]] = "validation"
     return split
 
 
@@ -58,14 +60,23 @@ def load_emoji_arrays(data_dir=None, seed=0, val_fraction=0.15, test_fraction=0.
         images, text = data["images"], data["text"].astype(object)
         labels, categories = data["label"].astype(np.int64), [str(c) for c in data["categories"]]
     split = stratified_split(labels, val_fraction, test_fraction, seed)
-    arrays = {name: ({"image": images[split == name], "name": text[split == name]},
-                     labels[split == name]) for name in SPLITS}
+    arrays = {
+        name: ({"image": images[split == name], "name": text[split == name]}, labels[split == name]) for name in SPLITS
+    }
     return arrays, categories
 
 
 @register_dataset("emoji", paper="Twitter emoji images with their names (image + text)")
-def emoji(data_dir=None, batch_size=32, seed=0, val_fraction=0.15, test_fraction=0.15,
-          vocabulary_size=4000, sequence_length=16, cache=True):
+def emoji(
+    data_dir=None,
+    batch_size=32,
+    seed=0,
+    val_fraction=0.15,
+    test_fraction=0.15,
+    vocabulary_size=4000,
+    sequence_length=16,
+    cache=True,
+):
     """Loads the emoji image+name set as batched `tf.data` splits.
 
     Args:
@@ -91,8 +102,9 @@ def emoji(data_dir=None, batch_size=32, seed=0, val_fraction=0.15, test_fraction
     text = Text("name", vocabulary_size=vocabulary_size, sequence_length=sequence_length)
     text.adapt(arrays["train"][0]["name"])
     inputs = [Image("image", shape=(64, 64, 3)), text]
-    datasets = [from_arrays(x, y, inputs=inputs, batch_size=batch_size, shuffle=(name == "train"),
-                            seed=seed, cache=cache)
-                for name, (x, y) in ((n, arrays[n]) for n in SPLITS)]
+    datasets = [
+        from_arrays(x, y, inputs=inputs, batch_size=batch_size, shuffle=(name == "train"), seed=seed, cache=cache)
+        for name, (x, y) in ((n, arrays[n]) for n in SPLITS)
+    ]
     task = Classification(num_classes=len(categories), class_names=categories)
     return Splits(*datasets, inputs, task)

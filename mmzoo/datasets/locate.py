@@ -18,8 +18,10 @@ from pathlib import Path
 
 ENV_VAR = "MMZOO_DATA"
 
-_TFDS_NOTE = ("(`download_and_prepare` needs the `importlib_resources` package with TFDS 4.9.10; "
-              "`pip install importlib_resources`.)")
+_TFDS_NOTE = (
+    "(`download_and_prepare` needs the `importlib_resources` package with TFDS 4.9.10; "
+    "`pip install importlib_resources`.)"
+)
 
 SOURCES = {
     "mnist/mnist.npz": (
@@ -92,8 +94,7 @@ def resolve_data_dir(data_dir=None, dataset="this dataset", needs=None):
         )
     if not root.is_dir():
         raise FileNotFoundError(
-            f"{dataset}: the data directory {root} (from the {source}) does not exist. It must "
-            f"hold {needs}."
+            f"{dataset}: the data directory {root} (from the {source}) does not exist. It must hold {needs}."
         )
     return root, source
 
@@ -127,7 +128,6 @@ def locate(relative, dataset, data_dir=None, extra=""):
     if not path.exists():
         how = SOURCES.get(relative, "")
         raise FileNotFoundError(
-            f"{dataset}: {path} is missing (data directory {root}, from the {source}). "
-            f"Put there {how} {extra}".strip()
+            f"{dataset}: {path} is missing (data directory {root}, from the {source}). Put there {how} {extra}".strip()
         )
     return path

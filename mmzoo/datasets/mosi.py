@@ -18,9 +18,9 @@ import numpy as np
 from mmzoo.data import from_arrays
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import locate
+from mmzoo.registry import register_dataset
 from mmzoo.specs import Features
 from mmzoo.tasks.task import Regression
-from mmzoo.registry import register_dataset
 
 FILE = "mosi/mosi_bclstm_utterances.npz"
 FEATURES = {"text": 50, "audio": 50, "video": 50, "audio_raw": 73}
@@ -50,8 +50,9 @@ def _feature_names(features, audio_raw):
     names = [features] if isinstance(features, str) else list(features)
     unknown = [n for n in names if n not in ("text", "audio", "video")]
     if unknown:
-        raise ValueError(f"MOSI features must be among 'text', 'audio', 'video' (plus audio_raw=True); "
-                         f"received {unknown}.")
+        raise ValueError(
+            f"MOSI features must be among 'text', 'audio', 'video' (plus audio_raw=True); received {unknown}."
+        )
     names = names + (["audio_raw"] if audio_raw and "audio_raw" not in names else [])
     if not names:
         raise ValueError("MOSI needs at least one feature set: features=('text', ...) or audio_raw=True.")
@@ -63,14 +64,15 @@ def split_videos(videos, val_fraction, seed):
     distinct = np.array(sorted(set(videos.tolist())))
     count = int(round(val_fraction * len(distinct)))
     if not 0 < count < len(distinct):
-        raise ValueError(f"MOSI val_fraction={val_fraction} leaves {count} of {len(distinct)} train "
-                         f"videos for validation; pick a fraction giving at least one for each.")
+        raise ValueError(
+            f"MOSI val_fraction={val_fraction} leaves {count} of {len(distinct)} train "
+            f"videos for validation; pick a fraction giving at least one for each."
+        )
     chosen = np.random.default_rng(seed).choice(distinct, size=count, replace=False)
     return np.isin(videos, chosen)
 
 
-def load_mosi_arrays(data_dir=None, seed=0, features=("text", "audio", "video"), audio_raw=False,
-                     val_fraction=0.15):
+def load_mosi_arrays(data_dir=None, seed=0, features=("text", "audio", "video"), audio_raw=False, val_fraction=0.15):
     """Loads the MOSI utterances as NumPy arrays, split train / validation / test.
 
     Args:
@@ -94,14 +96,20 @@ def load_mosi_arrays(data_dir=None, seed=0, features=("text", "audio", "video"),
         videos, split = data["video_id"].astype(str), data["split"].astype(str)
     in_validation = np.zeros(len(split), bool)
     in_validation[split == "train"] = split_videos(videos[split == "train"], val_fraction, seed)
-    masks = {"train": (split == "train") & ~in_validation, "validation": in_validation,
-             "test": split == "test"}
+    masks = {"train": (split == "train") & ~in_validation, "validation": in_validation, "test": split == "test"}
     return {name: ({k: v[m] for k, v in columns.items()}, score[m], videos[m]) for name, m in masks.items()}
 
 
 @register_dataset("mosi", paper="CMU-MOSI, Zadeh et al. 2016 (bc-LSTM utterance features)")
-def mosi(data_dir=None, batch_size=32, seed=0, features=("text", "audio", "video"), audio_raw=False,
-         val_fraction=0.15, cache=True):
+def mosi(
+    data_dir=None,
+    batch_size=32,
+    seed=0,
+    features=("text", "audio", "video"),
+    audio_raw=False,
+    val_fraction=0.15,
+    cache=True,
+):
     """Loads CMU-MOSI (bc-LSTM utterance features) as batched `tf.data` splits.
 
     Sentiment regression in [-3, 3] (Zadeh et al. 2016) on the bc-LSTM split
@@ -133,7 +141,8 @@ def mosi(data_dir=None, batch_size=32, seed=0, features=("text", "audio", "video
         spec = Features(name, shape=(FEATURES[name],))
         spec.adapt(values)
         inputs.append(spec)
-    datasets = [from_arrays(x, y, inputs=inputs, batch_size=batch_size, shuffle=(name == "train"),
-                            seed=seed, cache=cache)
-                for name, (x, y, _) in ((n, arrays[n]) for n in SPLITS)]
+    datasets = [
+        from_arrays(x, y, inputs=inputs, batch_size=batch_size, shuffle=(name == "train"), seed=seed, cache=cache)
+        for name, (x, y, _) in ((n, arrays[n]) for n in SPLITS)
+    ]
     return Splits(*datasets, inputs, MOSIRegression())

@@ -31,8 +31,7 @@ def _lookup(tree, key, name):
     node = tree
     for part in key.split("/"):
         if not hasattr(node, "keys") or part not in node.keys():
-            raise ValueError(f"TFDS dataset '{name}' has no feature '{key}'; its features are "
-                             f"{sorted(tree.keys())}.")
+            raise ValueError(f"TFDS dataset '{name}' has no feature '{key}'; its features are {sorted(tree.keys())}.")
         node = node[part]
     return node
 
@@ -60,8 +59,9 @@ def _check(spec, key, feature, name, resize_images, resample_audio):
     elif None in shape or int(np.prod(shape)) != int(np.prod(spec.shape)):
         problem = f"cannot be reshaped to {spec.shape}"
     if problem:
-        raise ValueError(f"{where} cannot feed {spec.modality} input '{spec.name}', which expects "
-                         f"{spec.describe()}: it {problem}.")
+        raise ValueError(
+            f"{where} cannot feed {spec.modality} input '{spec.name}', which expects {spec.describe()}: it {problem}."
+        )
 
 
 def _convert(spec, x, feature):
@@ -90,10 +90,11 @@ def _carve(train_size, fractions, seed):
     for split, fraction in fractions.items():
         count = int(round(fraction * train_size))
         if count < 1:
-            raise ValueError(f"Carving '{split}' from {train_size} train examples with fraction "
-                             f"{fraction} leaves it empty.")
+            raise ValueError(
+                f"Carving '{split}' from {train_size} train examples with fraction {fraction} leaves it empty."
+            )
         mask = np.zeros(train_size, bool)
-        mask[order[start:start + count]] = True
+        mask[order[start : start + count]] = True
         masks[split], start = mask, start + count
     masks["__train__"] = ~np.logical_or.reduce(list(masks.values()))
     return masks
@@ -104,9 +105,24 @@ def _select(ds, mask):
     return ds.enumerate().filter(lambda i, _: tf.gather(keep, i)).map(lambda _, example: example)
 
 
-def from_tfds(name, inputs, label="label", data_dir=None, split=("train", "validation", "test"),
-              batch_size=32, seed=0, val_fraction=0.1, test_fraction=0.1, download=False, task=None,
-              adapt=True, resize_images=False, resample_audio=False, cache=False, builder_kwargs=None):
+def from_tfds(
+    name,
+    inputs,
+    label="label",
+    data_dir=None,
+    split=("train", "validation", "test"),
+    batch_size=32,
+    seed=0,
+    val_fraction=0.1,
+    test_fraction=0.1,
+    download=False,
+    task=None,
+    adapt=True,
+    resize_images=False,
+    resample_audio=False,
+    cache=False,
+    builder_kwargs=None,
+):
     """Loads a prepared TFDS dataset as mmzoo splits of `({input_name: x}, label)`.
 
     Args:
@@ -145,8 +161,7 @@ def from_tfds(name, inputs, label="label", data_dir=None, split=("train", "valid
     """
     import tensorflow_datasets as tfds  # noqa: PLC0415  (heavy; only this loader needs it)
 
-    builder = tfds.builder(name, data_dir=None if data_dir is None else str(data_dir),
-                           **(builder_kwargs or {}))
+    builder = tfds.builder(name, data_dir=None if data_dir is None else str(data_dir), **(builder_kwargs or {}))
     if download:
         builder.download_and_prepare()
     if not builder.is_prepared():
@@ -154,21 +169,22 @@ def from_tfds(name, inputs, label="label", data_dir=None, split=("train", "valid
             f"TFDS dataset '{name}' is not prepared under {builder.data_dir}. On a machine with "
             f"network pass download=True (or run tfds.builder('{name}').download_and_prepare() there "
             f"and copy its data directory's '{builder.name}/' folder into "
-            f"{data_dir or '~/tensorflow_datasets'}), then call from_tfds again.")
+            f"{data_dir or '~/tensorflow_datasets'}), then call from_tfds again."
+        )
     features, pairs = builder.info.features, _pairs(inputs)
     for spec, key in pairs:
         _check(spec, key, _lookup(features, key, name), name, resize_images, resample_audio)
     label_feature = None if label is None else _lookup(features, label, name)
 
     def to_mmzoo(example):
-        x = {spec.name: _convert(spec, _lookup(example, key, name), _lookup(features, key, name))
-             for spec, key in pairs}
+        x = {
+            spec.name: _convert(spec, _lookup(example, key, name), _lookup(features, key, name)) for spec, key in pairs
+        }
         return x if label is None else (x, _lookup(example, label, name))
 
     wanted = [split] if isinstance(split, str) else list(split)
     if len(wanted) not in (1, 3):
-        raise ValueError(f"split must be a split name or a (train, validation, test) triple; "
-                         f"received {split!r}.")
+        raise ValueError(f"split must be a split name or a (train, validation, test) triple; received {split!r}.")
     available = builder.info.splits
     missing = {s: f for s, f in zip(wanted[1:], (val_fraction, test_fraction)) if s not in available}
     if wanted[0] not in available or (isinstance(split, str) and missing):
@@ -182,18 +198,16 @@ def from_tfds(name, inputs, label="label", data_dir=None, split=("train", "valid
 
     specs = [spec for spec, _ in pairs]
     if adapt:
-        features_only = converted[wanted[0]].map(lambda *e: e[0]) if label is not None \
-            else converted[wanted[0]]
+        features_only = converted[wanted[0]].map(lambda *e: e[0]) if label is not None else converted[wanted[0]]
         for spec in specs:
             if spec.needs_adapt and not spec.adapted:
                 spec.adapt(features_only.map(lambda x, n=spec.name: x[n]).batch(256))
     shuffled = wanted[0] if len(wanted) == 3 or wanted[0].startswith("train") else None
-    datasets = [finalize(converted[s], batch_size=batch_size, shuffle=(s == shuffled), seed=seed,
-                         cache=cache) for s in wanted]
+    datasets = [
+        finalize(converted[s], batch_size=batch_size, shuffle=(s == shuffled), seed=seed, cache=cache) for s in wanted
+    ]
     if isinstance(split, str):
         return datasets[0]
-    if task is None and isinstance(label_feature, tfds.features.ClassLabel) \
-            and label_feature.num_classes >= 2:
-        task = Classification(num_classes=label_feature.num_classes,
-                              class_names=list(label_feature.names))
+    if task is None and isinstance(label_feature, tfds.features.ClassLabel) and label_feature.num_classes >= 2:
+        task = Classification(num_classes=label_feature.num_classes, class_names=list(label_feature.names))
     return Splits(*datasets, specs, task)

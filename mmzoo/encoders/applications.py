@@ -15,8 +15,7 @@ import os
 import keras
 from keras import ops
 
-from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.base import propagate_frozen, spatial_tokens
+from mmzoo.encoders.base import Encoder, propagate_frozen, spatial_tokens
 from mmzoo.registry import register_encoder
 
 Backbone = collections.namedtuple("Backbone", ["constructor", "pixels", "class_name", "paper"])
@@ -25,12 +24,24 @@ expects ("0-255": it rescales itself; "caffe": BGR, ImageNet mean subtracted), t
 name of its registered encoder class and the paper."""
 
 BACKBONES = {
-    "mobilenet_v3_small": Backbone(keras.applications.MobileNetV3Small, "0-255", "MobileNetV3SmallEncoder",
-                                   "Howard et al. 2019, Searching for MobileNetV3"),
-    "efficientnet_b0": Backbone(keras.applications.EfficientNetB0, "0-255", "EfficientNetB0Encoder",
-                                "Tan & Le 2019, EfficientNet: Rethinking Model Scaling for CNNs"),
-    "resnet50": Backbone(keras.applications.ResNet50, "caffe", "ResNet50Encoder",
-                         "He et al. 2016, Deep Residual Learning for Image Recognition"),
+    "mobilenet_v3_small": Backbone(
+        keras.applications.MobileNetV3Small,
+        "0-255",
+        "MobileNetV3SmallEncoder",
+        "Howard et al. 2019, Searching for MobileNetV3",
+    ),
+    "efficientnet_b0": Backbone(
+        keras.applications.EfficientNetB0,
+        "0-255",
+        "EfficientNetB0Encoder",
+        "Tan & Le 2019, EfficientNet: Rethinking Model Scaling for CNNs",
+    ),
+    "resnet50": Backbone(
+        keras.applications.ResNet50,
+        "caffe",
+        "ResNet50Encoder",
+        "He et al. 2016, Deep Residual Learning for Image Recognition",
+    ),
 }
 
 MIN_SIZE = 32
@@ -89,22 +100,34 @@ class ApplicationEncoder(Encoder):
     default_backbone = None
     file_arguments = ("weights",)
 
-    def __init__(self, backbone=None, units=128, weights=None, freeze=False, dropout=0.0,
-                 return_sequences=False, backbone_options=None, **kwargs):
+    def __init__(
+        self,
+        backbone=None,
+        units=128,
+        weights=None,
+        freeze=False,
+        dropout=0.0,
+        return_sequences=False,
+        backbone_options=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         backbone = backbone or self.default_backbone
         if backbone not in BACKBONES or (self.default_backbone and backbone != self.default_backbone):
             known = (self.default_backbone,) if self.default_backbone else tuple(BACKBONES)
-            raise ValueError(f"{type(self).__name__} '{self.name}': unknown backbone {backbone!r}; "
-                             f"choose from {', '.join(known)}.")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': unknown backbone {backbone!r}; choose from {', '.join(known)}."
+            )
         if isinstance(weights, str) and weights == "imagenet":
             raise ValueError(
                 f"Encoder '{self.name}': mmzoo never downloads weights. Download the {backbone} "
                 f"no-top weights file yourself and pass weights='<path to the .h5 file>'."
             )
         if weights is not None and not os.path.isfile(os.fspath(weights)):
-            raise FileNotFoundError(f"Encoder '{self.name}': {backbone} weights file {os.fspath(weights)!r} "
-                                    f"not found. Pass the path of a local .h5/.weights.h5 file, or weights=None.")
+            raise FileNotFoundError(
+                f"Encoder '{self.name}': {backbone} weights file {os.fspath(weights)!r} "
+                f"not found. Pass the path of a local .h5/.weights.h5 file, or weights=None."
+            )
         self.backbone_name = backbone
         self.units = units
         self.freeze = freeze
@@ -113,8 +136,11 @@ class ApplicationEncoder(Encoder):
         self.backbone_options = dict(backbone_options or {})
         entry = BACKBONES[backbone]
         self.backbone = entry.constructor(
-            include_top=False, weights=None if weights is None else os.fspath(weights),
-            input_shape=(None, None, 3), **self.backbone_options)
+            include_top=False,
+            weights=None if weights is None else os.fspath(weights),
+            input_shape=(None, None, 3),
+            **self.backbone_options,
+        )
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")
@@ -125,17 +151,29 @@ class ApplicationEncoder(Encoder):
     @classmethod
     def from_spec(cls, spec, **options):
         height, width = (spec.resize or spec.shape)[:2]
-        _check_size(height, width, options.get("backbone") or cls.default_backbone, f"Image input '{spec.name}'",
-                    f"Pass mmzoo.Image('{spec.name}', ..., resize=({MIN_SIZE}, {MIN_SIZE})) or larger, "
-                    f"or use the 'cnn' or 'resnet' encoder.")
+        _check_size(
+            height,
+            width,
+            options.get("backbone") or cls.default_backbone,
+            f"Image input '{spec.name}'",
+            f"Pass mmzoo.Image('{spec.name}', ..., resize=({MIN_SIZE}, {MIN_SIZE})) or larger, "
+            f"or use the 'cnn' or 'resnet' encoder.",
+        )
         return super().from_spec(spec, **options)
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] not in (1, 3):
-            raise ValueError(f"Encoder '{self.name}' expects images (batch, height, width, 1 or 3); "
-                             f"received shape {tuple(input_shape)}.")
-        _check_size(input_shape[1], input_shape[2], self.backbone_name, f"Encoder '{self.name}'",
-                    f"Resize the images (mmzoo.Image(..., resize=({MIN_SIZE}, {MIN_SIZE}))).")
+            raise ValueError(
+                f"Encoder '{self.name}' expects images (batch, height, width, 1 or 3); "
+                f"received shape {tuple(input_shape)}."
+            )
+        _check_size(
+            input_shape[1],
+            input_shape[2],
+            self.backbone_name,
+            f"Encoder '{self.name}'",
+            f"Resize the images (mmzoo.Image(..., resize=({MIN_SIZE}, {MIN_SIZE}))).",
+        )
         self.proj.build((None, self.backbone.output.shape[-1]))
 
     def _pixels(self, x):
@@ -173,12 +211,16 @@ class ApplicationEncoder(Encoder):
 
 def _register(name, entry):
     """The encoder class registered as `name`: `ApplicationEncoder` with the backbone fixed."""
-    doc = (f"{entry.constructor.__name__} encoder (`ApplicationEncoder(backbone={name!r})`); "
-           f"{entry.paper}.\n\n    See `ApplicationEncoder` for the arguments.\n")
-    cls = type(entry.class_name, (ApplicationEncoder,),
-               {"default_backbone": name, "__doc__": doc, "__module__": __name__})
-    return register_encoder(name, modalities=("image",), paper=entry.paper,
-                             spec_options={"shape": (MIN_SIZE, MIN_SIZE, 3)}, slow=True)(cls)
+    doc = (
+        f"{entry.constructor.__name__} encoder (`ApplicationEncoder(backbone={name!r})`); "
+        f"{entry.paper}.\n\n    See `ApplicationEncoder` for the arguments.\n"
+    )
+    cls = type(
+        entry.class_name, (ApplicationEncoder,), {"default_backbone": name, "__doc__": doc, "__module__": __name__}
+    )
+    return register_encoder(
+        name, modalities=("image",), paper=entry.paper, spec_options={"shape": (MIN_SIZE, MIN_SIZE, 3)}, slow=True
+    )(cls)
 
 
 for _name, _entry in BACKBONES.items():

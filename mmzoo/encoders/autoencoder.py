@@ -8,8 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.base import image_shape, propagate_frozen, with_channels
+from mmzoo.encoders.base import Encoder, image_shape, propagate_frozen, with_channels
 from mmzoo.encoders.fused_batchnorm import FusedBatchNormalization, conv_bn
 from mmzoo.registry import register_encoder
 
@@ -21,8 +20,10 @@ _CONFIG_ATTR = "mmzoo_conv_autoencoder"
 def _read_file_config(path, who):
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{who}: pretrained weights file {path!r} not found. Write it with "
-                                f"mmzoo.encoders.autoencoder.pretrain_autoencoder(..., save_path=...).")
+        raise FileNotFoundError(
+            f"{who}: pretrained weights file {path!r} not found. Write it with "
+            f"mmzoo.encoders.autoencoder.pretrain_autoencoder(..., save_path=...)."
+        )
     with h5py.File(path, "r") as f:
         raw = f.attrs.get(_CONFIG_ATTR)
     return json.loads(raw) if raw is not None else {}
@@ -68,8 +69,17 @@ class ConvAutoencoderEncoder(Encoder):
     accepts = {"frontend": ("logmel", "mfcc")}
     file_arguments = ("weights",)
 
-    def __init__(self, filters=(16, 32, 64), kernel_size=3, units=128, dropout=0.0, bn_momentum=0.9,
-                 return_sequences=False, weights=None, **kwargs):
+    def __init__(
+        self,
+        filters=(16, 32, 64),
+        kernel_size=3,
+        units=128,
+        dropout=0.0,
+        bn_momentum=0.9,
+        return_sequences=False,
+        weights=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = tuple(filters)
         self.kernel_size = kernel_size
@@ -84,15 +94,19 @@ class ConvAutoencoderEncoder(Encoder):
             mine = {"filters": list(self.filters), "kernel_size": kernel_size, "units": units}
             theirs = {k: self._pretrained[k] for k in _ARCHITECTURE if k in self._pretrained}
             if any(theirs[k] != mine[k] for k in theirs):
-                raise ValueError(f"Encoder '{self.name}': {self.weights_path} was pretrained with {theirs}; "
-                                 f"received {mine}. Pass the same values (or leave them out in build_model).")
+                raise ValueError(
+                    f"Encoder '{self.name}': {self.weights_path} was pretrained with {theirs}; "
+                    f"received {mine}. Pass the same values (or leave them out in build_model)."
+                )
         self.blocks = []
         for i, f in enumerate(self.filters):
-            self.blocks.append([
-                keras.layers.Conv2D(f, kernel_size, strides=2, padding="same", use_bias=False, name=f"conv{i}"),
-                FusedBatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
-                keras.layers.Activation("relu", name=f"relu{i}"),
-            ])
+            self.blocks.append(
+                [
+                    keras.layers.Conv2D(f, kernel_size, strides=2, padding="same", use_bias=False, name=f"conv{i}"),
+                    FusedBatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
+                    keras.layers.Activation("relu", name=f"relu{i}"),
+                ]
+            )
         self.flatten = keras.layers.Flatten()
         self.bottleneck = keras.layers.Dense(units, name="bottleneck")
         self.drop = keras.layers.Dropout(dropout)
@@ -115,8 +129,10 @@ class ConvAutoencoderEncoder(Encoder):
 
     def build(self, input_shape):
         if len(input_shape) not in (3, 4):
-            raise ValueError(f"Encoder '{self.name}' expects (batch, time, bins) log-mel/MFCC frames; "
-                             f"received shape {tuple(input_shape)}.")
+            raise ValueError(
+                f"Encoder '{self.name}' expects (batch, time, bins) log-mel/MFCC frames; "
+                f"received shape {tuple(input_shape)}."
+            )
         shape = image_shape(input_shape)
         for block in self.blocks:
             for layer in block:
@@ -129,9 +145,11 @@ class ConvAutoencoderEncoder(Encoder):
     def _load(self, input_shape):
         frames = self._pretrained.get("input_shape")
         if frames is not None and list(input_shape[1:3]) != list(frames[:2]):
-            raise ValueError(f"Encoder '{self.name}': {self.weights_path} was pretrained on (time, bins) = "
-                             f"{tuple(frames[:2])} frames; received {tuple(input_shape[1:3])}. Use the same "
-                             f"Audio spec (sample_rate, seconds, num_mel_bins, frame settings).")
+            raise ValueError(
+                f"Encoder '{self.name}': {self.weights_path} was pretrained on (time, bins) = "
+                f"{tuple(frames[:2])} frames; received {tuple(input_shape[1:3])}. Use the same "
+                f"Audio spec (sample_rate, seconds, num_mel_bins, frame settings)."
+            )
         self.built = True
         keras.saving.load_weights(self, self.weights_path)
 
@@ -150,8 +168,12 @@ class ConvAutoencoderEncoder(Encoder):
     def save_pretrained(self, path, input_shape):
         """Writes the weights to a `.weights.h5` file, with the architecture and input frames it needs."""
         keras.saving.save_weights(self, path)
-        config = {"filters": list(self.filters), "kernel_size": self.kernel_size, "units": self.units,
-                  "input_shape": list(input_shape[1:])}
+        config = {
+            "filters": list(self.filters),
+            "kernel_size": self.kernel_size,
+            "units": self.units,
+            "input_shape": list(input_shape[1:]),
+        }
         with h5py.File(path, "a") as f:
             f.attrs[_CONFIG_ATTR] = json.dumps(config)
 
@@ -180,25 +202,35 @@ def build_decoder(encoder, input_shape, name="decoder"):
     """
     _, height, width, channels = encoder.feature_map_shape(input_shape)
     up = 2 ** len(encoder.filters)
-    layers = [keras.Input((encoder.units,)), keras.layers.Dense(height * width * channels, name="expand"),
-              keras.layers.Reshape((height, width, channels))]
+    layers = [
+        keras.Input((encoder.units,)),
+        keras.layers.Dense(height * width * channels, name="expand"),
+        keras.layers.Reshape((height, width, channels)),
+    ]
     for i, f in enumerate(reversed(encoder.filters)):
-        layers += [keras.layers.Conv2DTranspose(f, encoder.kernel_size, strides=2, padding="same", use_bias=False,
-                                                name=f"deconv{i}"),
-                   FusedBatchNormalization(momentum=encoder.bn_momentum, name=f"debn{i}"),
-                   keras.layers.Activation("relu")]
-    layers += [keras.layers.Conv2D(1, encoder.kernel_size, padding="same", name="reconstruct", dtype="float32"),
-               keras.layers.Cropping2D(((0, height * up - input_shape[1]), (0, width * up - input_shape[2]))),
-               keras.layers.Reshape(tuple(input_shape[1:3]))]
+        layers += [
+            keras.layers.Conv2DTranspose(
+                f, encoder.kernel_size, strides=2, padding="same", use_bias=False, name=f"deconv{i}"
+            ),
+            FusedBatchNormalization(momentum=encoder.bn_momentum, name=f"debn{i}"),
+            keras.layers.Activation("relu"),
+        ]
+    layers += [
+        keras.layers.Conv2D(1, encoder.kernel_size, padding="same", name="reconstruct", dtype="float32"),
+        keras.layers.Cropping2D(((0, height * up - input_shape[1]), (0, width * up - input_shape[2]))),
+        keras.layers.Reshape(tuple(input_shape[1:3])),
+    ]
     return keras.Sequential(layers, name=name)
 
 
 def _waveforms(spec, data, batch_size):
     """`data` (array or dataset of waveforms, `(waveform, label)` or `{name: waveform}`) as a batched dataset."""
     if isinstance(data, tf.data.Dataset):
+
         def pick(*element):
             x = element[0]
             return x[spec.name] if isinstance(x, dict) else x
+
         data = data.map(pick)
         if len(data.element_spec.shape) == 1:
             data = data.batch(batch_size)
@@ -208,14 +240,27 @@ def _waveforms(spec, data, batch_size):
         samples = data.shape[-1] if data.ndim == 2 else None
         data = tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
     if samples != spec.num_samples:
-        raise ValueError(f"pretrain_autoencoder: Audio input '{spec.name}' expects {spec.describe()}; received "
-                         f"waveforms of shape {tuple(data.element_spec.shape)}. Pad or crop the clips.")
+        raise ValueError(
+            f"pretrain_autoencoder: Audio input '{spec.name}' expects {spec.describe()}; received "
+            f"waveforms of shape {tuple(data.element_spec.shape)}. Pad or crop the clips."
+        )
     return data
 
 
-def pretrain_autoencoder(spec, data, epochs=10, units=128, filters=(16, 32, 64), batch_size=32,
-                         learning_rate=1e-3, freeze=False, save_path=None, return_history=False, verbose=0,
-                         **encoder_options):
+def pretrain_autoencoder(
+    spec,
+    data,
+    epochs=10,
+    units=128,
+    filters=(16, 32, 64),
+    batch_size=32,
+    learning_rate=1e-3,
+    freeze=False,
+    save_path=None,
+    return_history=False,
+    verbose=0,
+    **encoder_options,
+):
     """Trains a conv autoencoder to reconstruct the standardized log-mel of unlabelled audio.
 
     Masci et al. 2011. The waveforms go through `spec.preprocess` (the
@@ -252,14 +297,17 @@ def pretrain_autoencoder(spec, data, epochs=10, units=128, filters=(16, 32, 64),
         ('voice_encoder', 8)
     """
     if getattr(spec, "modality", None) != "audio" or spec.frontend not in ConvAutoencoderEncoder.accepts["frontend"]:
-        raise ValueError(f"pretrain_autoencoder needs an mmzoo.Audio spec with frontend 'logmel' or 'mfcc'; "
-                         f"received {type(spec).__name__} '{getattr(spec, 'name', spec)}' with frontend="
-                         f"{getattr(spec, 'frontend', None)!r}.")
+        raise ValueError(
+            f"pretrain_autoencoder needs an mmzoo.Audio spec with frontend 'logmel' or 'mfcc'; "
+            f"received {type(spec).__name__} '{getattr(spec, 'name', spec)}' with frontend="
+            f"{getattr(spec, 'frontend', None)!r}."
+        )
     raw = spec.input()
     frames_model = keras.Model(raw, spec.preprocess(raw), name=f"{spec.name}_frontend")
     frames = frames_model.predict(_waveforms(spec, data, batch_size), verbose=0)
-    encoder = ConvAutoencoderEncoder.from_spec(spec, units=units, filters=filters, name=f"{spec.name}_encoder",
-                                               **encoder_options)
+    encoder = ConvAutoencoderEncoder.from_spec(
+        spec, units=units, filters=filters, name=f"{spec.name}_encoder", **encoder_options
+    )
     inputs = keras.Input(frames.shape[1:], name=f"{spec.name}_frames")
     decoder = build_decoder(encoder, (None,) + frames.shape[1:], name=f"{spec.name}_decoder")
     autoencoder = keras.Model(inputs, decoder(encoder(inputs)), name=f"{spec.name}_autoencoder")

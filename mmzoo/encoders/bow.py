@@ -6,8 +6,12 @@ from mmzoo.encoders.mlp import MLPEncoder
 from mmzoo.registry import register_encoder
 
 
-@register_encoder("bow", modalities=("text",), spec_options={"output_mode": "tf_idf"},
-                   paper="Salton & Buckley 1988 (TF-IDF term weighting); MLP over a bag of words")
+@register_encoder(
+    "bow",
+    modalities=("text",),
+    spec_options={"output_mode": "tf_idf"},
+    paper="Salton & Buckley 1988 (TF-IDF term weighting); MLP over a bag of words",
+)
 class BagOfWordsEncoder(MLPEncoder):
     """Dense -> ReLU -> Dropout blocks over a bag of words, the default encoder of non-int `Text` specs.
 

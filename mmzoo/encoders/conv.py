@@ -32,8 +32,16 @@ class ConvEncoder(Encoder):
         (2, 32)
     """
 
-    def __init__(self, filters=(32, 64, 128), kernel_size=3, units=128, dropout=0.1, bn_momentum=0.9,
-                 return_sequences=False, **kwargs):
+    def __init__(
+        self,
+        filters=(32, 64, 128),
+        kernel_size=3,
+        units=128,
+        dropout=0.1,
+        bn_momentum=0.9,
+        return_sequences=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = tuple(filters)
         self.kernel_size = kernel_size

@@ -43,35 +43,60 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     """
 
     def _fusable(self, inputs, training, mask):
-        return (training and self.trainable and mask is None and not self.synchronized and self.center
-                and not getattr(self, "renorm", False)
-                and self.scale and keras.backend.backend() == "tensorflow" and len(inputs.shape) == 4
-                and self.axis in (-1, 3) and inputs.dtype == tf.float32 and self.compute_dtype == "float32")
+        return (
+            training
+            and self.trainable
+            and mask is None
+            and not self.synchronized
+            and self.center
+            and not getattr(self, "renorm", False)
+            and self.scale
+            and keras.backend.backend() == "tensorflow"
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+            and inputs.dtype == tf.float32
+            and self.compute_dtype == "float32"
+        )
 
     def call(self, inputs, training=None, mask=None):
         if not self._fusable(inputs, training, mask):
             return super().call(inputs, training=training, mask=mask)
         y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-            inputs, tf.convert_to_tensor(self.gamma), tf.convert_to_tensor(self.beta), epsilon=self.epsilon,
-            data_format="NHWC", is_training=True)
+            inputs,
+            tf.convert_to_tensor(self.gamma),
+            tf.convert_to_tensor(self.beta),
+            epsilon=self.epsilon,
+            data_format="NHWC",
+            is_training=True,
+        )
         count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
         variance = variance * (count - 1.0) / tf.maximum(count, 2.0)  # the op returns the unbiased variance
         momentum = self.momentum
         self.moving_mean.assign(self.moving_mean * momentum + tf.stop_gradient(mean) * (1.0 - momentum))
-        self.moving_variance.assign(self.moving_variance * momentum
-                                    + tf.stop_gradient(variance) * (1.0 - momentum))
+        self.moving_variance.assign(self.moving_variance * momentum + tf.stop_gradient(variance) * (1.0 - momentum))
         return y
 
 
 def _foldable(conv, bn, x, training):
-    return (not training and compiled_inference.active("fold_batchnorm")
-            and keras.backend.backend() == "tensorflow"
-            and type(conv) in (keras.layers.Conv1D, keras.layers.Conv2D) and conv.padding in ("same", "valid")
-            and conv.data_format == "channels_last" and conv.groups == 1
-            and conv.activation is keras.activations.linear and conv.built
-            and isinstance(bn, keras.layers.BatchNormalization) and bn.built and bn.axis in (-1, conv.rank + 1)
-            and not bn.synchronized and not getattr(bn, "renorm", False)
-            and len(x.shape) == conv.rank + 2 and conv.compute_dtype == "float32" and bn.compute_dtype == "float32")
+    return (
+        not training
+        and compiled_inference.active("fold_batchnorm")
+        and keras.backend.backend() == "tensorflow"
+        and type(conv) in (keras.layers.Conv1D, keras.layers.Conv2D)
+        and conv.padding in ("same", "valid")
+        and conv.data_format == "channels_last"
+        and conv.groups == 1
+        and conv.activation is keras.activations.linear
+        and conv.built
+        and isinstance(bn, keras.layers.BatchNormalization)
+        and bn.built
+        and bn.axis in (-1, conv.rank + 1)
+        and not bn.synchronized
+        and not getattr(bn, "renorm", False)
+        and len(x.shape) == conv.rank + 2
+        and conv.compute_dtype == "float32"
+        and bn.compute_dtype == "float32"
+    )
 
 
 @tf.autograph.experimental.do_not_convert  # static Python conditions only: never rewrite them
@@ -113,6 +138,11 @@ def conv_bn(conv, bn, x, training=None):
         bias = bias + tf.convert_to_tensor(conv.bias) * scale
     if bn.center:
         bias = bias + tf.convert_to_tensor(bn.beta)
-    y = tf.nn.convolution(x, tf.convert_to_tensor(conv.kernel) * scale, strides=conv.strides,
-                          padding=conv.padding.upper(), dilations=conv.dilation_rate)
+    y = tf.nn.convolution(
+        x,
+        tf.convert_to_tensor(conv.kernel) * scale,
+        strides=conv.strides,
+        padding=conv.padding.upper(),
+        dilations=conv.dilation_rate,
+    )
     return tf.nn.bias_add(y, bias)

@@ -7,8 +7,11 @@ from mmzoo.encoders.sequence_input import SequenceEncoder
 from mmzoo.registry import register_encoder
 
 
-@register_encoder("kim_cnn", modalities=("text", "audio", "features"),
-                   paper="Kim 2014, Convolutional Neural Networks for Sentence Classification")
+@register_encoder(
+    "kim_cnn",
+    modalities=("text", "audio", "features"),
+    paper="Kim 2014, Convolutional Neural Networks for Sentence Classification",
+)
 class KimCNNEncoder(SequenceEncoder):
     """Parallel Conv1D + ReLU over several window sizes, max-over-time pooled, concatenated.
 
@@ -43,8 +46,17 @@ class KimCNNEncoder(SequenceEncoder):
         (2, 9, 16)
     """
 
-    def __init__(self, vocabulary_size=None, embedding_dim=64, window_sizes=(3, 4, 5), filters=64, units=128,
-                 dropout=0.5, return_sequences=False, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size=None,
+        embedding_dim=64,
+        window_sizes=(3, 4, 5),
+        filters=64,
+        units=128,
+        dropout=0.5,
+        return_sequences=False,
+        **kwargs,
+    ):
         super().__init__(vocabulary_size=vocabulary_size, return_sequences=return_sequences, **kwargs)
         self.embedding_dim = embedding_dim
         self.window_sizes = tuple(int(w) for w in window_sizes)
@@ -52,8 +64,10 @@ class KimCNNEncoder(SequenceEncoder):
         self.units = units
         self.dropout = dropout
         self.stem = self.make_stem(embedding_dim)
-        self.convs = [keras.layers.Conv1D(filters, w, padding="same", activation="relu", name=f"conv{w}")
-                      for w in self.window_sizes]
+        self.convs = [
+            keras.layers.Conv1D(filters, w, padding="same", activation="relu", name=f"conv{w}")
+            for w in self.window_sizes
+        ]
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")
 
@@ -78,5 +92,11 @@ class KimCNNEncoder(SequenceEncoder):
         return self.proj(self.drop(pooled, training=training))
 
     def get_config(self):
-        return {**super().get_config(), "embedding_dim": self.embedding_dim, "window_sizes": list(self.window_sizes),
-                "filters": self.filters, "units": self.units, "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "embedding_dim": self.embedding_dim,
+            "window_sizes": list(self.window_sizes),
+            "filters": self.filters,
+            "units": self.units,
+            "dropout": self.dropout,
+        }

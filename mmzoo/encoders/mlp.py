@@ -54,5 +54,9 @@ class MLPEncoder(Encoder):
         return (input_shape[0], self.units[-1])
 
     def get_config(self):
-        return {**super().get_config(), "units": list(self.units), "dropout": self.dropout,
-                "return_sequences": self.return_sequences}
+        return {
+            **super().get_config(),
+            "units": list(self.units),
+            "dropout": self.dropout,
+            "return_sequences": self.return_sequences,
+        }

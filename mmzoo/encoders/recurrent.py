@@ -2,8 +2,8 @@
 
 import keras
 
-from mmzoo.inference import fused_lstm
 from mmzoo.encoders.sequence_input import SequenceEncoder
+from mmzoo.inference import fused_lstm
 from mmzoo.registry import register_encoder
 
 
@@ -32,8 +32,17 @@ class RecurrentEncoder(SequenceEncoder):
     cell = None
     bidirectional_default = False
 
-    def __init__(self, vocabulary_size=None, embedding_dim=64, units=128, bidirectional=None, num_layers=1,
-                 dropout=0.0, return_sequences=False, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size=None,
+        embedding_dim=64,
+        units=128,
+        bidirectional=None,
+        num_layers=1,
+        dropout=0.0,
+        return_sequences=False,
+        **kwargs,
+    ):
         super().__init__(vocabulary_size=vocabulary_size, return_sequences=return_sequences, **kwargs)
         self.embedding_dim = embedding_dim
         self.units = units
@@ -74,8 +83,14 @@ class RecurrentEncoder(SequenceEncoder):
         return keras_path()
 
     def get_config(self):
-        return {**super().get_config(), "embedding_dim": self.embedding_dim, "units": self.units,
-                "bidirectional": self.bidirectional, "num_layers": self.num_layers, "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "bidirectional": self.bidirectional,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+        }
 
 
 @register_encoder("lstm", modalities=("text", "audio", "features"), paper="Hochreiter & Schmidhuber 1997")

@@ -86,12 +86,18 @@ class ResidualBlock(keras.layers.Layer):
         return self.conv1.compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides,
-                "project": self.project, "bn_momentum": self.bn_momentum}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "strides": self.strides,
+            "project": self.project,
+            "bn_momentum": self.bn_momentum,
+        }
 
 
-@register_encoder("resnet", modalities=("image", "audio"),
-                   paper="He et al. 2016, Deep Residual Learning for Image Recognition")
+@register_encoder(
+    "resnet", modalities=("image", "audio"), paper="He et al. 2016, Deep Residual Learning for Image Recognition"
+)
 class ResNetEncoder(Encoder):
     """A small ResNet: stem conv, stages of residual blocks, global average pooling, Dense.
 
@@ -129,14 +135,25 @@ class ResNetEncoder(Encoder):
         (2, 196, 32)
     """
 
-    def __init__(self, stages=(32, 64, 128), blocks=2, stem_filters=None, stem_strides=1, units=128,
-                 dropout=0.1, bn_momentum=0.9, return_sequences=False, **kwargs):
+    def __init__(
+        self,
+        stages=(32, 64, 128),
+        blocks=2,
+        stem_filters=None,
+        stem_strides=1,
+        units=128,
+        dropout=0.1,
+        bn_momentum=0.9,
+        return_sequences=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.stages = tuple(stages)
         self.blocks = (blocks,) * len(self.stages) if isinstance(blocks, int) else tuple(blocks)
         if len(self.blocks) != len(self.stages) or min(self.blocks) < 1:
-            raise ValueError(f"ResNetEncoder needs one block count >= 1 per stage; received "
-                             f"stages={self.stages}, blocks={blocks}.")
+            raise ValueError(
+                f"ResNetEncoder needs one block count >= 1 per stage; received stages={self.stages}, blocks={blocks}."
+            )
         self.stem_filters = stem_filters or self.stages[0]
         self.stem_strides = stem_strides
         self.units = units
@@ -144,17 +161,30 @@ class ResNetEncoder(Encoder):
         self.bn_momentum = bn_momentum
         self.return_sequences = return_sequences
         self.stem = [
-            keras.layers.Conv2D(self.stem_filters, 3, strides=stem_strides, padding="same", use_bias=False,
-                                kernel_initializer="he_normal", name="stem_conv"),
+            keras.layers.Conv2D(
+                self.stem_filters,
+                3,
+                strides=stem_strides,
+                padding="same",
+                use_bias=False,
+                kernel_initializer="he_normal",
+                name="stem_conv",
+            ),
             FusedBatchNormalization(momentum=bn_momentum, name="stem_bn"),
         ]
         self.residual_blocks, channels = [], self.stem_filters
         for i, (filters, count) in enumerate(zip(self.stages, self.blocks)):
             for j in range(count):
                 strides = 2 if i > 0 and j == 0 else 1
-                self.residual_blocks.append(ResidualBlock(
-                    filters, strides=strides, project=strides != 1 or channels != filters,
-                    bn_momentum=bn_momentum, name=f"stage{i}_block{j}"))
+                self.residual_blocks.append(
+                    ResidualBlock(
+                        filters,
+                        strides=strides,
+                        project=strides != 1 or channels != filters,
+                        bn_momentum=bn_momentum,
+                        name=f"stage{i}_block{j}",
+                    )
+                )
                 channels = filters
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.drop = keras.layers.Dropout(dropout)

@@ -105,8 +105,12 @@ class SequenceInput(keras.layers.Layer):
         return (input_shape[0], steps, self.output_dim(input_shape)), (input_shape[0], steps)
 
     def get_config(self):
-        return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
-                "embedding_dim": self.embedding_dim, "project": self.project}
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "embedding_dim": self.embedding_dim,
+            "project": self.project,
+        }
 
 
 def masked_mean(x, mask):
@@ -155,5 +159,8 @@ class SequenceEncoder(Encoder):
         return (batch, steps, self.output_dim) if self.return_sequences else (batch, self.output_dim)
 
     def get_config(self):
-        return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
-                "return_sequences": self.return_sequences}
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "return_sequences": self.return_sequences,
+        }

@@ -39,8 +39,10 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def __init__(self, units, num_heads=4, ff_dim=256, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
         if units % num_heads:
-            raise ValueError(f"TransformerEncoderBlock '{self.name}': units={units} must be divisible by "
-                             f"num_heads={num_heads}; pick e.g. units={num_heads * max(1, units // num_heads)}.")
+            raise ValueError(
+                f"TransformerEncoderBlock '{self.name}': units={units} must be divisible by "
+                f"num_heads={num_heads}; pick e.g. units={num_heads * max(1, units // num_heads)}."
+            )
         self.units = units
         self.num_heads = num_heads
         self.ff_dim = ff_dim
@@ -73,8 +75,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "num_heads": self.num_heads, "ff_dim": self.ff_dim,
-                "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "num_heads": self.num_heads,
+            "ff_dim": self.ff_dim,
+            "dropout": self.dropout,
+        }
 
 
 def sinusoidal_positions(steps, units, dtype):
@@ -86,8 +93,11 @@ def sinusoidal_positions(steps, units, dtype):
     return ops.cast(ops.sin(angles), dtype)
 
 
-@register_encoder("transformer", modalities=("text", "audio", "features"),
-                   paper="Vaswani et al. 2017; pre-LN blocks as in Xiong et al. 2020")
+@register_encoder(
+    "transformer",
+    modalities=("text", "audio", "features"),
+    paper="Vaswani et al. 2017; pre-LN blocks as in Xiong et al. 2020",
+)
 class TransformerEncoder(SequenceEncoder):
     """Embedding or projection, positions, pre-LN transformer blocks, masked mean pooling.
 
@@ -120,12 +130,24 @@ class TransformerEncoder(SequenceEncoder):
         (2, 30, 16)
     """
 
-    def __init__(self, vocabulary_size=None, units=128, num_heads=4, num_layers=2, ff_dim=256, dropout=0.1,
-                 positions="learned", max_length=512, return_sequences=False, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size=None,
+        units=128,
+        num_heads=4,
+        num_layers=2,
+        ff_dim=256,
+        dropout=0.1,
+        positions="learned",
+        max_length=512,
+        return_sequences=False,
+        **kwargs,
+    ):
         super().__init__(vocabulary_size=vocabulary_size, return_sequences=return_sequences, **kwargs)
         if positions not in ("learned", "sinusoidal"):
-            raise ValueError(f"Encoder '{self.name}': positions must be 'learned' or 'sinusoidal'; "
-                             f"received {positions!r}.")
+            raise ValueError(
+                f"Encoder '{self.name}': positions must be 'learned' or 'sinusoidal'; received {positions!r}."
+            )
         self.units = units
         self.num_heads = num_heads
         self.num_layers = num_layers
@@ -137,8 +159,9 @@ class TransformerEncoder(SequenceEncoder):
         self.position_embedding = None
         if positions == "learned":
             self.position_embedding = keras.layers.Embedding(max_length, units, name="position_embedding")
-        self.blocks = [TransformerEncoderBlock(units, num_heads, ff_dim, dropout, name=f"block{i}")
-                       for i in range(num_layers)]
+        self.blocks = [
+            TransformerEncoderBlock(units, num_heads, ff_dim, dropout, name=f"block{i}") for i in range(num_layers)
+        ]
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
         self.drop = keras.layers.Dropout(dropout)
 
@@ -176,6 +199,13 @@ class TransformerEncoder(SequenceEncoder):
         return self.finish(x, mask, None if self.return_sequences else masked_mean(x, mask))
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "num_heads": self.num_heads,
-                "num_layers": self.num_layers, "ff_dim": self.ff_dim, "dropout": self.dropout,
-                "positions": self.positions, "max_length": self.max_length}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "num_heads": self.num_heads,
+            "num_layers": self.num_layers,
+            "ff_dim": self.ff_dim,
+            "dropout": self.dropout,
+            "positions": self.positions,
+            "max_length": self.max_length,
+        }

@@ -3,15 +3,17 @@
 import keras
 from keras import ops
 
-from mmzoo.encoders.base import Encoder
-from mmzoo.encoders.base import propagate_frozen
+from mmzoo.encoders.base import Encoder, propagate_frozen
 from mmzoo.encoders.fused_batchnorm import conv_bn
 from mmzoo.registry import register_encoder
 
 
-@register_encoder("wave_cnn", modalities=("audio",),
-                   paper="Dai et al. 2017, Very Deep Convolutional Neural Networks for Raw Waveforms",
-                   spec_options={"frontend": "waveform"})
+@register_encoder(
+    "wave_cnn",
+    modalities=("audio",),
+    paper="Dai et al. 2017, Very Deep Convolutional Neural Networks for Raw Waveforms",
+    spec_options={"frontend": "waveform"},
+)
 class WaveCNNEncoder(Encoder):
     """1-D CNN over the raw waveform: a wide strided first conv, then conv blocks, pooled, Dense.
 
@@ -49,8 +51,19 @@ class WaveCNNEncoder(Encoder):
 
     accepts = {"frontend": ("waveform",)}
 
-    def __init__(self, filters=(128, 128, 256, 512), first_kernel=80, first_stride=4, kernel_size=3, pool_size=4,
-                 units=128, dropout=0.1, bn_momentum=0.9, return_sequences=False, **kwargs):
+    def __init__(
+        self,
+        filters=(128, 128, 256, 512),
+        first_kernel=80,
+        first_stride=4,
+        kernel_size=3,
+        pool_size=4,
+        units=128,
+        dropout=0.1,
+        bn_momentum=0.9,
+        return_sequences=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = tuple(filters)
         self.first_kernel = first_kernel
@@ -64,12 +77,20 @@ class WaveCNNEncoder(Encoder):
         self.blocks = []
         for i, f in enumerate(self.filters):
             first = i == 0
-            self.blocks.append([
-                keras.layers.Conv1D(f, first_kernel if first else kernel_size, strides=first_stride if first else 1,
-                                    padding="same", use_bias=False, name=f"conv{i}"),
-                keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
-                keras.layers.MaxPooling1D(pool_size, padding="same", name=f"pool{i}"),
-            ])
+            self.blocks.append(
+                [
+                    keras.layers.Conv1D(
+                        f,
+                        first_kernel if first else kernel_size,
+                        strides=first_stride if first else 1,
+                        padding="same",
+                        use_bias=False,
+                        name=f"conv{i}",
+                    ),
+                    keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}"),
+                    keras.layers.MaxPooling1D(pool_size, padding="same", name=f"pool{i}"),
+                ]
+            )
         self.pool = keras.layers.GlobalAveragePooling1D()
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")

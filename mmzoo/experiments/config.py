@@ -40,8 +40,20 @@ import yaml
 
 from mmzoo.experiments.typecheck import ConfigError, join, parse
 
-__all__ = ["ConfigError", "ExperimentConfig", "apply_overrides", "config_from_args", "dump_config", "from_dict",
-           "get_path", "load_config", "parse_overrides", "parse_yaml", "save_config", "to_dict"]
+__all__ = [
+    "ConfigError",
+    "ExperimentConfig",
+    "apply_overrides",
+    "config_from_args",
+    "dump_config",
+    "from_dict",
+    "get_path",
+    "load_config",
+    "parse_overrides",
+    "parse_yaml",
+    "save_config",
+    "to_dict",
+]
 
 
 class _Loader(yaml.SafeLoader):
@@ -69,8 +81,8 @@ class DatasetConfig:
     """`dataset:` which loader of `mmzoo.datasets` to use (see `python -m mmzoo list`)."""
 
     name: str = "avmnist_sample"
-    data_dir: Optional[str] = None          # real data folder (default $MMZOO_DATA)
-    limit_batches: Optional[int] = None     # only the first N batches of every split: a quick trial run
+    data_dir: Optional[str] = None  # real data folder (default $MMZOO_DATA)
+    limit_batches: Optional[int] = None  # only the first N batches of every split: a quick trial run
     options: Dict[str, Any] = dataclasses.field(default_factory=dict)  # loader keyword arguments
 
     def validate(self, path):
@@ -87,22 +99,24 @@ class DataConfig:
     `csv`/`test` paths in a YAML file against the YAML file's folder.
     """
 
-    csv: Optional[str] = None               # the training CSV (required)
-    label: Optional[str] = None             # its label column (required)
-    test: Optional[str] = None              # a test CSV with the same columns (default: none)
-    validation: float = 0.1                 # share of the training rows held out for validation
+    csv: Optional[str] = None  # the training CSV (required)
+    label: Optional[str] = None  # its label column (required)
+    test: Optional[str] = None  # a test CSV with the same columns (default: none)
+    validation: float = 0.1  # share of the training rows held out for validation
 
     def validate(self, path):
         if not 0 <= self.validation < 1:
-            raise ConfigError(f"{join(path, 'validation')}: expected a share of the rows in [0, 1), e.g. 0.1; "
-                              f"received {self.validation}")
+            raise ConfigError(
+                f"{join(path, 'validation')}: expected a share of the rows in [0, 1), e.g. 0.1; "
+                f"received {self.validation}"
+            )
 
 
 @dataclasses.dataclass
 class InputsConfig:
     """`inputs:` which of the dataset's inputs the model takes, and spec options per input."""
 
-    names: Optional[List[str]] = None       # default: all of the dataset's inputs
+    names: Optional[List[str]] = None  # default: all of the dataset's inputs
     options: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)  # {input: {spec field: value}}
 
     def validate(self, path):
@@ -153,7 +167,7 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     lr_schedule: Literal["cosine", "constant"] = "cosine"  # cosine: decays to 0 over all epochs
     early_stopping_patience: Optional[int] = None
-    keep_checkpoints: bool = False          # keep <run>/checkpoints/ after a successful run
+    keep_checkpoints: bool = False  # keep <run>/checkpoints/ after a successful run
     precision: Optional[Literal["float32", "mixed_float16", "mixed_bfloat16"]] = None  # None: Keras's global policy
 
     def validate(self, path):
@@ -163,8 +177,10 @@ class TrainingConfig:
         if not self.learning_rate > 0:
             raise ConfigError(f"{join(path, 'learning_rate')}: must be positive; received {self.learning_rate}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise ConfigError(f"{join(path, 'early_stopping_patience')}: must be at least 1 (or null for none); "
-                              f"received {self.early_stopping_patience}")
+            raise ConfigError(
+                f"{join(path, 'early_stopping_patience')}: must be at least 1 (or null for none); "
+                f"received {self.early_stopping_patience}"
+            )
 
 
 @dataclasses.dataclass
@@ -172,7 +188,7 @@ class ExportConfig:
     """`export:` where the run folder goes, and extra export formats beside model.keras and savedmodel/."""
 
     output: str = "saved_models"
-    run_name: Optional[str] = None          # default: <dataset>-<architecture>-<timestamp>
+    run_name: Optional[str] = None  # default: <dataset>-<architecture>-<timestamp>
     formats: List[str] = dataclasses.field(default_factory=list)  # registered export formats, e.g. tflite, onnx
 
     def validate(self, path):
@@ -182,8 +198,10 @@ class ExportConfig:
         for index, name in enumerate(self.formats):
             if name not in EXPORT_FORMATS:
                 known = ", ".join(repr(n) for n in EXPORT_FORMATS.names())
-                raise ConfigError(f"{join(path, 'formats')}[{index}]: expected a registered export format ({known}); "
-                                  f"received {name!r}")
+                raise ConfigError(
+                    f"{join(path, 'formats')}[{index}]: expected a registered export format ({known}); "
+                    f"received {name!r}"
+                )
 
 
 @dataclasses.dataclass
@@ -218,8 +236,10 @@ class SearchParam:
         if self.min is None or self.max is None:
             raise ConfigError(f"{path}: a range needs min and max (or give choices: [...])")
         if self.kind == "int" and not all(isinstance(v, int) for v in (self.min, self.max, self.step or 1)):
-            raise ConfigError(f"{path}: type int needs int min, max and step; received "
-                              f"min={self.min!r}, max={self.max!r}, step={self.step!r}")
+            raise ConfigError(
+                f"{path}: type int needs int min, max and step; received "
+                f"min={self.min!r}, max={self.max!r}, step={self.step!r}"
+            )
         if not self.min < self.max:
             raise ConfigError(f"{path}: min must be below max; received min={self.min}, max={self.max}")
         if self.sampling != "linear" and self.min <= 0:
@@ -240,18 +260,20 @@ class SearchConfig:
 
     space: Dict[str, SearchParam] = dataclasses.field(default_factory=dict)
     tuner: Literal["random", "bayesian", "hyperband"] = "random"
-    max_trials: int = 10                    # random and bayesian
-    max_epochs: Optional[int] = None        # hyperband (default training.epochs)
-    factor: int = 3                         # hyperband
+    max_trials: int = 10  # random and bayesian
+    max_epochs: Optional[int] = None  # hyperband (default training.epochs)
+    factor: int = 3  # hyperband
     objective: str = "val_loss"
     direction: Optional[Literal["min", "max"]] = None  # default: from the objective's name
     executions_per_trial: int = 1
-    directory: Optional[str] = None         # default: <export.output>/<export.run_name or tune-...>
+    directory: Optional[str] = None  # default: <export.output>/<export.run_name or tune-...>
 
     def validate(self, path):
         if not self.space:
-            raise ConfigError(f"{join(path, 'space')}: map at least one dotted config key to its values, "
-                              f"e.g. training.learning_rate: {{min: 1e-4, max: 1e-2, sampling: log}}")
+            raise ConfigError(
+                f"{join(path, 'space')}: map at least one dotted config key to its values, "
+                f"e.g. training.learning_rate: {{min: 1e-4, max: 1e-2, sampling: log}}"
+            )
         for key in ("max_trials", "factor", "executions_per_trial"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{join(path, key)}: must be at least 1; received {getattr(self, key)}")
@@ -266,7 +288,7 @@ class ExperimentConfig:
 
     seed: int = 0
     dataset: DatasetConfig = dataclasses.field(default_factory=DatasetConfig)
-    data: Optional[DataConfig] = None       # your own CSV instead of a registered dataset
+    data: Optional[DataConfig] = None  # your own CSV instead of a registered dataset
     inputs: InputsConfig = dataclasses.field(default_factory=InputsConfig)
     architecture: ArchitectureConfig = dataclasses.field(default_factory=ArchitectureConfig)
     encoders: Dict[str, EncoderConfig] = dataclasses.field(default_factory=dict)
@@ -281,8 +303,10 @@ class ExperimentConfig:
             raise ConfigError(_BOTH_DATA_KEYS)
 
 
-_BOTH_DATA_KEYS = ("data and dataset: both are set; expected one of them. data: trains on your own CSV "
-                   "(data.csv, data.label), dataset: on a registered dataset (dataset.name). Remove one section.")
+_BOTH_DATA_KEYS = (
+    "data and dataset: both are set; expected one of them. data: trains on your own CSV "
+    "(data.csv, data.label), dataset: on a registered dataset (dataset.name). Remove one section."
+)
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------
@@ -296,8 +320,9 @@ def from_dict(data, source=None):
     """
     try:
         if data is not None and not isinstance(data, dict):
-            raise ConfigError(f"expected a mapping of sections ({', '.join(_section_names())}), "
-                              f"got {type(data).__name__}")
+            raise ConfigError(
+                f"expected a mapping of sections ({', '.join(_section_names())}), got {type(data).__name__}"
+            )
         return parse(ExperimentConfig, data, "")
     except ConfigError as error:
         if source:
@@ -341,11 +366,13 @@ def _set_path(data, key, value):
         child = node.get(part)
         if child is None:
             child = node[part] = {}
-        elif isinstance(child, str) and ".".join(parts[:i + 1]) in _shorthand_paths(data):
+        elif isinstance(child, str) and ".".join(parts[: i + 1]) in _shorthand_paths(data):
             child = node[part] = {"name": child}
         if not isinstance(child, dict):
-            raise ConfigError(f"{key}: {'.'.join(parts[:i + 1])} is {type(child).__name__} "
-                              f"{child!r}, not a mapping, so it has no key '{parts[i + 1]}'")
+            raise ConfigError(
+                f"{key}: {'.'.join(parts[: i + 1])} is {type(child).__name__} "
+                f"{child!r}, not a mapping, so it has no key '{parts[i + 1]}'"
+            )
         node = child
     node[parts[-1]] = value
 
@@ -422,8 +449,11 @@ def _data_paths_from(config, folder):
     """The config with relative `data.csv`/`data.test` paths resolved against `folder` (the YAML file's)."""
     if config.data is None:
         return config
-    paths = {key: os.path.join(folder, value) for key in ("csv", "test")
-             if (value := getattr(config.data, key)) and not os.path.isabs(os.path.expanduser(value))}
+    paths = {
+        key: os.path.join(folder, value)
+        for key in ("csv", "test")
+        if (value := getattr(config.data, key)) and not os.path.isabs(os.path.expanduser(value))
+    }
     return dataclasses.replace(config, data=dataclasses.replace(config.data, **paths)) if paths else config
 
 

@@ -17,12 +17,12 @@ import pandas as pd
 
 from mmzoo.data.infer import InferredInputs, infer_inputs, read_table
 from mmzoo.data.manifest import from_dataframe
+from mmzoo.experiments.artifacts import save_artifacts
 from mmzoo.models import build_model
 from mmzoo.specs.adapt import adapt
 from mmzoo.tasks.infer import infer_task
 from mmzoo.training.atomic import atomic_file
 from mmzoo.training.imbalance import class_weights, with_class_weights
-from mmzoo.experiments.artifacts import save_artifacts
 from mmzoo.training.trainer import train as train_model
 
 __all__ = ["FitResult", "fit"]
@@ -54,9 +54,26 @@ class FitResult:
     class_weight: dict = None
 
 
-def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20, batch_size=32,
-        output=None, inputs=None, encoders=None, seed=0, verbose=1, task=None, patience=5,
-        on_error="raise", cache=True, class_weight=None, **build_options):
+def fit(
+    train,
+    label,
+    model="early_fusion",
+    validation=0.1,
+    test=None,
+    epochs=20,
+    batch_size=32,
+    output=None,
+    inputs=None,
+    encoders=None,
+    seed=0,
+    verbose=1,
+    task=None,
+    patience=5,
+    on_error="raise",
+    cache=True,
+    class_weight=None,
+    **build_options,
+):
     """Trains a model on a table of texts, file paths and numbers, inferring inputs and task.
 
     Args:
@@ -128,8 +145,9 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
     parts = {"train": (train_df, train_dir, train_source)}
     if isinstance(validation, float):
         if not 0 < validation < 1:
-            raise ValueError(f"validation must be a fraction in (0, 1), a DataFrame, a CSV path or None; "
-                             f"received {validation!r}.")
+            raise ValueError(
+                f"validation must be a fraction in (0, 1), a DataFrame, a CSV path or None; received {validation!r}."
+            )
         fit_df, val_df = _split(train_df, labels, task, validation, seed)
         parts = {"train": (fit_df, train_dir, train_source), "validation": (val_df, train_dir, train_source)}
     elif validation is not None:
@@ -140,32 +158,54 @@ def fit(train, label, model="early_fusion", validation=0.1, test=None, epochs=20
         _check_labels(df, labels, name)
 
     keras.utils.set_random_seed(seed)
-    data = {name: _dataset(df, directory, source, specs, label, task, batch_size, name == "train", seed, cache,
-                           on_error) for name, (df, directory, source) in parts.items()}  # all checked first
+    data = {
+        name: _dataset(df, directory, source, specs, label, task, batch_size, name == "train", seed, cache, on_error)
+        for name, (df, directory, source) in parts.items()
+    }  # all checked first
     adapt(specs, data["train"][0])
     network = build_model(model, list(specs), task, encoders=encoders, **build_options)
     validation_ds = data["validation"][0] if "validation" in data else None
     weights = _class_weight(class_weight, task, data["train"][0])
     train_ds = data["train"][0] if weights is None else with_class_weights(data["train"][0], weights)
-    history = train_model(network, train_ds, validation_ds, epochs=epochs, seed=seed,
-                          early_stopping_patience=patience if validation_ds is not None else None,
-                          restore_best=validation_ds is not None, verbose=verbose)
-    metrics = {name: {k: float(v) for k, v in network.evaluate(ds, return_dict=True, verbose=0).items()}
-               for name, (ds, _) in data.items() if name != "train"}
+    history = train_model(
+        network,
+        train_ds,
+        validation_ds,
+        epochs=epochs,
+        seed=seed,
+        early_stopping_patience=patience if validation_ds is not None else None,
+        restore_best=validation_ds is not None,
+        verbose=verbose,
+    )
+    metrics = {
+        name: {k: float(v) for k, v in network.evaluate(ds, return_dict=True, verbose=0).items()}
+        for name, (ds, _) in data.items()
+        if name != "train"
+    }
     sizes = {name: report.num_examples for name, (_, report) in data.items()}
-    result = FitResult(metrics, {k: list(v) for k, v in history.history.items()}, specs, task, sizes,
-                       class_weight=weights)
+    result = FitResult(
+        metrics, {k: list(v) for k, v in history.history.items()}, specs, task, sizes, class_weight=weights
+    )
     if verbose:
         print("metrics: " + json.dumps(metrics))
     if output is not None:
         result.run_dir = output
-        config = {"model": model, "label": label, "task": task.get_config(), "columns": specs.columns,
-                  "inputs": [s.get_config() for s in specs], "encoders": encoders, "epochs": epochs,
-                  "batch_size": batch_size, "seed": seed, "patience": patience, "sizes": sizes,
-                  "class_weight": weights,
-                  "build_options": build_options}
-        result.paths = save_artifacts(network, output, history, metrics,
-                                      json.loads(json.dumps(config, default=repr)))
+        config = {
+            "model": model,
+            "label": label,
+            "task": task.get_config(),
+            "columns": specs.columns,
+            "inputs": [s.get_config() for s in specs],
+            "encoders": encoders,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "seed": seed,
+            "patience": patience,
+            "sizes": sizes,
+            "class_weight": weights,
+            "build_options": build_options,
+        }
+        result.paths = save_artifacts(network, output, history, metrics, json.loads(json.dumps(config, default=repr)))
         result.paths["inputs"] = os.path.join(output, "inputs.txt")
         with atomic_file(result.paths["inputs"]) as tmp, open(tmp, "w") as f:
             f.write(specs.table() + "\n")
@@ -186,8 +226,10 @@ def _check_labels(df, labels, split):
     have = ", ".join(map(str, df.columns)) or "(none)"
     for column in labels:
         if column not in df.columns:
-            raise ValueError(f"Label column '{column}' is not in the {split} data; its columns are: {have}. "
-                             f"Pass label=<one of them>.")
+            raise ValueError(
+                f"Label column '{column}' is not in the {split} data; its columns are: {have}. "
+                f"Pass label=<one of them>."
+            )
     if len(df) == 0:
         raise ValueError(f"The {split} data has no rows (columns: {have}); expected one row per example.")
 
@@ -197,8 +239,9 @@ def _class_weight(class_weight, task, train_ds):
     if class_weight is None:
         return None
     if task.kind != "classification":
-        raise ValueError(f"class_weight applies to classification; the task is {type(task).__name__}. "
-                         f"Pass class_weight=None.")
+        raise ValueError(
+            f"class_weight applies to classification; the task is {type(task).__name__}. Pass class_weight=None."
+        )
     if isinstance(class_weight, str):
         return class_weights(train_ds, mode=class_weight)
     if isinstance(class_weight, dict):
@@ -206,8 +249,9 @@ def _class_weight(class_weight, task, train_ds):
         if bad:
             raise ValueError(f"class_weight has class ids {bad} outside 0..{task.num_classes - 1}.")
         return {int(c): float(w) for c, w in class_weight.items()}
-    raise TypeError(f"class_weight must be None, 'balanced' or a dict {{class_id: weight}}; "
-                    f"received {type(class_weight).__name__}.")
+    raise TypeError(
+        f"class_weight must be None, 'balanced' or a dict {{class_id: weight}}; received {type(class_weight).__name__}."
+    )
 
 
 def _split(df, labels, task, fraction, seed):
@@ -222,14 +266,26 @@ def _split(df, labels, task, fraction, seed):
 
 
 def _dataset(df, base_dir, source, specs, label, task, batch_size, shuffle, seed, cache, on_error):
-    return from_dataframe(df, list(specs), label=label, base_dir=base_dir, columns=specs.columns, source=source,
-                          batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache, resize_images=True,
-                          resample=True, on_error=on_error, task=task, with_report=True)
+    return from_dataframe(
+        df,
+        list(specs),
+        label=label,
+        base_dir=base_dir,
+        columns=specs.columns,
+        source=source,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        resize_images=True,
+        resample=True,
+        on_error=on_error,
+        task=task,
+        with_report=True,
+    )
 
 
 def _describe_task(task):
     names = getattr(task, "class_names", None) or getattr(task, "label_names", None)
     shown = "" if not names else ": " + ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
     return f"{type(task).__name__}{shown}"
-
-

@@ -32,12 +32,23 @@ import os
 
 from mmzoo.experiments.config import ConfigError, apply_overrides
 
-__all__ = ["build_model_from_config", "check_config", "dataset_loaders", "export_formats", "fit_from_config",
-           "load_data"]
+__all__ = [
+    "build_model_from_config",
+    "check_config",
+    "dataset_loaders",
+    "export_formats",
+    "fit_from_config",
+    "load_data",
+]
 
 _SET_BY_CONFIG = {"batch_size": "training.batch_size", "seed": "seed", "data_dir": "dataset.data_dir"}
-_RESERVED_OPTIONS = {"encoders": "encoders", "fusion": "fusion.name", "fusion_options": "fusion.options",
-                     "learning_rate": "training.learning_rate", "compile": None}
+_RESERVED_OPTIONS = {
+    "encoders": "encoders",
+    "fusion": "fusion.name",
+    "fusion_options": "fusion.options",
+    "learning_rate": "training.learning_rate",
+    "compile": None,
+}
 
 
 def _loader(name):
@@ -57,8 +68,14 @@ def dataset_loaders():
     import mmzoo.datasets  # noqa: F401  (registers the built-in loaders)
     from mmzoo.registry import DATASETS
 
-    return {name: (lambda batch_size, seed, data_dir=None, _name=name, **options:
-                   _call_loader(_name, batch_size, seed, data_dir, **options)) for name in DATASETS.names()}
+    return {
+        name: (
+            lambda batch_size, seed, data_dir=None, _name=name, **options: _call_loader(
+                _name, batch_size, seed, data_dir, **options
+            )
+        )
+        for name in DATASETS.names()
+    }
 
 
 def check_config(config):
@@ -73,8 +90,9 @@ def check_config(config):
     if config.data is not None:
         _check_own_data(config)
     elif config.dataset.name not in DATASETS:
-        raise ConfigError(f"dataset.name: Unknown dataset '{config.dataset.name}'. "
-                          f"Known datasets: {', '.join(DATASETS.names())}.")
+        raise ConfigError(
+            f"dataset.name: Unknown dataset '{config.dataset.name}'. Known datasets: {', '.join(DATASETS.names())}."
+        )
     function, fixed = _loader(config.dataset.name)
     accepted = set(inspect.signature(function).parameters) - set(fixed)
     for key in config.dataset.options if config.data is None else ():
@@ -82,14 +100,18 @@ def check_config(config):
             where = _SET_BY_CONFIG.get(key, "the dataset name")
             raise ConfigError(f"dataset.options.{key}: set by {where}, not by loader options")
         if key not in accepted:
-            raise ConfigError(f"dataset.options.{key}: dataset '{config.dataset.name}' takes no such option; it takes "
-                              f"{', '.join(sorted(accepted - set(_SET_BY_CONFIG))) or 'none'}")
-    for registry, key, name in [(MODELS, "architecture.name", config.architecture.name),
-                                (FUSIONS, "fusion.name", config.fusion.name)] + \
-            [(ENCODERS, f"encoders.{k}.name", e.name) for k, e in config.encoders.items()]:
+            raise ConfigError(
+                f"dataset.options.{key}: dataset '{config.dataset.name}' takes no such option; it takes "
+                f"{', '.join(sorted(accepted - set(_SET_BY_CONFIG))) or 'none'}"
+            )
+    for registry, key, name in [
+        (MODELS, "architecture.name", config.architecture.name),
+        (FUSIONS, "fusion.name", config.fusion.name),
+    ] + [(ENCODERS, f"encoders.{k}.name", e.name) for k, e in config.encoders.items()]:
         if name is not None and name not in registry:
-            raise ConfigError(f"{key}: Unknown {registry.kind} '{name}'. "
-                              f"Known {registry.plural}: {', '.join(registry.names())}.")
+            raise ConfigError(
+                f"{key}: Unknown {registry.kind} '{name}'. Known {registry.plural}: {', '.join(registry.names())}."
+            )
     for key, instead in _RESERVED_OPTIONS.items():
         if key in config.architecture.options:
             hint = f"set {instead} instead" if instead else "mmzoo compiles the model"
@@ -107,8 +129,11 @@ def check_config(config):
 
 _OWN_DATA_UNUSED = [  # (key, is it set?, the fix): fields a data: run cannot use
     ("task.options", lambda c: c.task.options, "the task is inferred from the label column; remove task.options"),
-    ("encoders", lambda c: [k for k, e in c.encoders.items() if e.options and not e.name],
-     "encoder options need the encoder's name with data: (encoders.<input>.name)"),
+    (
+        "encoders",
+        lambda c: [k for k, e in c.encoders.items() if e.options and not e.name],
+        "encoder options need the encoder's name with data: (encoders.<input>.name)",
+    ),
     ("search", lambda c: c.search, "tuning runs on a registered dataset: for now; remove search: or use dataset:"),
 ]
 
@@ -116,16 +141,22 @@ _OWN_DATA_UNUSED = [  # (key, is it set?, the fix): fields a data: run cannot us
 def _check_own_data(config):
     """Checks a `data:` section: a CSV and a label column given, the files there, nothing it cannot use."""
     data = config.data
-    for key, value, what in [("csv", data.csv, "the path of your training CSV"),
-                             ("label", data.label, "the name of its label column")]:
+    for key, value, what in [
+        ("csv", data.csv, "the path of your training CSV"),
+        ("label", data.label, "the name of its label column"),
+    ]:
         if not value:
-            raise ConfigError(f"data.{key}: expected {what}; received {value!r}. E.g. "
-                              f"data: {{csv: train.csv, label: category}} or --data train.csv --label category")
+            raise ConfigError(
+                f"data.{key}: expected {what}; received {value!r}. E.g. "
+                f"data: {{csv: train.csv, label: category}} or --data train.csv --label category"
+            )
     for key in ("csv", "test"):
         path = getattr(data, key)
         if path is not None and not os.path.isfile(path):
-            raise ConfigError(f"data.{key}: no file '{path}' (working directory: {os.getcwd()}); expected a CSV "
-                              f"with one row per example.")
+            raise ConfigError(
+                f"data.{key}: no file '{path}' (working directory: {os.getcwd()}); expected a CSV "
+                f"with one row per example."
+            )
     for key, is_set, fix in _OWN_DATA_UNUSED:
         if is_set(config):
             raise ConfigError(f"{key}: not available with data: (your own CSV): {fix}.")
@@ -150,14 +181,24 @@ def fit_options(config):
         build["fusion"] = config.fusion.name
     if config.fusion.options:
         build["fusion_options"] = dict(config.fusion.options)
-    encoders = {name: (e.name, dict(e.options)) if e.options else e.name
-                for name, e in config.encoders.items() if e.name}
-    return dict(train=data.csv, label=data.label, model=config.architecture.name,
-                validation=data.validation or None, test=data.test, epochs=training.epochs,
-                batch_size=training.batch_size, inputs=overrides or None, encoders=encoders or None,
-                seed=config.seed, learning_rate=training.learning_rate,
-                **({"patience": training.early_stopping_patience} if training.early_stopping_patience else {}),
-                **build)
+    encoders = {
+        name: (e.name, dict(e.options)) if e.options else e.name for name, e in config.encoders.items() if e.name
+    }
+    return dict(
+        train=data.csv,
+        label=data.label,
+        model=config.architecture.name,
+        validation=data.validation or None,
+        test=data.test,
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        inputs=overrides or None,
+        encoders=encoders or None,
+        seed=config.seed,
+        learning_rate=training.learning_rate,
+        **({"patience": training.early_stopping_patience} if training.early_stopping_patience else {}),
+        **build,
+    )
 
 
 def fit_from_config(config, output_dir, verbose=1):
@@ -211,21 +252,33 @@ def load_data(config):
 
     check_config(config)
     options = config.dataset.options
-    splits = _call_loader(config.dataset.name, config.training.batch_size, config.seed, config.dataset.data_dir,
-                          **options)
+    splits = _call_loader(
+        config.dataset.name, config.training.batch_size, config.seed, config.dataset.data_dir, **options
+    )
     known = [spec.name for spec in splits.inputs]
     names = config.inputs.names or known
-    for key, wanted in [("inputs.names", names), ("inputs.options", config.inputs.options),
-                        ("encoders", config.encoders)]:
+    for key, wanted in [
+        ("inputs.names", names),
+        ("inputs.options", config.inputs.options),
+        ("encoders", config.encoders),
+    ]:
         unknown = [n for n in wanted if n not in known]
         if unknown:
-            raise ConfigError(f"{key}: unknown input '{unknown[0]}'; dataset '{config.dataset.name}' has inputs "
-                              f"{', '.join(known)}")
+            raise ConfigError(
+                f"{key}: unknown input '{unknown[0]}'; dataset '{config.dataset.name}' has inputs {', '.join(known)}"
+            )
     specs = {spec.name: spec for spec in splits.inputs}
-    inputs = [_replace(specs[n], config.inputs.options[n], f"inputs.options.{n}", type(specs[n]).__name__)
-              if n in config.inputs.options else specs[n] for n in names]
-    task = _replace(splits.task, config.task.options, "task.options", type(splits.task).__name__) \
-        if config.task.options else splits.task
+    inputs = [
+        _replace(specs[n], config.inputs.options[n], f"inputs.options.{n}", type(specs[n]).__name__)
+        if n in config.inputs.options
+        else specs[n]
+        for n in names
+    ]
+    task = (
+        _replace(splits.task, config.task.options, "task.options", type(splits.task).__name__)
+        if config.task.options
+        else splits.task
+    )
     parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
     if names != known:
         parts = {k: _select(v, names) for k, v in parts.items()}
@@ -249,16 +302,25 @@ def build_model_from_config(config, splits):
         steps = max(1, int(splits.train.cardinality()))
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * training.epochs)
     used = {spec.name for spec in splits.inputs}  # encoders of inputs left out by inputs.names are ignored
-    encoders = {name: (e.name or _default_encoder(splits, name), dict(e.options)) if e.options
-                else e.name for name, e in config.encoders.items() if (e.name or e.options) and name in used}
+    encoders = {
+        name: (e.name or _default_encoder(splits, name), dict(e.options)) if e.options else e.name
+        for name, e in config.encoders.items()
+        if (e.name or e.options) and name in used
+    }
     options = dict(config.architecture.options)
     if config.fusion.name:
         options["fusion"] = config.fusion.name
     if config.fusion.options:
         options["fusion_options"] = dict(config.fusion.options)
     try:
-        return build_model(config.architecture.name, splits.inputs, splits.task, encoders=encoders or None,
-                           learning_rate=learning_rate, **options)
+        return build_model(
+            config.architecture.name,
+            splits.inputs,
+            splits.task,
+            encoders=encoders or None,
+            learning_rate=learning_rate,
+            **options,
+        )
     except TypeError as error:
         if "unexpected keyword argument" not in str(error):
             raise

@@ -37,7 +37,15 @@ import dataclasses
 import json
 import os
 
-from mmzoo.experiments.config import ConfigError, ExperimentConfig, apply_overrides, from_dict, load_config, save_config, to_dict
+from mmzoo.experiments.config import (
+    ConfigError,
+    ExperimentConfig,
+    apply_overrides,
+    from_dict,
+    load_config,
+    save_config,
+    to_dict,
+)
 from mmzoo.experiments.runner import build_model_from_config, check_config, load_data
 
 __all__ = ["TuneResult", "tune"]
@@ -68,9 +76,10 @@ def _keras_tuner():
         import keras_tuner
         import tensorboard  # noqa: F401  (KerasTuner 1.4 imports it in every trial with the TensorFlow backend)
     except ImportError:
-        raise ImportError('mmzoo.tune needs KerasTuner, an optional dependency: pip install "mmzoo[tune]" '
-                          '(or pip install "keras-tuner>=1.4.7" tensorboard; tuner: bayesian also needs scikit-learn).') \
-            from None
+        raise ImportError(
+            'mmzoo.tune needs KerasTuner, an optional dependency: pip install "mmzoo[tune]" '
+            '(or pip install "keras-tuner>=1.4.7" tensorboard; tuner: bayesian also needs scikit-learn).'
+        ) from None
     return keras_tuner
 
 
@@ -82,8 +91,10 @@ def _direction(search):
         return "min"
     if any(word in name for word in _MAXIMISE):
         return "max"
-    raise ConfigError(f"search.direction: cannot tell whether '{search.objective}' is to be minimised or "
-                      f"maximised; set search.direction: min or max")
+    raise ConfigError(
+        f"search.direction: cannot tell whether '{search.objective}' is to be minimised or "
+        f"maximised; set search.direction: min or max"
+    )
 
 
 def _is_scalar_choice(values):
@@ -145,14 +156,22 @@ def _hypermodel(kt, base, objective, verbose):
         def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, **kwargs):
             config = self.trial_config(hp)
             extra = {"precision": config.training.precision} if config.training.precision else {}
-            history = train(model, self.splits.train, validation_data=self.splits.validation,
-                            epochs=(epochs or config.training.epochs) - initial_epoch, seed=config.seed,
-                            callbacks=callbacks, early_stopping_patience=config.training.early_stopping_patience,
-                            verbose=verbose, **extra)
+            history = train(
+                model,
+                self.splits.train,
+                validation_data=self.splits.validation,
+                epochs=(epochs or config.training.epochs) - initial_epoch,
+                seed=config.seed,
+                callbacks=callbacks,
+                early_stopping_patience=config.training.early_stopping_patience,
+                verbose=verbose,
+                **extra,
+            )
             if objective not in history.history:
                 raise kt.errors.FatalValueError(
                     f"search.objective: the model reports no '{objective}'; it reports "
-                    f"{', '.join(sorted(history.history))}")
+                    f"{', '.join(sorted(history.history))}"
+                )
             return history
 
     return ConfigHyperModel()
@@ -161,11 +180,22 @@ def _hypermodel(kt, base, objective, verbose):
 def _make_tuner(kt, config, hypermodel, directory):
     search = config.search
     objective = kt.Objective(search.objective, direction=_direction(search))
-    common = dict(objective=objective, seed=config.seed, directory=directory, project_name="tuner",
-                  executions_per_trial=search.executions_per_trial, overwrite=False)
+    common = dict(
+        objective=objective,
+        seed=config.seed,
+        directory=directory,
+        project_name="tuner",
+        executions_per_trial=search.executions_per_trial,
+        overwrite=False,
+    )
     if search.tuner == "hyperband":
-        return kt.Hyperband(hypermodel, max_epochs=search.max_epochs or config.training.epochs, factor=search.factor,
-                            hyperband_iterations=1, **common)
+        return kt.Hyperband(
+            hypermodel,
+            max_epochs=search.max_epochs or config.training.epochs,
+            factor=search.factor,
+            hyperband_iterations=1,
+            **common,
+        )
     if search.tuner == "bayesian":
         return kt.BayesianOptimization(hypermodel, max_trials=search.max_trials, **common)
     return kt.RandomSearch(hypermodel, max_trials=search.max_trials, **common)
@@ -195,12 +225,18 @@ def _check_resume(config, directory):
         if previous.search is None or _comparable(previous) != _comparable(config):
             lines = config_diff(_comparable(previous), _comparable(config)) if previous.search else ["search: absent"]
             raise ConfigError(
-                f"{directory} holds a search of a different config; changed:\n  " + "\n  ".join(lines) +
-                "\nResume it with the same config (only search.max_trials may change), or set another "
-                "export.run_name / search.directory, or delete the folder to start over.")
+                f"{directory} holds a search of a different config; changed:\n  "
+                + "\n  ".join(lines)
+                + "\nResume it with the same config (only search.max_trials may change), or set another "
+                "export.run_name / search.directory, or delete the folder to start over."
+            )
     os.makedirs(directory, exist_ok=True)
-    save_config(config, path, header="mmzoo search config; continue the search: python -m mmzoo tune --config "
-                                     "<this file> (a larger search.max_trials adds trials)")
+    save_config(
+        config,
+        path,
+        header="mmzoo search config; continue the search: python -m mmzoo tune --config "
+        "<this file> (a larger search.max_trials adds trials)",
+    )
     return path
 
 
@@ -243,8 +279,10 @@ def _write_tables(rows, directory):
             for rank, row in enumerate(rows, 1):
                 writer.writerow([rank, *(_cell(row.get(c)) for c in columns)])
     lines = ["| rank | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 1)]
-    lines += [f"| {rank} | " + " | ".join(_cell(row.get(c)).replace("|", "\\|") for c in columns) + " |"
-              for rank, row in enumerate(rows, 1)]
+    lines += [
+        f"| {rank} | " + " | ".join(_cell(row.get(c)).replace("|", "\\|") for c in columns) + " |"
+        for rank, row in enumerate(rows, 1)
+    ]
     with atomic_file(paths["markdown"]) as tmp:
         with open(tmp, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -277,17 +315,21 @@ def tune(config, overrides=(), verbose=1):
     """
     config = check_config(_resolve(config, overrides))
     if config.search is None:
-        raise ConfigError("search: this config has no search section; add one, e.g.\n"
-                          "search:\n  max_trials: 10\n  space:\n"
-                          "    training.learning_rate: {min: 1.0e-4, max: 1.0e-2, sampling: log}")
+        raise ConfigError(
+            "search: this config has no search section; add one, e.g.\n"
+            "search:\n  max_trials: 10\n  space:\n"
+            "    training.learning_rate: {min: 1.0e-4, max: 1.0e-2, sampling: log}"
+        )
     direction = _direction(config.search)
     kt = _keras_tuner()
     splits = load_data(dataclasses.replace(config, search=None))  # input names, task options: checked up front
     reported = {"loss", *(m.name for m in splits.task.metrics())}
     objective = config.search.objective
     if objective not in reported | {f"val_{name}" for name in reported}:
-        raise ConfigError(f"search.objective: '{objective}' is not a metric of this task; choose one of "
-                          f"{', '.join(sorted(f'val_{n}' for n in reported))} (or the training ones without val_)")
+        raise ConfigError(
+            f"search.objective: '{objective}' is not a metric of this task; choose one of "
+            f"{', '.join(sorted(f'val_{n}' for n in reported))} (or the training ones without val_)"
+        )
     directory = _search_directory(config)
     config_path = _check_resume(config, directory)
     hypermodel = _hypermodel(kt, config, objective, verbose)
@@ -299,11 +341,16 @@ def tune(config, overrides=(), verbose=1):
     best = next((row for row in rows if row[objective] is not None), None)
     if best is None:
         raise RuntimeError(f"No trial of the search in {directory} finished; see the errors above.")
-    best_config = apply_overrides(dataclasses.replace(config, search=None),
-                                  {k: best[k] for k in config.search.space if k in best})
-    best_config = apply_overrides(best_config, {"export.run_name": f"{os.path.basename(os.path.normpath(directory))}-best"})
+    best_config = apply_overrides(
+        dataclasses.replace(config, search=None), {k: best[k] for k in config.search.space if k in best}
+    )
+    best_config = apply_overrides(
+        best_config, {"export.run_name": f"{os.path.basename(os.path.normpath(directory))}-best"}
+    )
     paths["best_config"] = save_config(
-        best_config, os.path.join(directory, "best_config.yaml"),
+        best_config,
+        os.path.join(directory, "best_config.yaml"),
         header=f"Best of {len(rows)} trials: {objective}={best[objective]:.6g} (trial {best['trial']}).\n"
-               f"Train it: python -m mmzoo train --config <this file>")
+        f"Train it: python -m mmzoo train --config <this file>",
+    )
     return TuneResult(directory=directory, rows=rows, best_config=best_config, paths=paths)

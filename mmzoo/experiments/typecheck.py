@@ -148,8 +148,9 @@ def parse(cls, value, path=""):
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{join(path, key)}: unknown key.{hint} "
-                              f"{path or 'The config'} takes: {', '.join(fields)}")
+            raise ConfigError(
+                f"{join(path, key)}: unknown key.{hint} {path or 'The config'} takes: {', '.join(fields)}"
+            )
         kwargs[key] = _parse(hints[key], item, join(path, key))
     config = cls(**kwargs)
     if hasattr(config, "validate"):

@@ -8,9 +8,12 @@ from mmzoo.fusion.blocks import presence_matrix, softmax
 from mmzoo.registry import register_fusion
 
 
-@register_fusion("attention", inputs="vectors",
-                  paper="Hori et al. 2017, Attention-Based Multimodal Fusion for Video Description; "
-                        "additive attention of Bahdanau et al. 2015")
+@register_fusion(
+    "attention",
+    inputs="vectors",
+    paper="Hori et al. 2017, Attention-Based Multimodal Fusion for Video Description; "
+    "additive attention of Bahdanau et al. 2015",
+)
 class AttentionFusion(Fusion):
     """Softmax-weighted sum over modalities of their projected feature vectors.
 
@@ -119,5 +122,4 @@ class AttentionFusion(Fusion):
         return (batch, self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "return_weights": self.return_weights,
-                "query": self.query}
+        return {**super().get_config(), "units": self.units, "return_weights": self.return_weights, "query": self.query}

@@ -19,7 +19,7 @@ def power_l2_normalize(z):
     so its gradient stays finite at 0.
     """
     z = ops.cast(z, "float32")
-    z = ops.sign(z) * (ops.sqrt(ops.abs(z) + EPSILON) - EPSILON ** 0.5)
+    z = ops.sign(z) * (ops.sqrt(ops.abs(z) + EPSILON) - EPSILON**0.5)
     return z / ops.sqrt(ops.maximum(ops.sum(ops.square(z), axis=-1, keepdims=True), EPSILON))
 
 
@@ -53,8 +53,10 @@ class FactorizedPooling(Fusion):
         names = sorted(input_shape)
         dims = [s[-1] for s in self.ordered_shapes(input_shape)]
         self.blocks = [
-            [add_projection(self, f"{n}_block{i}", d, self.factor * self.units, self.use_bias)
-             for n, d in zip(names, dims)]
+            [
+                add_projection(self, f"{n}_block{i}", d, self.factor * self.units, self.use_bias)
+                for n, d in zip(names, dims)
+            ]
             for i in range(self.order)
         ]
 
@@ -64,7 +66,7 @@ class FactorizedPooling(Fusion):
         for m, (x, projection) in enumerate(zip(xs, block)):
             f = ops.cast(project(x, projection), "float32")
             if mask is not None:
-                f = ops.where(mask[:, m:m + 1] > 0, f, ops.ones_like(f))
+                f = ops.where(mask[:, m : m + 1] > 0, f, ops.ones_like(f))
             factors.append(f)
         return functools.reduce(ops.multiply, factors)
 
@@ -88,13 +90,23 @@ class FactorizedPooling(Fusion):
         return tuple(self.ordered_shapes(input_shape)[0][:-1]) + (self.units * self.order,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "factor": self.factor, "order": self.order,
-                "dropout": self.dropout, "use_bias": self.use_bias, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "factor": self.factor,
+            "order": self.order,
+            "dropout": self.dropout,
+            "use_bias": self.use_bias,
+            "seed": self.seed,
+        }
 
 
-@register_fusion("mfb", inputs="vectors",
-                  paper="Yu et al. 2017, Multi-modal Factorized Bilinear Pooling with Co-Attention Learning "
-                        "for Visual Question Answering (ICCV)")
+@register_fusion(
+    "mfb",
+    inputs="vectors",
+    paper="Yu et al. 2017, Multi-modal Factorized Bilinear Pooling with Co-Attention Learning "
+    "for Visual Question Answering (ICCV)",
+)
 class MultimodalFactorizedBilinear(FactorizedPooling):
     """Multimodal Factorized Bilinear pooling (MFB).
 
@@ -130,8 +142,7 @@ class MultimodalFactorizedBilinear(FactorizedPooling):
 
     def __init__(self, units=256, factor=5, dropout=0.1, use_bias=True, seed=None, **kwargs):
         kwargs.pop("order", None)
-        super().__init__(units=units, factor=factor, order=1, dropout=dropout, use_bias=use_bias, seed=seed,
-                         **kwargs)
+        super().__init__(units=units, factor=factor, order=1, dropout=dropout, use_bias=use_bias, seed=seed, **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -139,9 +150,12 @@ class MultimodalFactorizedBilinear(FactorizedPooling):
         return config
 
 
-@register_fusion("mfh", inputs="vectors",
-                  paper="Yu et al. 2018, Beyond Bilinear: Generalized Multimodal Factorized High-Order Pooling "
-                        "for Visual Question Answering (IEEE TNNLS)")
+@register_fusion(
+    "mfh",
+    inputs="vectors",
+    paper="Yu et al. 2018, Beyond Bilinear: Generalized Multimodal Factorized High-Order Pooling "
+    "for Visual Question Answering (IEEE TNNLS)",
+)
 class MultimodalFactorizedHighOrder(FactorizedPooling):
     """Multimodal Factorized High-order pooling (MFH): `order` cascaded MFB blocks, concatenated.
 
@@ -174,5 +188,6 @@ class MultimodalFactorizedHighOrder(FactorizedPooling):
     """
 
     def __init__(self, units=256, factor=5, order=2, dropout=0.1, use_bias=True, seed=None, **kwargs):
-        super().__init__(units=units, factor=factor, order=order, dropout=dropout, use_bias=use_bias, seed=seed,
-                         **kwargs)
+        super().__init__(
+            units=units, factor=factor, order=order, dropout=dropout, use_bias=use_bias, seed=seed, **kwargs
+        )

@@ -128,8 +128,7 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
         return tuple(query_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "num_heads": self.num_heads,
-                "dropout": self.dropout}
+        return {**super().get_config(), "units": self.units, "num_heads": self.num_heads, "dropout": self.dropout}
 
 
 @keras.saving.register_keras_serializable(package="mmzoo")
@@ -202,8 +201,14 @@ class TransformerBlock(keras.layers.Layer):
         return tuple(x_shape)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "num_heads": self.num_heads,
-                "ffn_units": self.ffn_units, "dropout": self.dropout, "cross": self.cross}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "num_heads": self.num_heads,
+            "ffn_units": self.ffn_units,
+            "dropout": self.dropout,
+            "cross": self.cross,
+        }
 
 
 class SequenceFusion(Fusion):
@@ -261,16 +266,19 @@ class SequenceFusion(Fusion):
                 # on the tokens' scale (not BERT's 0.02): position-dependent features (which image
                 # column, which mel band) are then visible from the first step; with 0.02 the XOR
                 # test sat at chance for most of its epochs
-                self.position_embeddings.append(self.add_weight(
-                    shape=(shape[1], self.units), initializer=keras.initializers.RandomNormal(stddev=0.5),
-                    name=f"{name}_positions"))
+                self.position_embeddings.append(
+                    self.add_weight(
+                        shape=(shape[1], self.units),
+                        initializer=keras.initializers.RandomNormal(stddev=0.5),
+                        name=f"{name}_positions",
+                    )
+                )
 
     def embed(self, inputs, training=None):
         """Projected tokens `(batch, steps_m, units)` plus positions, sorted by name."""
         if sorted(inputs) != self.modality_names:
             raise ValueError(
-                f"Fusion '{self.name}' was built for inputs {self.modality_names}; "
-                f"received {sorted(inputs)}."
+                f"Fusion '{self.name}' was built for inputs {self.modality_names}; received {sorted(inputs)}."
             )
         tokens = []
         for i, (x, projection) in enumerate(zip(self.ordered(inputs), self.projections)):
@@ -290,5 +298,11 @@ class SequenceFusion(Fusion):
         return (ops.ones_like(tokens[:, :, 0], dtype="float32") * present[:, None]) > 0
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "num_heads": self.num_heads,
-                "num_layers": self.num_layers, "dropout": self.dropout, "positions": self.positions}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "num_heads": self.num_heads,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "positions": self.positions,
+        }

@@ -6,8 +6,9 @@ from mmzoo.fusion.weighted import ProjectedFusion, add_projection, masked_softma
 from mmzoo.registry import register_fusion
 
 
-@register_fusion("gmu", inputs="vectors",
-                  paper="Arevalo et al. 2017, Gated Multimodal Units for Information Fusion (ICLR workshop)")
+@register_fusion(
+    "gmu", inputs="vectors", paper="Arevalo et al. 2017, Gated Multimodal Units for Information Fusion (ICLR workshop)"
+)
 class GatedMultimodalUnit(ProjectedFusion):
     """Gated Multimodal Unit: per-unit gates choose how much each modality contributes.
 

@@ -9,9 +9,12 @@ from mmzoo.registry import register_fusion
 MODES = ("mean", "learned")
 
 
-@register_fusion("late_fusion", inputs="decisions",
-                  paper="decision-level fusion; Snoek, Worring & Smeulders 2005, Early versus Late Fusion "
-                        "in Semantic Video Analysis (ACM MM)")
+@register_fusion(
+    "late_fusion",
+    inputs="decisions",
+    paper="decision-level fusion; Snoek, Worring & Smeulders 2005, Early versus Late Fusion "
+    "in Semantic Video Analysis (ACM MM)",
+)
 class LateFusion(Fusion):
     """Combines per-modality decisions (e.g. task logits) of equal size into one.
 
@@ -52,8 +55,9 @@ class LateFusion(Fusion):
             )
         self.logits = None
         if self.mode == "learned":
-            self.logits = self.add_weight(shape=(len(sizes),), initializer="zeros", name="modality_logits",
-                                          autocast=False)
+            self.logits = self.add_weight(
+                shape=(len(sizes),), initializer="zeros", name="modality_logits", autocast=False
+            )
 
     def modality_logits(self, count):
         return self.logits if self.logits is not None else ops.zeros((count,), "float32")

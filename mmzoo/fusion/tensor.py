@@ -15,8 +15,9 @@ def augmented(xs, mask):
     return [ops.concatenate([x, ops.ones_like(x[:, :1])], axis=-1) for x in zero_absent(xs, mask)]
 
 
-@register_fusion("tfn", inputs="vectors",
-                  paper="Zadeh et al. 2017, Tensor Fusion Network for Multimodal Sentiment Analysis (EMNLP)")
+@register_fusion(
+    "tfn", inputs="vectors", paper="Zadeh et al. 2017, Tensor Fusion Network for Multimodal Sentiment Analysis (EMNLP)"
+)
 class TensorFusion(ProjectedFusion):
     """Tensor Fusion Network: the flattened outer product of the modality vectors, each extended by 1.
 
@@ -97,8 +98,11 @@ class TensorFusion(ProjectedFusion):
         return {**super().get_config(), "max_size": self.max_size}
 
 
-@register_fusion("lmf", inputs="vectors",
-                  paper="Liu et al. 2018, Efficient Low-rank Multimodal Fusion with Modality-Specific Factors (ACL)")
+@register_fusion(
+    "lmf",
+    inputs="vectors",
+    paper="Liu et al. 2018, Efficient Low-rank Multimodal Fusion with Modality-Specific Factors (ACL)",
+)
 class LowRankFusion(Fusion):
     """Low-rank Multimodal Fusion: TFN's weight tensor factorised into rank-`r` modality factors.
 
@@ -143,19 +147,20 @@ class LowRankFusion(Fusion):
         dims = [s[-1] for s in self.ordered_shapes(input_shape)]
         self.output_units = self._units(dims)
         self.factors = [
-            self.add_weight(shape=(self.rank, d + 1, self.output_units), initializer="glorot_normal",
-                            name=f"{n}_factor")
+            self.add_weight(
+                shape=(self.rank, d + 1, self.output_units), initializer="glorot_normal", name=f"{n}_factor"
+            )
             for n, d in zip(names, dims)
         ]
-        self.rank_weights = self.add_weight(shape=(self.rank,), initializer="ones", name="rank_weights",
-                                            autocast=False)
+        self.rank_weights = self.add_weight(shape=(self.rank,), initializer="ones", name="rank_weights", autocast=False)
         self.bias = self.add_weight(shape=(self.output_units,), initializer="zeros", name="bias", autocast=False)
 
     def call(self, inputs, presence=None):
         xs = self.ordered(inputs)
         mask = presence_mask(xs, self.ordered_presence(inputs, presence))
-        per_modality = [ops.cast(ops.einsum("bd,rdu->bru", a, w), "float32")
-                        for a, w in zip(augmented(xs, mask), self.factors)]
+        per_modality = [
+            ops.cast(ops.einsum("bd,rdu->bru", a, w), "float32") for a, w in zip(augmented(xs, mask), self.factors)
+        ]
         product = functools.reduce(ops.multiply, per_modality)
         out = ops.einsum("r,bru->bu", self.rank_weights, product) + self.bias
         return ops.cast(out, self.compute_dtype)

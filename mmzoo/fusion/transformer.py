@@ -7,8 +7,11 @@ from mmzoo.fusion.blocks import SequenceFusion, TransformerBlock, presence_matri
 from mmzoo.registry import register_fusion
 
 
-@register_fusion("cross_attention", inputs="sequences",
-                  paper="Tsai et al. 2019, Multimodal Transformer for Unaligned Multimodal Language Sequences (MulT)")
+@register_fusion(
+    "cross_attention",
+    inputs="sequences",
+    paper="Tsai et al. 2019, Multimodal Transformer for Unaligned Multimodal Language Sequences (MulT)",
+)
 class CrossModalAttentionFusion(SequenceFusion):
     """MulT cross-modal transformers: every modality attends to every other one.
 
@@ -48,10 +51,10 @@ class CrossModalAttentionFusion(SequenceFusion):
         (2, 16)
     """
 
-    def __init__(self, units=64, num_heads=4, num_layers=1, dropout=0.1, positions="learned", pooling="mean",
-                 **kwargs):
-        super().__init__(units=units, num_heads=num_heads, num_layers=num_layers, dropout=dropout,
-                         positions=positions, **kwargs)
+    def __init__(self, units=64, num_heads=4, num_layers=1, dropout=0.1, positions="learned", pooling="mean", **kwargs):
+        super().__init__(
+            units=units, num_heads=num_heads, num_layers=num_layers, dropout=dropout, positions=positions, **kwargs
+        )
         if pooling not in ("mean", "last"):
             raise ValueError(f"cross_attention pooling must be 'mean' or 'last'; received {pooling!r}.")
         self.pooling = pooling
@@ -74,8 +77,13 @@ class CrossModalAttentionFusion(SequenceFusion):
             shape_s = self.token_shapes[s][:2] + (self.units,)
             blocks = []
             for i in range(self.num_layers):
-                block = TransformerBlock(self.units, self.num_heads, dropout=self.dropout, cross=True,
-                                         name=f"{names[t]}_from_{names[s]}_block{i}")
+                block = TransformerBlock(
+                    self.units,
+                    self.num_heads,
+                    dropout=self.dropout,
+                    cross=True,
+                    name=f"{names[t]}_from_{names[s]}_block{i}",
+                )
                 block.build(shape_t, shape_s)
                 blocks.append(block)
             norm = keras.layers.LayerNormalization(epsilon=1e-5, name=f"{names[t]}_from_{names[s]}_norm")
@@ -95,7 +103,7 @@ class CrossModalAttentionFusion(SequenceFusion):
             z = norm(z)
             z = ops.mean(z, axis=1) if self.pooling == "mean" else z[:, -1]
             if present is not None:
-                z = z * ops.cast(present[:, t:t + 1], z.dtype)
+                z = z * ops.cast(present[:, t : t + 1], z.dtype)
             outputs.append(z)
         return ops.concatenate(outputs, axis=-1)
 
@@ -108,9 +116,12 @@ class CrossModalAttentionFusion(SequenceFusion):
         return {**super().get_config(), "pooling": self.pooling}
 
 
-@register_fusion("transformer", inputs="sequences",
-                  paper="early-fusion transformer with a [CLS] token: Devlin et al. 2019 (BERT); "
-                        "e.g. VisualBERT (Li et al. 2019), Nagrani et al. 2021")
+@register_fusion(
+    "transformer",
+    inputs="sequences",
+    paper="early-fusion transformer with a [CLS] token: Devlin et al. 2019 (BERT); "
+    "e.g. VisualBERT (Li et al. 2019), Nagrani et al. 2021",
+)
 class TransformerFusion(SequenceFusion):
     """Early-fusion transformer: all modalities' tokens in one sequence, read out at a [CLS] token.
 
@@ -148,12 +159,18 @@ class TransformerFusion(SequenceFusion):
         self._build_projections(input_shape)
         count = len(self.modality_names)
         self.modality_embedding = self.add_weight(
-            shape=(count, self.units), initializer=keras.initializers.RandomNormal(stddev=0.02),
-            name="modality_embedding")
+            shape=(count, self.units),
+            initializer=keras.initializers.RandomNormal(stddev=0.02),
+            name="modality_embedding",
+        )
         self.cls_token = self.add_weight(
-            shape=(1, 1, self.units), initializer=keras.initializers.RandomNormal(stddev=0.02), name="cls_token")
-        steps = 1 + sum(shape[1] for shape in self.token_shapes) if all(
-            shape[1] is not None for shape in self.token_shapes) else None
+            shape=(1, 1, self.units), initializer=keras.initializers.RandomNormal(stddev=0.02), name="cls_token"
+        )
+        steps = (
+            1 + sum(shape[1] for shape in self.token_shapes)
+            if all(shape[1] is not None for shape in self.token_shapes)
+            else None
+        )
         self.blocks = []
         for i in range(self.num_layers):
             block = TransformerBlock(self.units, self.num_heads, dropout=self.dropout, name=f"block{i}")

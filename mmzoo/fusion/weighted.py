@@ -16,8 +16,7 @@ from mmzoo.registry import register_fusion
 
 def add_projection(layer, name, in_dim, units, use_bias=True):
     """Adds a Dense-like `(kernel, bias)` pair to `layer` (bias None without `use_bias`)."""
-    kernel = layer.add_weight(shape=(int(in_dim), int(units)), initializer="glorot_uniform",
-                              name=f"{name}_kernel")
+    kernel = layer.add_weight(shape=(int(in_dim), int(units)), initializer="glorot_uniform", name=f"{name}_kernel")
     bias = layer.add_weight(shape=(int(units),), initializer="zeros", name=f"{name}_bias") if use_bias else None
     return kernel, bias
 
@@ -51,7 +50,7 @@ def zero_absent(xs, mask):
     """Zeroes each modality where `mask` (from `presence_mask`) is 0."""
     if mask is None:
         return list(xs)
-    return [x * ops.cast(mask[:, i:i + 1], x.dtype) for i, x in enumerate(xs)]
+    return [x * ops.cast(mask[:, i : i + 1], x.dtype) for i, x in enumerate(xs)]
 
 
 def masked_softmax(logits, mask=None, axis=-1):
@@ -119,8 +118,10 @@ class ProjectedFusion(Fusion):
         dims = [s[-1] for s in self.ordered_shapes(input_shape)]
         for name, dim in zip(names, dims):
             if dim is None:
-                raise ValueError(f"{type(self).__name__} '{self.name}' needs a known feature size for "
-                                 f"input '{name}'; received shape {tuple(input_shape[name])}.")
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}' needs a known feature size for "
+                    f"input '{name}'; received shape {tuple(input_shape[name])}."
+                )
         size = self.projected_size(dims)
         self.projections = None
         if size is not None:
@@ -142,8 +143,11 @@ class ProjectedFusion(Fusion):
         return {**super().get_config(), "units": self.units, "use_bias": self.use_bias}
 
 
-@register_fusion("weighted_sum", inputs="vectors",
-                  paper="learned modality weights as in CentralNet, Vielzeuf et al. 2018 (ECCV workshops)")
+@register_fusion(
+    "weighted_sum",
+    inputs="vectors",
+    paper="learned modality weights as in CentralNet, Vielzeuf et al. 2018 (ECCV workshops)",
+)
 class WeightedSumFusion(ProjectedFusion):
     """Softmax-weighted sum of projected modality features: `sum_m w_m * W_m x_m`.
 
@@ -171,8 +175,9 @@ class WeightedSumFusion(ProjectedFusion):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self.logits = self.add_weight(shape=(len(input_shape),), initializer="zeros", name="modality_logits",
-                                      autocast=False)
+        self.logits = self.add_weight(
+            shape=(len(input_shape),), initializer="zeros", name="modality_logits", autocast=False
+        )
 
     def modality_weights(self, inputs, presence=None):
         """The weights `(M,)`, or `(batch, M)` with presence, in sorted-name order."""
@@ -186,8 +191,9 @@ class WeightedSumFusion(ProjectedFusion):
         return ops.cast(out, self.compute_dtype)
 
 
-@register_fusion("additive", inputs="vectors",
-                  paper="additive fusion, Baltrusaitis, Ahuja & Morency 2019 (survey, TPAMI)")
+@register_fusion(
+    "additive", inputs="vectors", paper="additive fusion, Baltrusaitis, Ahuja & Morency 2019 (survey, TPAMI)"
+)
 class AdditiveFusion(ProjectedFusion):
     """Sum of projected modality features: `sum_m W_m x_m` (absent modalities add 0).
 

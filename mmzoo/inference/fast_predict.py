@@ -82,8 +82,9 @@ class FastPredictor:
             with compiled_inference(fused_lstm=fused_lstm, fold_batchnorm=fold_batchnorm):
                 return model_ref()(args, training=False)
 
-        self._forward = tf.function(forward, input_signature=[self.signature], jit_compile=jit_compile,
-                                    reduce_retracing=True)
+        self._forward = tf.function(
+            forward, input_signature=[self.signature], jit_compile=jit_compile, reduce_retracing=True
+        )
         self._concrete = None
         self._optional = optional_presence(self.signature)
 
@@ -138,7 +139,7 @@ class FastPredictor:
             raise ValueError(f"Model '{self.model.name}' received an empty batch to predict on.")
         if n <= size:  # one chunk: no slicing (each slice is an eager op per input)
             return self._run(x)
-        chunks = [self._run({k: v[i:i + size] for k, v in x.items()}) for i in range(0, n, size)]
+        chunks = [self._run({k: v[i : i + size] for k, v in x.items()}) for i in range(0, n, size)]
         return tf.nest.map_structure(lambda *parts: np.concatenate(parts, axis=0), *chunks)
 
 

@@ -26,9 +26,15 @@ MAX_BATCH = 32  # above it, Keras's own loop is the faster one on CPU (the throu
 
 def _plain_lstm(layer, backwards=False):
     cell = getattr(layer, "cell", None)
-    return (isinstance(layer, keras.layers.LSTM) and type(cell) is keras.layers.LSTMCell and cell.use_bias
-            and cell.activation is keras.activations.tanh and cell.recurrent_activation is keras.activations.sigmoid
-            and layer.go_backwards == backwards and cell.built)
+    return (
+        isinstance(layer, keras.layers.LSTM)
+        and type(cell) is keras.layers.LSTMCell
+        and cell.use_bias
+        and cell.activation is keras.activations.tanh
+        and cell.recurrent_activation is keras.activations.sigmoid
+        and layer.go_backwards == backwards
+        and cell.built
+    )
 
 
 def applies(encoder, training):
@@ -37,8 +43,11 @@ def applies(encoder, training):
         return False
     for rnn in encoder.rnns:
         if isinstance(rnn, keras.layers.Bidirectional):
-            ok = (rnn.merge_mode == "concat" and _plain_lstm(rnn.forward_layer)
-                  and _plain_lstm(rnn.backward_layer, backwards=True))
+            ok = (
+                rnn.merge_mode == "concat"
+                and _plain_lstm(rnn.forward_layer)
+                and _plain_lstm(rnn.backward_layer, backwards=True)
+            )
         else:
             ok = _plain_lstm(rnn)
         if not ok:
@@ -53,9 +62,18 @@ def _run(cell, x, lengths):
     no_peephole = tf.zeros((cell.units,), x.dtype)
     kernel = tf.concat([tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.recurrent_kernel)], axis=0)
     out = tf.raw_ops.BlockLSTMV2(
-        seq_len_max=tf.cast(tf.reduce_max(lengths), tf.int64), x=tf.transpose(x, (1, 0, 2)), cs_prev=zeros,
-        h_prev=zeros, w=kernel, wci=no_peephole, wcf=no_peephole, wco=no_peephole,
-        b=tf.convert_to_tensor(cell.bias), cell_clip=0.0, use_peephole=False)
+        seq_len_max=tf.cast(tf.reduce_max(lengths), tf.int64),
+        x=tf.transpose(x, (1, 0, 2)),
+        cs_prev=zeros,
+        h_prev=zeros,
+        w=kernel,
+        wci=no_peephole,
+        wcf=no_peephole,
+        wco=no_peephole,
+        b=tf.convert_to_tensor(cell.bias),
+        cell_clip=0.0,
+        use_peephole=False,
+    )
     sequence = tf.transpose(out[6], (1, 0, 2))
     # steps past seq_len_max come back as zeros; the state after the last real step is what Keras returns
     last = tf.gather(sequence, tf.maximum(lengths - 1, 0), batch_dims=1)

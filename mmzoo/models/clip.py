@@ -36,8 +36,11 @@ class ContrastiveLogits(keras.layers.Layer):
 
     def build(self, input_shape):
         self.log_scale = self.add_weight(
-            shape=(), name="log_scale", dtype="float32",
-            initializer=keras.initializers.Constant(math.log(1.0 / self.initial_temperature)))
+            shape=(),
+            name="log_scale",
+            dtype="float32",
+            initializer=keras.initializers.Constant(math.log(1.0 / self.initial_temperature)),
+        )
 
     def call(self, inputs):
         a, b = inputs
@@ -48,14 +51,19 @@ class ContrastiveLogits(keras.layers.Layer):
         return (input_shape[0][0], input_shape[1][0])
 
     def get_config(self):
-        return {**super().get_config(), "initial_temperature": self.initial_temperature,
-                "max_scale": self.max_scale}
+        return {**super().get_config(), "initial_temperature": self.initial_temperature, "max_scale": self.max_scale}
 
 
-@register_model("clip", paper="Radford et al. 2021, CLIP (contrastive dual encoder)",
-                 fuses="two modalities into one embedding space (retrieval)", task="retrieval", num_inputs=2)
-def build_clip(inputs, task=None, encoders=None, name="clip", compile=True, learning_rate=1e-3,
-               initial_temperature=0.07):
+@register_model(
+    "clip",
+    paper="Radford et al. 2021, CLIP (contrastive dual encoder)",
+    fuses="two modalities into one embedding space (retrieval)",
+    task="retrieval",
+    num_inputs=2,
+)
+def build_clip(
+    inputs, task=None, encoders=None, name="clip", compile=True, learning_rate=1e-3, initial_temperature=0.07
+):
     """A dual encoder trained with the symmetric contrastive loss; outputs the similarity matrix.
 
     Each of the two inputs gets its encoder, a linear projection to
@@ -73,12 +81,16 @@ def build_clip(inputs, task=None, encoders=None, name="clip", compile=True, lear
     """
     task = task or Retrieval()
     if not isinstance(task, Retrieval):
-        raise ValueError(f"The clip architecture trains a Retrieval task; received {type(task).__name__}. "
-                         f"Pass task=mmzoo.Retrieval(embedding_dim=...).")
+        raise ValueError(
+            f"The clip architecture trains a Retrieval task; received {type(task).__name__}. "
+            f"Pass task=mmzoo.Retrieval(embedding_dim=...)."
+        )
     inputs = check_inputs(inputs, encoders)
     if len(inputs) != 2:
-        raise ValueError(f"clip is a dual encoder: it takes exactly 2 inputs; received "
-                         f"{len(inputs)} ({', '.join(s.name for s in inputs)}).")
+        raise ValueError(
+            f"clip is a dual encoder: it takes exactly 2 inputs; received "
+            f"{len(inputs)} ({', '.join(s.name for s in inputs)})."
+        )
     keras_inputs, features, _ = build_branches(inputs, encoders, name=name)
     embeddings = []
     for key in sorted(features):
@@ -98,6 +110,8 @@ def encoder_model(model, input_name):
         output = model.get_layer(f"{input_name}_embedding").output
     except ValueError:
         known = sorted(layer.name[: -len("_embedding")] for layer in model.layers if layer.name.endswith("_embedding"))
-        raise ValueError(f"Model '{model.name}' has no embedding for input '{input_name}'; it has: "
-                         f"{', '.join(known) or 'none (not a dual encoder)'}.") from None
+        raise ValueError(
+            f"Model '{model.name}' has no embedding for input '{input_name}'; it has: "
+            f"{', '.join(known) or 'none (not a dual encoder)'}."
+        ) from None
     return keras.Model(model.get_layer(input_name).output, output, name=f"encode_{input_name}")

@@ -59,16 +59,15 @@ def check_inputs(inputs, encoders):
         raise ValueError(f"Input names must be unique; repeated: {', '.join(duplicates)}.")
     unknown = sorted(set(encoders or {}) - set(names))
     if unknown:
-        raise ValueError(
-            f"encoders= names unknown input(s) {', '.join(unknown)}; inputs are {', '.join(names)}."
-        )
+        raise ValueError(f"encoders= names unknown input(s) {', '.join(unknown)}; inputs are {', '.join(names)}.")
     for spec in inputs:
         spec.check_ready()
     return inputs
 
 
-def build_branches(inputs, encoders=None, sequences=False, missing_modalities=False,
-                   modality_dropout=0.0, name="model"):
+def build_branches(
+    inputs, encoders=None, sequences=False, missing_modalities=False, modality_dropout=0.0, name="model"
+):
     """One branch per input: `keras.Input` -> in-graph preprocessing -> encoder.
 
     Returns:
@@ -92,7 +91,8 @@ def build_branches(inputs, encoders=None, sequences=False, missing_modalities=Fa
             presence[spec.name] = keras_inputs[key] = keras.Input(shape=(), dtype="bool", name=key)
     if missing_modalities or modality_dropout:
         features, presence = ModalityDropout(modality_dropout, name=f"{name}_modality_dropout")(
-            features, presence=presence)
+            features, presence=presence
+        )
     return keras_inputs, features, presence
 
 
@@ -139,8 +139,13 @@ def build_fusion_model(
     """
     inputs = check_inputs(inputs, encoders)
     keras_inputs, features, presence = build_branches(
-        inputs, encoders, sequences=sequences, missing_modalities=missing_modalities,
-        modality_dropout=modality_dropout, name=name)
+        inputs,
+        encoders,
+        sequences=sequences,
+        missing_modalities=missing_modalities,
+        modality_dropout=modality_dropout,
+        name=name,
+    )
     resolved = _resolve(FUSIONS, fusion, "concat", name=f"{name}_fusion", **(fusion_options or {}))
     fusion_layer = resolved if isinstance(resolved, keras.layers.Layer) else resolved[0](**resolved[1])
     x = fusion_layer(features, presence=presence) if presence is not None else fusion_layer(features)
@@ -152,8 +157,9 @@ def build_fusion_model(
 
 def finish_model(keras_inputs, outputs, inputs, task, name, compile=True, learning_rate=1e-3):
     """Wraps a graph in a `MultimodalModel` carrying the specs and task; compiles it."""
-    model = MultimodalModel(inputs=keras_inputs, outputs=outputs, name=name,
-                            specs=[s.get_config() for s in inputs], task=task.get_config())
+    model = MultimodalModel(
+        inputs=keras_inputs, outputs=outputs, name=name, specs=[s.get_config() for s in inputs], task=task.get_config()
+    )
     if compile:
         task.compile(model, learning_rate=learning_rate)
     return model

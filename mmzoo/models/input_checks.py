@@ -57,10 +57,13 @@ def check_keys(subject, expected, received, optional=()):
     takes = _quoted(sorted(n for n in expected if n not in set(optional)))
     if optional:
         takes += f" (optional: {_quoted(sorted(optional))})"
-    fixes = (["rename or drop the unknown key" + ("s" if len(unknown) > 1 else "")] if unknown else []) + \
-        (["give every input"] if missing else [])
-    raise ValueError(f"{subject} {' and '.join(problems)}; it takes inputs {takes}. Inputs are matched "
-                     f"by name, not position: {' and '.join(fixes)}.")
+    fixes = (["rename or drop the unknown key" + ("s" if len(unknown) > 1 else "")] if unknown else []) + (
+        ["give every input"] if missing else []
+    )
+    raise ValueError(
+        f"{subject} {' and '.join(problems)}; it takes inputs {takes}. Inputs are matched "
+        f"by name, not position: {' and '.join(fixes)}."
+    )
 
 
 def check_batch_sizes(model_name, inputs):
@@ -76,8 +79,10 @@ def check_batch_sizes(model_name, inputs):
             sizes[name] = int(shape[0])
     if len(set(sizes.values())) > 1:
         described = ", ".join(f"'{n}': {s}" for n, s in sorted(sizes.items()))
-        raise ValueError(f"Model '{model_name}' received inputs with different batch sizes ({described}); every "
-                         f"input needs one row per example. Give all inputs the same number of examples.")
+        raise ValueError(
+            f"Model '{model_name}' received inputs with different batch sizes ({described}); every "
+            f"input needs one row per example. Give all inputs the same number of examples."
+        )
 
 
 def check_finite(inputs, describe):
@@ -99,9 +104,11 @@ def check_finite(inputs, describe):
         first = array[rows[0]] if array.ndim else array
         what = "NaN" if np.isnan(first).any() else "Inf"
         more = f" (and {len(rows) - 1} more example{'s' if len(rows) > 2 else ''})" if len(rows) > 1 else ""
-        raise ValueError(f"{describe(name)} has {what} at example {int(rows[0])}{more}; expected finite "
-                         f"{array.dtype} values. Replace or drop such examples (e.g. np.nan_to_num, or fix the "
-                         f"source) before predicting.")
+        raise ValueError(
+            f"{describe(name)} has {what} at example {int(rows[0])}{more}; expected finite "
+            f"{array.dtype} values. Replace or drop such examples (e.g. np.nan_to_num, or fix the "
+            f"source) before predicting."
+        )
 
 
 def _float_values(value):
@@ -137,7 +144,8 @@ def utf8_strings(describe, name, array):
                     f"{describe(name)} expects UTF-8 text; example {i} has the byte "
                     f"0x{bytes(item)[error.start]:02x} at byte offset {error.start}, which is not valid UTF-8 "
                     f"({error.reason}). Decode the text with its real encoding first (e.g. "
-                    f"data.decode('latin-1')) and pass str.") from None
+                    f"data.decode('latin-1')) and pass str."
+                ) from None
         elif isinstance(item, str):
             _check_encodable(describe, name, i, item)
         out[i] = item
@@ -152,4 +160,5 @@ def _check_encodable(describe, name, index, text):
         raise ValueError(
             f"{describe(name)} expects UTF-8 text; example {index} has an undecodable character at position "
             f"{error.start} ({text[error.start]!r}, often a byte that was not UTF-8). Decode the text with its "
-            f"real encoding first and pass str.") from None
+            f"real encoding first and pass str."
+        ) from None

@@ -4,11 +4,25 @@ from mmzoo.models.core import build_branches, check_inputs, finish_model
 from mmzoo.registry import FUSIONS, register_model
 
 
-@register_model("late_fusion", paper="late (decision-level) fusion; Baltrusaitis et al. 2019 survey",
-                 fusion="late_fusion", fuses="per-modality decisions, averaged or weighted")
-def build_late_fusion(inputs, task, encoders=None, mode="learned", head_units=(64,), dropout=0.2,
-                      name="late_fusion", compile=True, learning_rate=1e-3, missing_modalities=False,
-                      modality_dropout=0.0):
+@register_model(
+    "late_fusion",
+    paper="late (decision-level) fusion; Baltrusaitis et al. 2019 survey",
+    fusion="late_fusion",
+    fuses="per-modality decisions, averaged or weighted",
+)
+def build_late_fusion(
+    inputs,
+    task,
+    encoders=None,
+    mode="learned",
+    head_units=(64,),
+    dropout=0.2,
+    name="late_fusion",
+    compile=True,
+    learning_rate=1e-3,
+    missing_modalities=False,
+    modality_dropout=0.0,
+):
     """Each modality predicts on its own; the `late_fusion` layer combines the decisions.
 
     Every input gets its own encoder, MLP and output logits; the logits are
@@ -26,7 +40,8 @@ def build_late_fusion(inputs, task, encoders=None, mode="learned", head_units=(6
 
     inputs = check_inputs(inputs, encoders)
     keras_inputs, features, presence = build_branches(
-        inputs, encoders, missing_modalities=missing_modalities, modality_dropout=modality_dropout, name=name)
+        inputs, encoders, missing_modalities=missing_modalities, modality_dropout=modality_dropout, name=name
+    )
     decisions = {}
     for key, x in features.items():
         for i, units in enumerate(head_units):

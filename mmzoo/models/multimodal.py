@@ -5,11 +5,12 @@ import numpy as np
 import tensorflow as tf
 
 from mmzoo.inference.fast_predict import can_fast_predict, fast_predictor
-from mmzoo.models.quantized_layers import quantized_entries, restore_quantization
 from mmzoo.models.input_checks import check_batch_sizes, check_finite, check_keys, optional_presence, utf8_strings
-from mmzoo.specs.presence import PRESENT_SUFFIX
+from mmzoo.models.quantized_layers import quantized_entries, restore_quantization
 from mmzoo.specs import spec_from_config
+from mmzoo.specs.presence import PRESENT_SUFFIX
 from mmzoo.tasks.task import task_from_config
+
 
 def _kind(dtype):
     dtype = str(getattr(dtype, "name", dtype))
@@ -141,9 +142,11 @@ class MultimodalModel(keras.Model):
     def _presence_inputs(self):
         """Names of the optional `<input>_present` inputs (see `build_fusion_model`)."""
         names = {c["name"] for c in self.spec_configs}
-        return [t.name.split(":")[0] for t in self.inputs
-                if t.name.split(":")[0].endswith(PRESENT_SUFFIX)
-                and t.name.split(":")[0][: -len(PRESENT_SUFFIX)] in names]
+        return [
+            t.name.split(":")[0]
+            for t in self.inputs
+            if t.name.split(":")[0].endswith(PRESENT_SUFFIX) and t.name.split(":")[0][: -len(PRESENT_SUFFIX)] in names
+        ]
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Creates the optimizer, metric and loss variables before the train/test function is traced.
@@ -220,8 +223,10 @@ class MultimodalModel(keras.Model):
         """
         kind = (self.task_config or {}).get("kind")
         if kind not in ("classification", "multilabel"):
-            raise ValueError(f"Model '{self.name}': predict_classes needs a Classification or "
-                             f"MultiLabel task; this model's task is {kind!r}. Use predict().")
+            raise ValueError(
+                f"Model '{self.name}': predict_classes needs a Classification or "
+                f"MultiLabel task; this model's task is {kind!r}. Use predict()."
+            )
         probabilities = np.asarray(self.predict(x, batch_size=batch_size, verbose=0))
         names = self.class_names or list(range(probabilities.shape[-1]))
         if kind == "classification":
@@ -252,10 +257,12 @@ class MultimodalModel(keras.Model):
                 w is None or s is None or int(s) == int(w) for s, w in zip(shape, want)
             )
             if dtype is not None and ok:
-                ok = _kind(dtype) == _kind(ref.dtype) or (
-                    _kind(ref.dtype) == "float" and _kind(dtype) == "int"
-                ) or (_kind(ref.dtype) == "int" and _kind(dtype) == "int") or (
-                    _kind(ref.dtype) == "bool" and _kind(dtype) in ("int", "bool"))
+                ok = (
+                    _kind(dtype) == _kind(ref.dtype)
+                    or (_kind(ref.dtype) == "float" and _kind(dtype) == "int")
+                    or (_kind(ref.dtype) == "int" and _kind(dtype) == "int")
+                    or (_kind(ref.dtype) == "bool" and _kind(dtype) in ("int", "bool"))
+                )
             if ok and dtype is not None and _kind(dtype) == "int" and _kind(ref.dtype) == "int":
                 _check_int_range(name, modality, value, ref.dtype, lambda: self._describe(name, ref))
             if not ok:
@@ -270,9 +277,7 @@ class MultimodalModel(keras.Model):
                     hint = " Pass float32 samples in [-1, 1] (16-bit PCM / 32768)."
                 elif modality == "Audio":
                     hint = " Pad or crop clips to the declared duration (mmzoo.data does this)."
-                raise ValueError(
-                    f"{modality} input '{name}' expects {want_desc}; received {got}.{hint}"
-                )
+                raise ValueError(f"{modality} input '{name}' expects {want_desc}; received {got}.{hint}")
 
     def _describe(self, name, ref):
         for config in self.spec_configs:
@@ -293,9 +298,11 @@ def _check_int_range(name, modality, value, dtype, describe):
     info = np.iinfo(target)
     low, high = value.min(), value.max()
     if low < info.min or high > info.max:
-        raise ValueError(f"{modality} input '{name}' expects {describe()}; received {value.dtype} values from "
-                         f"{low} to {high}, outside [{info.min}, {info.max}]. Scale or clip them first"
-                         + (" (pixels: 0-255)." if modality == "Image" else "."))
+        raise ValueError(
+            f"{modality} input '{name}' expects {describe()}; received {value.dtype} values from "
+            f"{low} to {high}, outside [{info.min}, {info.max}]. Scale or clip them first"
+            + (" (pixels: 0-255)." if modality == "Image" else ".")
+        )
 
 
 def _all_utf8_str(array):

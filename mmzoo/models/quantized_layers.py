@@ -39,8 +39,11 @@ def quantized_entries(model):
         >>> quantized_entries(model)
         [{'layer': 'd', 'position': [1], 'type': 'Dense', 'mode': 'int8'}]
     """
-    return [{"layer": path, "position": list(position), "type": type(layer).__name__, "mode": layer.quantization_mode}
-            for path, position, layer, _ in walk(model) if is_leaf(layer) and layer.quantization_mode]
+    return [
+        {"layer": path, "position": list(position), "type": type(layer).__name__, "mode": layer.quantization_mode}
+        for path, position, layer, _ in walk(model)
+        if is_leaf(layer) and layer.quantization_mode
+    ]
 
 
 def _find(model, entry):
@@ -76,9 +79,11 @@ def restore_quantization(model, entries):
         layer = _find(model, entry)
         if layer is None or type(layer).__name__ != entry["type"]:
             found = "no layer" if layer is None else f"a {type(layer).__name__}"
-            raise ValueError(f"Model '{model.name}' records the quantized {entry['type']} '{entry['layer']}' "
-                             f"(position {entry['position']}), but its rebuilt structure has {found} there; "
-                             f"the file was written by a different version of the layers.")
+            raise ValueError(
+                f"Model '{model.name}' records the quantized {entry['type']} '{entry['layer']}' "
+                f"(position {entry['position']}), but its rebuilt structure has {found} there; "
+                f"the file was written by a different version of the layers."
+            )
         if layer.quantization_mode != entry["mode"]:
             layer.quantize(entry["mode"])
     return [dict(e) for e in entries]

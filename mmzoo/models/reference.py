@@ -12,15 +12,22 @@ from mmzoo.specs import Audio, Image, Text
 from mmzoo.tasks.task import Classification, Retrieval
 
 
-def reference_inputs(modalities=("text", "image", "audio"), vocabulary_size=20_000, sequence_length=64,
-                     image_size=64, seconds=1.0, sample_rate=16_000):
+def reference_inputs(
+    modalities=("text", "image", "audio"),
+    vocabulary_size=20_000,
+    sequence_length=64,
+    image_size=64,
+    seconds=1.0,
+    sample_rate=16_000,
+):
     """Specs of the reference input set (the text vocabulary is a fixed synthetic one)."""
     specs = []
     for modality in modalities:
         if modality == "text":
             vocabulary = [f"w{i}" for i in range(vocabulary_size - 2)]
-            specs.append(Text("text", vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-                              vocabulary=vocabulary))
+            specs.append(
+                Text("text", vocabulary_size=vocabulary_size, sequence_length=sequence_length, vocabulary=vocabulary)
+            )
         elif modality == "image":
             specs.append(Image("image", shape=(image_size, image_size, 3)))
         elif modality == "audio":

@@ -1,6 +1,6 @@
 """build_model: the front door to the zoo's registered architectures."""
 
-from mmzoo.models import clip as _clip, fusion_models as _fusion_models, late_fusion as _late_fusion  # noqa: F401  (register the architectures)
+from mmzoo.models import clip as _clip  # noqa: F401  (register the architectures)
 from mmzoo.models.clip import encoder_model
 from mmzoo.models.core import build_fusion_model
 from mmzoo.registry import MODELS

@@ -1,10 +1,15 @@
 """One matplotlib figure per model of how much each modality matters (see `mmzoo.attribution`)."""
 
-from mmzoo.plots.figure import finish, new_figure
 import numpy as np  # noqa: E402
 
 from mmzoo.analysis.attribution import (  # noqa: E402
-    ablation, attribution_points, attribution_shares, fusion_weights, integrated_gradients)
+    ablation,
+    attribution_points,
+    attribution_shares,
+    fusion_weights,
+    integrated_gradients,
+)
+from mmzoo.plots.figure import finish, new_figure
 
 
 def _modalities(model):
@@ -35,8 +40,9 @@ def _audio_panel(ax, name, representation, attribution, sample_rate):
     attribution = np.abs(np.asarray(attribution, np.float64))
     if attribution.ndim == 2 and attribution.shape[-1] > 1:  # (time, mel): |IG| over the log-mel
         ax.imshow(np.asarray(representation, np.float64).T, origin="lower", aspect="auto", cmap="gray")
-        ax.imshow((attribution / max(attribution.max(), 1e-12)).T, origin="lower", aspect="auto",
-                  cmap="inferno", alpha=0.55)
+        ax.imshow(
+            (attribution / max(attribution.max(), 1e-12)).T, origin="lower", aspect="auto", cmap="inferno", alpha=0.55
+        )
         ax.set_xlabel("frame")
         ax.set_ylabel("mel bin")
         ax.set_title(f"{name}: |IG| over the log-mel")
@@ -48,8 +54,12 @@ def _audio_panel(ax, name, representation, attribution, sample_rate):
     envelope = saliency[: frames * window].reshape(frames, window).sum(axis=1)
     seconds = np.arange(len(wave)) / sample_rate
     ax.plot(seconds, wave / max(np.abs(wave).max(), 1e-12), color="lightgrey", linewidth=0.6, label="waveform")
-    ax.plot((np.arange(frames) + 0.5) * window / sample_rate, envelope / max(envelope.max(), 1e-12),
-            color="crimson", label="|IG| per window")
+    ax.plot(
+        (np.arange(frames) + 0.5) * window / sample_rate,
+        envelope / max(envelope.max(), 1e-12),
+        color="crimson",
+        label="|IG| per window",
+    )
     ax.set_xlabel("seconds")
     ax.set_title(f"{name}: saliency over time")
     ax.legend(fontsize=7, loc="upper right")

@@ -30,8 +30,9 @@ def plot_zoo_comparison(results, path=None, metric="accuracy", title=None, sort=
     for name, value in results.items():
         pair = tuple(value) if isinstance(value, (tuple, list)) else (value, 0.0)
         if len(pair) != 2 or not all(np.isscalar(v) for v in pair):
-            raise ValueError(f"plot_zoo_comparison: model {name!r} needs a mean or a (mean, std) pair; "
-                             f"received {value!r}.")
+            raise ValueError(
+                f"plot_zoo_comparison: model {name!r} needs a mean or a (mean, std) pair; received {value!r}."
+            )
         rows.append((str(name), float(pair[0]), float(pair[1])))
     if sort:
         rows.sort(key=lambda r: r[1])
@@ -58,8 +59,10 @@ def _show(ax, item, frame=None):
         if image.ndim == 3 and image.shape[-1] == 1:
             image = image[..., 0]
         if image.ndim not in (2, 3):
-            raise ValueError(f"plot_retrieval_examples: items must be strings or images (H, W[, C]); "
-                             f"received an array of shape {image.shape}.")
+            raise ValueError(
+                f"plot_retrieval_examples: items must be strings or images (H, W[, C]); "
+                f"received an array of shape {image.shape}."
+            )
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -96,16 +99,21 @@ def plot_retrieval_examples(queries, retrieved, path=None, correct=None, scores=
     """
     queries, retrieved = list(queries), [list(r) for r in retrieved]
     if not queries or len(retrieved) != len(queries):
-        raise ValueError(f"plot_retrieval_examples needs one list of retrieved items per query; received "
-                         f"{len(queries)} queries and {len(retrieved)} lists.")
+        raise ValueError(
+            f"plot_retrieval_examples needs one list of retrieved items per query; received "
+            f"{len(queries)} queries and {len(retrieved)} lists."
+        )
     k = len(retrieved[0])
     if k == 0 or any(len(r) != k for r in retrieved):
-        raise ValueError(f"plot_retrieval_examples needs the same number (>= 1) of retrieved items per query; "
-                         f"received {[len(r) for r in retrieved]}.")
+        raise ValueError(
+            f"plot_retrieval_examples needs the same number (>= 1) of retrieved items per query; "
+            f"received {[len(r) for r in retrieved]}."
+        )
     for name, grid in (("correct", correct), ("scores", scores)):
         if grid is not None and np.shape(grid) != (len(queries), k):
-            raise ValueError(f"plot_retrieval_examples: {name} must be {len(queries)} x {k}; "
-                             f"received shape {np.shape(grid)}.")
+            raise ValueError(
+                f"plot_retrieval_examples: {name} must be {len(queries)} x {k}; received shape {np.shape(grid)}."
+            )
     fig, axes = new_figure(len(queries), k + 1, figsize=(1.8 * (k + 1), 1.9 * len(queries)))
     for i, (query, items) in enumerate(zip(queries, retrieved)):
         _show(axes[i][0], query)

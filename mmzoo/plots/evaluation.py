@@ -1,8 +1,8 @@
 """Matplotlib figures of evaluation results: confusion matrices and regression scatters."""
 
-from mmzoo.plots.figure import finish, new_figure
 import numpy as np  # noqa: E402
 
+from mmzoo.plots.figure import finish, new_figure
 
 
 def plot_confusion_matrix(cm, class_names=None, path=None, normalize=True, title=None):
@@ -45,8 +45,15 @@ def plot_confusion_matrix(cm, class_names=None, path=None, normalize=True, title
         threshold = shown.max() / 2 if shown.size else 0
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if shown[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if shown[i, j] > threshold else "black",
+                )
     ax.set_title(title or "confusion matrix")
     return finish(fig, path)
 
@@ -70,8 +77,10 @@ def plot_regression_scatter(y_true, y_pred, path=None, title=None):
     y_true = np.asarray(y_true, np.float64).ravel()
     y_pred = np.asarray(y_pred, np.float64).ravel()
     if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ValueError(f"plot_regression_scatter needs two non-empty arrays of the same size; "
-                         f"received {y_true.size} and {y_pred.size} values.")
+        raise ValueError(
+            f"plot_regression_scatter needs two non-empty arrays of the same size; "
+            f"received {y_true.size} and {y_pred.size} values."
+        )
     fig, ax = new_figure(figsize=(4.5, 4.2))
     ax = ax[0, 0]
     ax.scatter(y_true, y_pred, s=8, alpha=0.5)

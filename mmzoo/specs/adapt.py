@@ -9,9 +9,11 @@ import tensorflow as tf
 def _frame_column(data, spec):
     """Input `spec.name`'s column of a pandas DataFrame: strings, or stacked numbers for Features."""
     if spec.name not in data.columns:
-        raise ValueError(f"Cannot adapt input '{spec.name}': the DataFrame has no column "
-                         f"'{spec.name}' (columns: {', '.join(map(str, data.columns))}). Name the "
-                         f"column like the input, e.g. df.rename(columns={{<column>: '{spec.name}'}}).")
+        raise ValueError(
+            f"Cannot adapt input '{spec.name}': the DataFrame has no column "
+            f"'{spec.name}' (columns: {', '.join(map(str, data.columns))}). Name the "
+            f"column like the input, e.g. df.rename(columns={{<column>: '{spec.name}'}})."
+        )
     values = data[spec.name].dropna()
     if spec.modality == "text" and not getattr(spec, "token_ids", False):
         return np.asarray([str(v) for v in values], dtype=object)
@@ -23,10 +25,14 @@ def _column(data, name):
     """The values of input `name` from a dict of arrays or a tf.data dataset."""
     if isinstance(data, dict):
         if name not in data:
-            raise ValueError(f"Cannot adapt input '{name}': the data has no key '{name}' "
-                             f"(keys: {', '.join(sorted(data))}).")
-        return np.asarray(data[name], dtype=object) if np.asarray(data[name]).dtype.kind in "US" \
+            raise ValueError(
+                f"Cannot adapt input '{name}': the data has no key '{name}' (keys: {', '.join(sorted(data))})."
+            )
+        return (
+            np.asarray(data[name], dtype=object)
+            if np.asarray(data[name]).dtype.kind in "US"
             else np.asarray(data[name])
+        )
     if isinstance(data, tf.data.Dataset):
         element = data.element_spec
         features = element[0] if isinstance(element, tuple) else element
@@ -38,7 +44,9 @@ def _column(data, name):
         if isinstance(element, tuple):
             return data.map(lambda x, *_: x[name])
         return data.map(lambda x: x[name])
-    raise TypeError(f"adapt() takes a dict of arrays, a DataFrame or a tf.data.Dataset; received {type(data).__name__}.")
+    raise TypeError(
+        f"adapt() takes a dict of arrays, a DataFrame or a tf.data.Dataset; received {type(data).__name__}."
+    )
 
 
 def adapt(inputs, data):

@@ -26,8 +26,10 @@ class MFCC(keras.layers.Layer):
     def build(self, input_shape):
         bins = input_shape[-1]
         if self.num_coefficients > bins:
-            raise ValueError(f"MFCC layer '{self.name}': {self.num_coefficients} coefficients "
-                             f"need at least as many mel bins; received {bins}.")
+            raise ValueError(
+                f"MFCC layer '{self.name}': {self.num_coefficients} coefficients "
+                f"need at least as many mel bins; received {bins}."
+            )
         n = np.arange(bins)
         k = np.arange(self.num_coefficients)
         basis = np.cos(np.pi / bins * (n[:, None] + 0.5) * k[None, :]) * np.sqrt(2.0 / bins)
@@ -93,8 +95,10 @@ class Audio(Spec):
         if self.frame_step is None:
             self.frame_step = int(round(0.010 * self.sample_rate))
         if self.frontend not in ("logmel", "mfcc", "waveform"):
-            raise ValueError(f"Audio input '{self.name}': frontend must be 'logmel', 'mfcc' or "
-                             f"'waveform'; received {self.frontend!r}.")
+            raise ValueError(
+                f"Audio input '{self.name}': frontend must be 'logmel', 'mfcc' or "
+                f"'waveform'; received {self.frontend!r}."
+            )
         if self.num_samples < self.frame_length:
             raise ValueError(
                 f"Audio input '{self.name}': {self.seconds} s at {self.sample_rate} Hz "
@@ -115,8 +119,7 @@ class Audio(Spec):
 
     def describe(self):
         return (
-            f"a mono float32 waveform of shape (batch, {self.num_samples}) "
-            f"({self.seconds} s at {self.sample_rate} Hz)"
+            f"a mono float32 waveform of shape (batch, {self.num_samples}) ({self.seconds} s at {self.sample_rate} Hz)"
         )
 
     @property

@@ -42,8 +42,7 @@ class Features(Spec):
         self.shape = tuple(int(d) for d in self.shape)
         if len(self.shape) not in (1, 2):
             raise ValueError(
-                f"Features input '{self.name}' expects shape=(dim,) or (steps, dim); "
-                f"received shape={self.shape}."
+                f"Features input '{self.name}' expects shape=(dim,) or (steps, dim); received shape={self.shape}."
             )
         self._normalizer = None
         if self.normalize:

@@ -48,9 +48,7 @@ class Image(Spec):
                 f"1 (grey) or 3 (RGB) channels; received shape={self.shape}."
             )
         if self.dtype not in ("uint8", "float32"):
-            raise ValueError(
-                f"Image input '{self.name}' expects dtype 'uint8' or 'float32'; received {self.dtype!r}."
-            )
+            raise ValueError(f"Image input '{self.name}' expects dtype 'uint8' or 'float32'; received {self.dtype!r}.")
         if self.resize is not None:
             self.resize = tuple(int(d) for d in self.resize)
         if self.scale is None:

@@ -59,15 +59,17 @@ class Text(Spec):
         self._vectorizer = None
         modes = ("int", "multi_hot", "count", "tf_idf")
         if self.output_mode not in modes:
-            raise ValueError(f"Text input '{self.name}': output_mode must be one of {modes}; "
-                             f"received {self.output_mode!r}.")
+            raise ValueError(
+                f"Text input '{self.name}': output_mode must be one of {modes}; received {self.output_mode!r}."
+            )
         if self.token_ids and self.output_mode != "int":
             raise ValueError(f"Text input '{self.name}': token_ids=True needs output_mode='int'.")
         if isinstance(self.vocabulary, (str, bytes, os.PathLike)):
             raise ValueError(
                 f"Text input '{self.name}': vocabulary must be a list of tokens; received the string "
                 f"{self.vocabulary!r}. A spec never reads a file (specs are rebuilt from saved "
-                f"models): pass vocabulary=open(path).read().splitlines().")
+                f"models): pass vocabulary=open(path).read().splitlines()."
+            )
         if self.vocabulary is not None:
             self._vectorize_layer().set_vocabulary(list(self.vocabulary))
 
@@ -111,9 +113,7 @@ class Text(Spec):
 
     @property
     def adapted(self):
-        return self.token_ids or (
-            self._vectorizer is not None and self._vectorizer.vocabulary_size() > 2
-        )
+        return self.token_ids or (self._vectorizer is not None and self._vectorizer.vocabulary_size() > 2)
 
     def get_config(self):
         config = super().get_config()

@@ -1,7 +1,5 @@
 """Tasks: a head plus its loss and metrics (`task`), and the metrics Keras lacks (`metrics`)."""
 
-from mmzoo.tasks.task import (Classification, ContrastiveLoss, MultiLabel, Regression, Retrieval, Task,
-                              task_from_config)
+from mmzoo.tasks.task import Classification, ContrastiveLoss, MultiLabel, Regression, Retrieval, Task, task_from_config
 
-__all__ = ["Classification", "ContrastiveLoss", "MultiLabel", "Regression", "Retrieval", "Task",
-           "task_from_config"]
+__all__ = ["Classification", "ContrastiveLoss", "MultiLabel", "Regression", "Retrieval", "Task", "task_from_config"]

@@ -44,23 +44,28 @@ def infer_task(df, label):
         names = sorted({name for v in values for name in split_label_set(v)})
         if not names:
             raise ValueError(f"Label column '{label}' holds label sets but every set is empty.")
-        return MultiLabel(num_labels=len(names), label_names=names), \
-            f"label sets (lists or 'a|b'): multi-label over {len(names)} labels"
+        return MultiLabel(
+            num_labels=len(names), label_names=names
+        ), f"label sets (lists or 'a|b'): multi-label over {len(names)} labels"
     series = pd.Series(values)
     distinct = series.unique()
     if len(distinct) < 2:
-        raise ValueError(f"Label column '{label}' holds a single value ({distinct[0]!r}); a model needs at "
-                         f"least two classes or varying targets to learn from.")
+        raise ValueError(
+            f"Label column '{label}' holds a single value ({distinct[0]!r}); a model needs at "
+            f"least two classes or varying targets to learn from."
+        )
     numeric = pd.to_numeric(series, errors="coerce")
     if numeric.isna().any() or pd.api.types.is_bool_dtype(series):
         names = sorted({label_key(v) for v in values})
-        return Classification(num_classes=len(names), class_names=names), \
-            f"{len(names)} distinct strings: classification"
+        return Classification(
+            num_classes=len(names), class_names=names
+        ), f"{len(names)} distinct strings: classification"
     integral = bool(np.all(np.mod(numeric.to_numpy(float), 1) == 0))
     integer = pd.api.types.is_integer_dtype(series) or (integral and not pd.api.types.is_float_dtype(series))
     if integer and len(distinct) <= MAX_INTEGER_CLASSES:
         names = [label_key(v) for v in sorted(numeric.unique())]
-        return Classification(num_classes=len(names), class_names=names), \
-            f"{len(names)} distinct integers: classification"
+        return Classification(
+            num_classes=len(names), class_names=names
+        ), f"{len(names)} distinct integers: classification"
     why = f"numbers ({len(distinct)} distinct): regression"
     return Regression(units=1), why

@@ -26,8 +26,15 @@ class SparseCategoricalFocalCrossentropy(keras.losses.Loss):
         True
     """
 
-    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, name="sparse_categorical_focal_crossentropy",
-                 reduction="sum_over_batch_size", dtype=None):
+    def __init__(
+        self,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        name="sparse_categorical_focal_crossentropy",
+        reduction="sum_over_batch_size",
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.alpha, self.gamma, self.from_logits = float(alpha), float(gamma), bool(from_logits)
 
@@ -36,8 +43,9 @@ class SparseCategoricalFocalCrossentropy(keras.losses.Loss):
         num_classes = ops.shape(y_pred)[-1]
         labels = ops.reshape(ops.cast(y_true, "int32"), ops.shape(y_pred)[:-1])
         one_hot = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
-        return keras.losses.categorical_focal_crossentropy(one_hot, y_pred, alpha=self.alpha, gamma=self.gamma,
-                                                           from_logits=self.from_logits)
+        return keras.losses.categorical_focal_crossentropy(
+            one_hot, y_pred, alpha=self.alpha, gamma=self.gamma, from_logits=self.from_logits
+        )
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma, "from_logits": self.from_logits}

@@ -102,8 +102,11 @@ class ClassScore(F1Score):
 
     def result(self):
         found, true = self.tp + self.fp, self.tp + self.fn
-        per_class = {"precision": ops.divide_no_nan(self.tp, found), "recall": ops.divide_no_nan(self.tp, true),
-                     "f1": ops.divide_no_nan(2 * self.tp, found + true)}[self.score]
+        per_class = {
+            "precision": ops.divide_no_nan(self.tp, found),
+            "recall": ops.divide_no_nan(self.tp, true),
+            "f1": ops.divide_no_nan(2 * self.tp, found + true),
+        }[self.score]
         if self.weighting == "macro":
             return ops.mean(per_class)
         return ops.divide_no_nan(ops.sum(per_class * true), ops.sum(true))
@@ -141,8 +144,13 @@ class MultiLabelF1(_CountingF1):
         self._count(true, pred, sample_weight)
 
     def get_config(self):
-        return {"num_labels": self.num_classes, "average": self.average, "threshold": self.threshold,
-                "name": self.name, "dtype": self.dtype}
+        return {
+            "num_labels": self.num_classes,
+            "average": self.average,
+            "threshold": self.threshold,
+            "name": self.name,
+            "dtype": self.dtype,
+        }
 
 
 @keras.saving.register_keras_serializable(package="mmzoo")

@@ -3,7 +3,6 @@
 import dataclasses
 
 import keras
-
 from keras import ops
 
 from mmzoo.registry import TASKS, register_task
@@ -109,13 +108,14 @@ class Classification(Task):
             self.class_names = [str(c) for c in self.class_names]
             if len(self.class_names) != self.num_classes:
                 raise ValueError(
-                    f"Classification has num_classes={self.num_classes} but "
-                    f"{len(self.class_names)} class_names."
+                    f"Classification has num_classes={self.num_classes} but {len(self.class_names)} class_names."
                 )
         if self.focal_gamma is not None:
             if not isinstance(self.focal_gamma, (int, float)) or self.focal_gamma < 0:
-                raise ValueError(f"Classification focal_gamma must be None (cross-entropy) or a number >= 0; "
-                                 f"received {self.focal_gamma!r}.")
+                raise ValueError(
+                    f"Classification focal_gamma must be None (cross-entropy) or a number >= 0; "
+                    f"received {self.focal_gamma!r}."
+                )
             self.focal_gamma = float(self.focal_gamma)
         self.focal_alpha = float(self.focal_alpha)
         self.extra_metrics = list(self.extra_metrics or [])
@@ -161,8 +161,11 @@ class Regression(Task):
         return keras.losses.MeanSquaredError()
 
     def metrics(self):
-        return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.MeanSquaredError(name="mse"),
-                PearsonCorrelation(name="corr")]
+        return [
+            keras.metrics.MeanAbsoluteError(name="mae"),
+            keras.metrics.MeanSquaredError(name="mse"),
+            PearsonCorrelation(name="corr"),
+        ]
 
 
 @dataclasses.dataclass
@@ -201,8 +204,7 @@ class MultiLabel(Task):
         if isinstance(self.threshold, (list, tuple)):
             self.threshold = [float(t) for t in self.threshold]
             if len(self.threshold) != self.num_labels:
-                raise ValueError(f"MultiLabel has num_labels={self.num_labels} but "
-                                 f"{len(self.threshold)} thresholds.")
+                raise ValueError(f"MultiLabel has num_labels={self.num_labels} but {len(self.threshold)} thresholds.")
         else:
             self.threshold = float(self.threshold)
 

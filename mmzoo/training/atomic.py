@@ -53,8 +53,10 @@ def check_writable(directory, what="output directory"):
             os.remove(probe)
     except OSError as error:
         reason = error.strerror or str(error)
-        raise OSError(error.errno, f"Cannot write to the {what} '{directory}': {reason}. "
-                                   f"Choose a writable folder or fix its permissions.") from None
+        raise OSError(
+            error.errno,
+            f"Cannot write to the {what} '{directory}': {reason}. Choose a writable folder or fix its permissions.",
+        ) from None
 
 
 @contextlib.contextmanager
@@ -242,13 +244,17 @@ def _acquire(path, directory, what):
             os.close(fd)
             raise FolderInUseError(
                 f"The {what} '{directory}' is in use by {holder}: two runs writing it would interleave their "
-                f"files. Wait for that run to end (or stop it), or write to another folder.") from None
+                f"files. Wait for that run to end (or stop it), or write to another folder."
+            ) from None
         except OSError as error:
             os.close(fd)
             if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
                 raise
-            warnings.warn(f"Cannot lock the {what} '{directory}' ({error.strerror}): nothing keeps a second run "
-                          f"from writing it at the same time.", stacklevel=4)
+            warnings.warn(
+                f"Cannot lock the {what} '{directory}' ({error.strerror}): nothing keeps a second run "
+                f"from writing it at the same time.",
+                stacklevel=4,
+            )
             return None
         if _same_file(fd, path):
             return fd

@@ -88,8 +88,9 @@ class Checkpoints:
                 with open(config_path) as f:
                     saved = json.load(f)
             except (OSError, ValueError) as error:
-                raise CheckpointError(f"Cannot read {config_path} ({error}); delete the folder "
-                                      f"{self.directory} to start the run over.") from None
+                raise CheckpointError(
+                    f"Cannot read {config_path} ({error}); delete the folder {self.directory} to start the run over."
+                ) from None
             if saved != current:
                 lines = config_diff(saved, current)
                 raise CheckpointError(
@@ -121,13 +122,19 @@ class Checkpoints:
         try:
             self._write(model, epoch, state)
         except OSError as error:
-            kept = (f"The previous checkpoint, {self.path(previous[-1])}, is intact"
-                    if previous else "No earlier checkpoint exists")
+            kept = (
+                f"The previous checkpoint, {self.path(previous[-1])}, is intact"
+                if previous
+                else "No earlier checkpoint exists"
+            )
             reason = " ".join((error.strerror or str(error)).split())  # one line
             fix = "free space on its disk" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
-            raise OSError(error.errno, f"Cannot write the checkpoint {target}: {reason}. {kept}; {fix}, then "
-                                       f"run the same training again to resume from it.") from None
-        keep = set(self.epochs()[-self.keep:]) | {int(e) for e in protect if e is not None}
+            raise OSError(
+                error.errno,
+                f"Cannot write the checkpoint {target}: {reason}. {kept}; {fix}, then "
+                f"run the same training again to resume from it.",
+            ) from None
+        keep = set(self.epochs()[-self.keep :]) | {int(e) for e in protect if e is not None}
         for old in self.epochs():
             if old not in keep:
                 shutil.rmtree(self.path(old), ignore_errors=True)
@@ -146,8 +153,7 @@ class Checkpoints:
                 **state,
                 "epoch": int(epoch),
                 "sha256": {VARIABLES_FILE: _sha256(variables_path)},
-                "variables": {"model": [v.path for v in model_vars],
-                              "optimizer": [v.path for v in optimizer_vars]},
+                "variables": {"model": [v.path for v in model_vars], "optimizer": [v.path for v in optimizer_vars]},
             }
             with open(os.path.join(tmp, STATE_FILE), "w") as f:
                 json.dump(record, f, indent=1)
@@ -169,8 +175,10 @@ class Checkpoints:
                 state, arrays = self.read(epoch)
                 _assign(model, arrays, self.path(epoch))
             except CheckpointError as error:
-                warnings.warn(f"Skipping damaged checkpoint {self.path(epoch)}: {error} "
-                              f"Falling back to the previous checkpoint.", stacklevel=2)
+                warnings.warn(
+                    f"Skipping damaged checkpoint {self.path(epoch)}: {error} Falling back to the previous checkpoint.",
+                    stacklevel=2,
+                )
                 continue
             return {**state, "path": self.path(epoch)}
         return None
@@ -185,8 +193,10 @@ class Checkpoints:
             variables_path = os.path.join(folder, VARIABLES_FILE)
             actual = _sha256(variables_path)
             if actual != expected:
-                raise CheckpointError(f"{VARIABLES_FILE} has SHA-256 {actual[:12]}..., expected "
-                                      f"{expected[:12]}... (truncated or modified).")
+                raise CheckpointError(
+                    f"{VARIABLES_FILE} has SHA-256 {actual[:12]}..., expected "
+                    f"{expected[:12]}... (truncated or modified)."
+                )
             with np.load(variables_path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except CheckpointError:
@@ -220,8 +230,10 @@ def _assign(model, arrays, where):
         for key, variable in zip(stored, variables):
             value = arrays[key]
             if tuple(value.shape) != tuple(variable.shape):
-                raise CheckpointError(f"{prefix} variable '{variable.path}' has shape {tuple(variable.shape)}; "
-                                      f"the checkpoint stores {tuple(value.shape)}.")
+                raise CheckpointError(
+                    f"{prefix} variable '{variable.path}' has shape {tuple(variable.shape)}; "
+                    f"the checkpoint stores {tuple(value.shape)}."
+                )
     for prefix, variables in (("model", model_vars), ("optimizer", optimizer_vars)):
         for i, variable in enumerate(variables):
             variable.assign(arrays[f"{prefix}/{i:05d}"])

@@ -54,8 +54,10 @@ def get_strategy(strategy="auto", model=None):
         return strategy
     strategy = "auto" if strategy is None else strategy
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(repr(s) for s in STRATEGIES)} or a "
-                         f"tf.distribute.Strategy; received {strategy!r}.")
+        raise ValueError(
+            f"strategy must be one of {', '.join(repr(s) for s in STRATEGIES)} or a "
+            f"tf.distribute.Strategy; received {strategy!r}."
+        )
     if strategy == "auto":
         return _auto(model)
     if strategy == "one_device":
@@ -95,7 +97,8 @@ def _multi_worker():
             raise ValueError(
                 f"strategy='multi_worker' must be created before TensorFlow runs anything ({error}). Call "
                 f"mmzoo.training.distribute.get_strategy('multi_worker') first thing in the script, before loading "
-                f"data or building the model; mmzoo.train(strategy='multi_worker') then uses it.") from None
+                f"data or building the model; mmzoo.train(strategy='multi_worker') then uses it."
+            ) from None
     return _created["multi_worker"]
 
 
@@ -108,9 +111,11 @@ def _tpu(required):
     except ValueError as error:
         if not tf.config.list_physical_devices("TPU"):
             if required:
-                raise ValueError(f"strategy='tpu' found no TPU: TPUClusterResolver says '{error}' and this "
-                                 f"machine has no local TPU device. Set TPU_NAME to your TPU, or use "
-                                 f"strategy='auto'.") from None
+                raise ValueError(
+                    f"strategy='tpu' found no TPU: TPUClusterResolver says '{error}' and this "
+                    f"machine has no local TPU device. Set TPU_NAME to your TPU, or use "
+                    f"strategy='auto'."
+                ) from None
             return None
         resolver = resolver_cls(tpu="local")  # a TPU VM
     try:
@@ -119,8 +124,10 @@ def _tpu(required):
         _created["tpu"] = tf.distribute.TPUStrategy(resolver)
     except (tf.errors.OpError, ValueError, RuntimeError) as error:
         if required:
-            raise ValueError(f"strategy='tpu': the TPU resolver answered but the TPU could not be initialised: "
-                             f"{str(error).splitlines()[0]}") from None
+            raise ValueError(
+                f"strategy='tpu': the TPU resolver answered but the TPU could not be initialised: "
+                f"{str(error).splitlines()[0]}"
+            ) from None
         return None
     return _created["tpu"]
 
@@ -203,11 +210,13 @@ def broadcast_from_chief(strategy, variables):
             out = list(values)
             for dtype in sorted({v.dtype.name for v in values}):  # one packed all-reduce per dtype
                 group = [i for i, v in enumerate(values) if v.dtype.name == dtype]
-                summed = context.all_reduce("SUM", [tf.where(chief, values[i], tf.zeros_like(values[i]))
-                                                    for i in group])
+                summed = context.all_reduce(
+                    "SUM", [tf.where(chief, values[i], tf.zeros_like(values[i])) for i in group]
+                )
                 for i, value in zip(group, summed):
                     out[i] = value
             return out
+
         return strategy.run(replica_fn, args=(values,))
 
     results = chief_values([v.value for v in variables])
@@ -221,6 +230,8 @@ def check_same_epoch(strategy, epoch):
     epochs = strategy.gather(mine, axis=0).numpy()
     highest, lowest = int(epochs.max()), int(epochs.min())
     if highest != lowest:
-        raise ValueError(f"The workers resumed from different checkpoints (epochs {lowest} to {highest}; this "
-                         f"worker: {epoch}). Give every worker a complete copy of its checkpoint folder, or delete "
-                         f"the checkpoints to start over.")
+        raise ValueError(
+            f"The workers resumed from different checkpoints (epochs {lowest} to {highest}; this "
+            f"worker: {epoch}). Give every worker a complete copy of its checkpoint folder, or delete "
+            f"the checkpoints to start over."
+        )

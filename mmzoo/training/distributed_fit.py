@@ -29,8 +29,9 @@ import tensorflow as tf
 from mmzoo.training.distribute import distribute_dataset
 
 
-def distributed_fit(model, train_data, validation_data=None, epochs=1, initial_epoch=0, callbacks=None,
-                    verbose="auto", strategy=None):
+def distributed_fit(
+    model, train_data, validation_data=None, epochs=1, initial_epoch=0, callbacks=None, verbose="auto", strategy=None
+):
     """Trains `model` (built and compiled in `strategy.scope()`) like `model.fit`; returns the `History`.
 
     Args:
@@ -49,14 +50,23 @@ def distributed_fit(model, train_data, validation_data=None, epochs=1, initial_e
     strategy = strategy or model.distribute_strategy
     for name, data in (("train_data", train_data), ("validation_data", validation_data)):
         if data is not None and not isinstance(data, tf.data.Dataset):
-            raise ValueError(f"{name} must be a tf.data.Dataset of batches under a multi-worker strategy; "
-                             f"received {type(data).__name__}. Build one with mmzoo.data.from_arrays.")
+            raise ValueError(
+                f"{name} must be a tf.data.Dataset of batches under a multi-worker strategy; "
+                f"received {type(data).__name__}. Build one with mmzoo.data.from_arrays."
+            )
     verbose = 1 if verbose == "auto" else verbose
     train_data = _prepared(model, train_data)
     validation_data = _prepared(model, validation_data) if validation_data is not None else None
     steps = int(train_data.cardinality())
-    callbacks = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
-                                             verbose=verbose, epochs=epochs, steps=steps if steps > 0 else None)
+    callbacks = keras.callbacks.CallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=verbose != 0,
+        model=model,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps if steps > 0 else None,
+    )
     train_batches = distribute_dataset(strategy, train_data)
     validation_batches = distribute_dataset(strategy, validation_data) if validation_data is not None else None
     train_step, test_step = _step(model, strategy, model.train_step), _step(model, strategy, model.test_step)

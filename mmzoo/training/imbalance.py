@@ -26,8 +26,9 @@ def _labels(data):
         raise ValueError("class_weights received no labels.")
     if not np.issubdtype(labels.dtype, np.integer):
         if not np.all(np.equal(np.mod(labels, 1), 0)):
-            raise ValueError(f"class_weights needs integer class ids; received {labels.dtype} labels such as "
-                             f"{labels[:3].tolist()}.")
+            raise ValueError(
+                f"class_weights needs integer class ids; received {labels.dtype} labels such as {labels[:3].tolist()}."
+            )
         labels = labels.astype(np.int64)
     return labels
 
@@ -54,8 +55,10 @@ def class_weights(labels, mode="balanced"):
         {0: 0.6666666666666666, 1: 2.0}
     """
     if mode != "balanced":
-        raise ValueError(f"class_weights mode must be 'balanced'; received {mode!r}. "
-                         f"Pass a dict {{class_id: weight}} for weights of your own.")
+        raise ValueError(
+            f"class_weights mode must be 'balanced'; received {mode!r}. "
+            f"Pass a dict {{class_id: weight}} for weights of your own."
+        )
     from sklearn.utils.class_weight import compute_class_weight
 
     labels = _labels(labels)
@@ -82,8 +85,9 @@ def with_class_weights(dataset, weights):
         [[1.0, 3.0]]
     """
     if not isinstance(dataset.element_spec, tuple) or len(dataset.element_spec) != 2:
-        raise ValueError("with_class_weights needs a dataset of (features, labels); this one yields "
-                         f"{dataset.element_spec}.")
+        raise ValueError(
+            f"with_class_weights needs a dataset of (features, labels); this one yields {dataset.element_spec}."
+        )
     if any(int(c) < 0 for c in weights):
         raise ValueError(f"with_class_weights: class ids must be >= 0; received {sorted(weights)}.")
     table = np.ones(max(int(c) for c in weights) + 1 if weights else 1, np.float32)

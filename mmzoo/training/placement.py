@@ -42,8 +42,10 @@ KEEP_DTYPE_CLASSES = ("Normalization", "TextVectorization", "StringLookup", "Int
 def check_precision(precision):
     """`precision` if it is None or one of `PRECISIONS`; a `ValueError` naming it otherwise."""
     if precision is not None and precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(repr(p) for p in PRECISIONS)} (or None: keep the "
-                         f"model's own); received {precision!r}.")
+        raise ValueError(
+            f"precision must be one of {', '.join(repr(p) for p in PRECISIONS)} (or None: keep the "
+            f"model's own); received {precision!r}."
+        )
     return precision
 
 
@@ -78,8 +80,10 @@ def place(model, strategy=None, precision=None):
     if not needs_rebuild(model, strategy, precision):
         return model
     if not getattr(model, "compiled", False):
-        raise ValueError(f"Model '{model.name}' must be compiled before training under a strategy or precision "
-                         f"(it is rebuilt with its compile configuration).")
+        raise ValueError(
+            f"Model '{model.name}' must be compiled before training under a strategy or precision "
+            f"(it is rebuilt with its compile configuration)."
+        )
     source, target = model_precision(model), precision or model_precision(model)
     serialized = keras.saving.serialize_keras_object(model)
     serialized.pop("compile_config", None)
@@ -93,9 +97,11 @@ def place(model, strategy=None, precision=None):
             try:
                 placed = keras.saving.deserialize_keras_object(serialized)
             except (TypeError, ValueError, NotImplementedError) as error:
-                raise ValueError(f"Model '{model.name}' cannot be rebuilt from its config to train under "
-                                 f"{strategy.__class__.__name__} / {target} ({error}). Build it inside "
-                                 f"strategy.scope() under the dtype policy yourself.") from None
+                raise ValueError(
+                    f"Model '{model.name}' cannot be rebuilt from its config to train under "
+                    f"{strategy.__class__.__name__} / {target} ({error}). Build it inside "
+                    f"strategy.scope() under the dtype policy yourself."
+                ) from None
             copy_state(model, placed)
             placed.compile_from_config(model.get_compile_config())  # also builds the optimizer, in scope
             if placed.optimizer is not None and not placed.optimizer.built:
@@ -174,6 +180,7 @@ def retype_config(config, source, target, keep=()):
         >>> retype_config({"layers": [dense]}, "float32", "mixed_float16")["layers"][0]["config"]
         {'name': 'd'}
     """
+
     def convert(node, top_level=False):
         if isinstance(node, list):
             return [convert(item, top_level) for item in node]
@@ -181,8 +188,11 @@ def retype_config(config, source, target, keep=()):
             return node
         out = {k: convert(v, top_level=(k == "layers" and top_level)) for k, v in node.items()}
         layer = out.get("config") if isinstance(out.get("config"), dict) else None
-        if layer is not None and out.get("class_name") not in KEEP_DTYPE_CLASSES \
-                and _policy_name(layer.get("dtype")) == source:
+        if (
+            layer is not None
+            and out.get("class_name") not in KEEP_DTYPE_CLASSES
+            and _policy_name(layer.get("dtype")) == source
+        ):
             if top_level and layer.get("name") in keep:
                 layer["dtype"] = "float32"
             else:
@@ -201,8 +211,10 @@ def _policy_name(dtype):
 def copy_state(source, target):
     """Copies every variable and the lookup vocabularies (assets) of `source` into the same-config `target`."""
     if len(source.variables) != len(target.variables):
-        raise ValueError(f"Cannot copy the state of '{source.name}': it has {len(source.variables)} variables, "
-                         f"the rebuilt model {len(target.variables)}.")
+        raise ValueError(
+            f"Cannot copy the state of '{source.name}': it has {len(source.variables)} variables, "
+            f"the rebuilt model {len(target.variables)}."
+        )
     for src, dst in zip(source.variables, target.variables):
         if tuple(src.shape) != tuple(dst.shape):
             raise ValueError(f"Cannot copy variable '{src.path}': shape {tuple(src.shape)} vs {tuple(dst.shape)}.")

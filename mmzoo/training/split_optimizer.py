@@ -41,13 +41,17 @@ class SplitOptimizer(keras.optimizers.Optimizer):
         ['enc/kernel', 'enc/bias']
     """
 
-    def __init__(self, optimizer, encoder_optimizer, encoder_variables, num_variables, encoder_paths=None,
-                 name="split_optimizer"):
+    def __init__(
+        self, optimizer, encoder_optimizer, encoder_variables, num_variables, encoder_paths=None, name="split_optimizer"
+    ):
         super().__init__(learning_rate=0.0, name=name)
         deserialize = keras.saving.deserialize_keras_object
         self.optimizer = optimizer if isinstance(optimizer, keras.optimizers.Optimizer) else deserialize(optimizer)
-        self.encoder_optimizer = (encoder_optimizer if isinstance(encoder_optimizer, keras.optimizers.Optimizer)
-                                  else deserialize(encoder_optimizer))
+        self.encoder_optimizer = (
+            encoder_optimizer
+            if isinstance(encoder_optimizer, keras.optimizers.Optimizer)
+            else deserialize(encoder_optimizer)
+        )
         self.encoder_variables = [int(i) for i in encoder_variables]
         self.num_variables = int(num_variables)
         self.encoder_paths = None if encoder_paths is None else [str(p) for p in encoder_paths]
@@ -58,20 +62,25 @@ class SplitOptimizer(keras.optimizers.Optimizer):
         mine = {id(v) for layer in encoder_layers for v in layer.trainable_variables}
         variables = model.trainable_variables
         indices = [i for i, v in enumerate(variables) if id(v) in mine]
-        return cls(optimizer, encoder_optimizer, indices, len(variables),
-                   [variables[i].path for i in indices], **kwargs)
+        return cls(
+            optimizer, encoder_optimizer, indices, len(variables), [variables[i].path for i in indices], **kwargs
+        )
 
     def build(self, var_list):
         var_list = list(var_list)
         if len(var_list) != self.num_variables:
-            raise ValueError(f"SplitOptimizer '{self.name}' was made for a model with {self.num_variables} "
-                             f"trainable variables; received {len(var_list)}. Trainable layers changed since: "
-                             f"compile again with a new SplitOptimizer (mmzoo.fine_tune does).")
+            raise ValueError(
+                f"SplitOptimizer '{self.name}' was made for a model with {self.num_variables} "
+                f"trainable variables; received {len(var_list)}. Trainable layers changed since: "
+                f"compile again with a new SplitOptimizer (mmzoo.fine_tune does)."
+            )
         for i, path in zip(self.encoder_variables, self.encoder_paths or ()):
             if var_list[i].path != path:
-                raise ValueError(f"SplitOptimizer '{self.name}': trainable variable {i} should be the encoder "
-                                 f"variable '{path}'; received '{var_list[i].path}'. Compile again with a new "
-                                 f"SplitOptimizer (mmzoo.fine_tune does).")
+                raise ValueError(
+                    f"SplitOptimizer '{self.name}': trainable variable {i} should be the encoder "
+                    f"variable '{path}'; received '{var_list[i].path}'. Compile again with a new "
+                    f"SplitOptimizer (mmzoo.fine_tune does)."
+                )
         encoder = set(self.encoder_variables)
         self.optimizer.build([v for i, v in enumerate(var_list) if i not in encoder])
         self.encoder_optimizer.build([v for i, v in enumerate(var_list) if i in encoder])
@@ -122,10 +131,14 @@ class SplitOptimizer(keras.optimizers.Optimizer):
 
     def get_config(self):
         serialize = keras.saving.serialize_keras_object
-        return {"name": self.name, "optimizer": serialize(self.optimizer),
-                "encoder_optimizer": serialize(self.encoder_optimizer),
-                "encoder_variables": list(self.encoder_variables), "num_variables": self.num_variables,
-                "encoder_paths": None if self.encoder_paths is None else list(self.encoder_paths)}
+        return {
+            "name": self.name,
+            "optimizer": serialize(self.optimizer),
+            "encoder_optimizer": serialize(self.encoder_optimizer),
+            "encoder_variables": list(self.encoder_variables),
+            "num_variables": self.num_variables,
+            "encoder_paths": None if self.encoder_paths is None else list(self.encoder_paths),
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -16,19 +16,38 @@ import warnings
 import keras
 import tensorflow as tf
 
-from mmzoo.data.pipeline import reshuffles_per_process
 from mmzoo.data.order import data_order
+from mmzoo.data.pipeline import reshuffles_per_process
 from mmzoo.training.atomic import check_writable, hold_folder
 from mmzoo.training.callbacks import BestWeights, CheckpointWriter, EpochDataOrder, NaNStop
-from mmzoo.training.distribute import (broadcast_from_chief, check_same_epoch, get_strategy, is_chief, is_multi_worker,
-                                       worker_task)
+from mmzoo.training.distribute import (
+    broadcast_from_chief,
+    check_same_epoch,
+    get_strategy,
+    is_chief,
+    is_multi_worker,
+    worker_task,
+)
 from mmzoo.training.distributed_fit import distributed_fit
 from mmzoo.training.placement import check_precision, copy_optimizer_state, copy_state, place
 
 
-def train(model, train_data, validation_data=None, epochs=10, callbacks=None, seed=None,
-          early_stopping_patience=None, restore_best=False, verbose="auto", checkpoint_dir=None,
-          keep_checkpoints=2, deterministic=None, strategy="auto", precision=None):
+def train(
+    model,
+    train_data,
+    validation_data=None,
+    epochs=10,
+    callbacks=None,
+    seed=None,
+    early_stopping_patience=None,
+    restore_best=False,
+    verbose="auto",
+    checkpoint_dir=None,
+    keep_checkpoints=2,
+    deterministic=None,
+    strategy="auto",
+    precision=None,
+):
     """Fits `model` with mmzoo's guards; returns the Keras `History` (of every epoch, resumed ones too).
 
     The guards are the callbacks of `mmzoo.training.callbacks` (`NaNStop`,
@@ -135,10 +154,23 @@ def train(model, train_data, validation_data=None, epochs=10, callbacks=None, se
     working = place(model, strategy, precision)  # `model` itself unless it must move into a scope or policy
     try:
         with _holding(checkpoint_dir):
-            return _fit(working, train_data, validation_data, _Settings(
-                epochs=epochs, callbacks=list(callbacks or []), seed=seed, patience=early_stopping_patience,
-                restore_best=restore_best, verbose=verbose, checkpoint_dir=checkpoint_dir,
-                keep_checkpoints=keep_checkpoints, deterministic=deterministic, strategy=strategy))
+            return _fit(
+                working,
+                train_data,
+                validation_data,
+                _Settings(
+                    epochs=epochs,
+                    callbacks=list(callbacks or []),
+                    seed=seed,
+                    patience=early_stopping_patience,
+                    restore_best=restore_best,
+                    verbose=verbose,
+                    checkpoint_dir=checkpoint_dir,
+                    keep_checkpoints=keep_checkpoints,
+                    deterministic=deterministic,
+                    strategy=strategy,
+                ),
+            )
     finally:
         if working is not model:  # the caller's model gets the trained state, whatever happened
             copy_state(working, model)
@@ -186,15 +218,15 @@ def _fit(model, train_data, validation_data, settings):
     nan_stop = NaNStop()
     best = None
     if (settings.patience or settings.restore_best) and validation_data is not None:
-        best = BestWeights("val_loss", patience=settings.patience or settings.epochs, restore=False,
-                           verbose=verbose)
+        best = BestWeights("val_loss", patience=settings.patience or settings.epochs, restore=False, verbose=verbose)
     writer = _checkpoint_writer(model, train_data, settings, best)
     initial_epoch = writer.restore(model) if writer is not None else 0
     if multi_worker:
         check_same_epoch(settings.strategy, initial_epoch)
         optimizer = getattr(model, "optimizer", None)
-        broadcast_from_chief(settings.strategy,
-                             list(model.variables) + (list(optimizer.variables) if optimizer else []))
+        broadcast_from_chief(
+            settings.strategy, list(model.variables) + (list(optimizer.variables) if optimizer else [])
+        )
     if writer is not None and writer.restored and verbose != 0:
         print(f"mmzoo: resuming from {writer.restored['path']} ({initial_epoch} of {settings.epochs} epochs done)")
     order = _data_order(train_data)
@@ -205,11 +237,16 @@ def _fit(model, train_data, validation_data, settings):
             callback.set_model(model)
     else:
         try:
-            fit = functools.partial(distributed_fit, model, strategy=settings.strategy) if multi_worker \
-                else model.fit
+            fit = functools.partial(distributed_fit, model, strategy=settings.strategy) if multi_worker else model.fit
             with _op_determinism(settings.deterministic):
-                history = fit(train_data, validation_data=validation_data, epochs=settings.epochs,
-                              initial_epoch=initial_epoch, callbacks=own + settings.callbacks, verbose=verbose)
+                history = fit(
+                    train_data,
+                    validation_data=validation_data,
+                    epochs=settings.epochs,
+                    initial_epoch=initial_epoch,
+                    callbacks=own + settings.callbacks,
+                    verbose=verbose,
+                )
         finally:
             if order is not None:
                 order.reset()  # plain passes over the data count their own epochs again
@@ -230,9 +267,12 @@ def _checkpoint_writer(model, train_data, settings, best):
     writer = CheckpointWriter(settings.checkpoint_dir, keep=settings.keep_checkpoints, best=best)
     writer.store.check_config(model, settings={"seed": settings.seed})
     if reshuffles_per_process(train_data):
-        warnings.warn("train_data reshuffles every pass from per-process state, so a resumed run sees a "
-                      "different order than an uninterrupted one. Build it with mmzoo.data (shuffle=True "
-                      "and a seed) for bit-identical resumes.", stacklevel=4)
+        warnings.warn(
+            "train_data reshuffles every pass from per-process state, so a resumed run sees a "
+            "different order than an uninterrupted one. Build it with mmzoo.data (shuffle=True "
+            "and a seed) for bit-identical resumes.",
+            stacklevel=4,
+        )
     return writer
 
 
@@ -247,8 +287,10 @@ def _failure_message(failure, writer, model):
     message = f"Training stopped: {failure}."
     restored = writer.store.restore(model) if writer is not None else None
     if restored is not None:
-        message += (f" The last good checkpoint, {restored['path']} (epoch {restored['epoch']}), "
-                    f"is kept and its weights are back in the model.")
+        message += (
+            f" The last good checkpoint, {restored['path']} (epoch {restored['epoch']}), "
+            f"is kept and its weights are back in the model."
+        )
     elif writer is not None:
         message += f" No checkpoint was written yet in {writer.store.directory}."
     return message + " Lower the learning rate or check the inputs for NaN/Inf values."

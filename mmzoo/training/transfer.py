@@ -13,12 +13,12 @@ with `pretrained_encoders`, build any fusion architecture on them with
 import keras
 import tensorflow as tf
 
-from mmzoo.specs.adapt import adapt
 from mmzoo.data.arrays import from_arrays
 from mmzoo.data.order import keep_order
-from mmzoo.training.split_optimizer import SplitOptimizer
-from mmzoo.tasks.task import Retrieval
 from mmzoo.models.zoo import build_model
+from mmzoo.specs.adapt import adapt
+from mmzoo.tasks.task import Retrieval
+from mmzoo.training.split_optimizer import SplitOptimizer
 
 __all__ = ["fine_tune", "pretrain_contrastive", "pretrained_encoders"]
 
@@ -39,9 +39,11 @@ def _encoder_layers(model, names=None):
             layers[name] = model.get_layer(f"{name}_encoder")
         except ValueError:
             known = sorted(layer.name for layer in model.layers if layer.name.endswith("_encoder"))
-            raise ValueError(f"Model '{model.name}' has no encoder layer '{name}_encoder' for input '{name}'; "
-                             f"its encoder layers are: {', '.join(known) or 'none'}. mmzoo models name each "
-                             f"input's encoder '<input>_encoder'.") from None
+            raise ValueError(
+                f"Model '{model.name}' has no encoder layer '{name}_encoder' for input '{name}'; "
+                f"its encoder layers are: {', '.join(known) or 'none'}. mmzoo models name each "
+                f"input's encoder '<input>_encoder'."
+            ) from None
     return layers
 
 
@@ -110,16 +112,20 @@ def pretrained_encoders(model, inputs=None, projection=None):
     for name, layer in _encoder_layers(model, inputs).items():
         head = _head_layers(model, name) if projection is not False else None
         if projection and head is None:
-            raise ValueError(f"pretrained_encoders: model '{model.name}' has no projection for input '{name}' "
-                             f"(layers '{name}_projection' and '{name}_embedding', as in clip); pass "
-                             f"projection=None or False.")
+            raise ValueError(
+                f"pretrained_encoders: model '{model.name}' has no projection for input '{name}' "
+                f"(layers '{name}_projection' and '{name}_embedding', as in clip); pass "
+                f"projection=None or False."
+            )
         if head is None:
             reused[name] = _clone(layer, f"{name}_encoder")
             continue
         source = layer.input
         reused[name] = keras.Sequential(
             [keras.Input(batch_shape=tuple(source.shape), dtype=source.dtype)]
-            + [_clone(part) for part in [layer] + head], name=f"{name}_encoder")
+            + [_clone(part) for part in [layer] + head],
+            name=f"{name}_encoder",
+        )
     return reused
 
 
@@ -141,12 +147,24 @@ def _dataset(data, batch_size, shuffle=False, seed=None, unlabelled=False, drop_
         return from_arrays(data, batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], dict):
         return from_arrays(data[0], data[1], batch_size=batch_size, shuffle=shuffle, seed=seed)
-    raise TypeError(f"Expected a tf.data.Dataset, a {{input_name: array}} dict or a (features, labels) pair; "
-                    f"received {type(data).__name__}.")
+    raise TypeError(
+        f"Expected a tf.data.Dataset, a {{input_name: array}} dict or a (features, labels) pair; "
+        f"received {type(data).__name__}."
+    )
 
 
-def pretrain_contrastive(inputs, data, embedding_dim=64, epochs=10, encoders=None, batch_size=128,
-                         learning_rate=1e-3, seed=None, verbose=0, **options):
+def pretrain_contrastive(
+    inputs,
+    data,
+    embedding_dim=64,
+    epochs=10,
+    encoders=None,
+    batch_size=128,
+    learning_rate=1e-3,
+    seed=None,
+    verbose=0,
+    **options,
+):
     """Trains a `clip` dual encoder on unlabelled pairs; returns it (take its encoders with `pretrained_encoders`).
 
     Radford et al. 2021 (CLIP): the symmetric contrastive loss pulls the two
@@ -184,18 +202,37 @@ def pretrain_contrastive(inputs, data, embedding_dim=64, epochs=10, encoders=Non
     inputs = list(inputs)
     pending = [s for s in inputs if s.needs_adapt and not getattr(s, "adapted", True)]
     n = len(next(iter(data.values()))) if isinstance(data, dict) else None
-    ds = _dataset(data, batch_size, shuffle=True, seed=seed, unlabelled=True,
-                  drop_remainder=n is not None and n >= batch_size)
+    ds = _dataset(
+        data, batch_size, shuffle=True, seed=seed, unlabelled=True, drop_remainder=n is not None and n >= batch_size
+    )
     if pending:
         adapt(pending, ds)
-    model = build_model("clip", inputs, Retrieval(embedding_dim=embedding_dim), encoders=encoders,
-                        learning_rate=learning_rate, **options)
+    model = build_model(
+        "clip",
+        inputs,
+        Retrieval(embedding_dim=embedding_dim),
+        encoders=encoders,
+        learning_rate=learning_rate,
+        **options,
+    )
     model.fit(ds, epochs=epochs, verbose=verbose, shuffle=False)  # dict data is shuffled by the dataset
     return model
 
 
-def fine_tune(model, train, validation=None, epochs=10, learning_rate=1e-3, encoder_learning_rate=None,
-              freeze_encoders=False, encoders=None, optimizer="adam", batch_size=32, callbacks=None, verbose=0):
+def fine_tune(
+    model,
+    train,
+    validation=None,
+    epochs=10,
+    learning_rate=1e-3,
+    encoder_learning_rate=None,
+    freeze_encoders=False,
+    encoders=None,
+    optimizer="adam",
+    batch_size=32,
+    callbacks=None,
+    verbose=0,
+):
     """Compiles `model` for fine-tuning its (pretrained) encoders and trains it.
 
     The encoders are the layers `<input>_encoder` (e.g. from
@@ -243,11 +280,15 @@ def fine_tune(model, train, validation=None, epochs=10, learning_rate=1e-3, enco
     """
     task = getattr(model, "task", None)
     if task is None:
-        raise TypeError(f"fine_tune needs an mmzoo model that knows its task (built by mmzoo.build_model); "
-                        f"received {type(model).__name__} '{model.name}'.")
+        raise TypeError(
+            f"fine_tune needs an mmzoo model that knows its task (built by mmzoo.build_model); "
+            f"received {type(model).__name__} '{model.name}'."
+        )
     if freeze_encoders and encoder_learning_rate is not None:
-        raise ValueError(f"fine_tune: freeze_encoders=True leaves nothing for encoder_learning_rate="
-                         f"{encoder_learning_rate} to train; pass one or the other.")
+        raise ValueError(
+            f"fine_tune: freeze_encoders=True leaves nothing for encoder_learning_rate="
+            f"{encoder_learning_rate} to train; pass one or the other."
+        )
     layers = list(_encoder_layers(model, encoders).values())
     for layer in layers:
         layer.trainable = not freeze_encoders
@@ -258,5 +299,6 @@ def fine_tune(model, train, validation=None, epochs=10, learning_rate=1e-3, enco
     train = _dataset(train, batch_size, shuffle=True)
     if validation is not None:
         validation = _dataset(validation, batch_size)
-    return model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
-                     shuffle=False)  # array data is shuffled by the dataset
+    return model.fit(
+        train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False
+    )  # array data is shuffled by the dataset

@@ -25,8 +25,13 @@ def _trained(architecture, **options):
     specs = [mmzoo.Features("a", shape=(4,)), mmzoo.Features("b", shape=(4,))]
     for spec in specs:
         spec.adapt(x[spec.name])
-    small = {"encoders": {n: ("mlp", {"units": (16,), "dropout": 0.0}) for n in "ab"}, "head_units": (16,),
-             "dropout": 0.0, "fusion_options": {"units": 16}, "learning_rate": 1e-2}
+    small = {
+        "encoders": {n: ("mlp", {"units": (16,), "dropout": 0.0}) for n in "ab"},
+        "head_units": (16,),
+        "dropout": 0.0,
+        "fusion_options": {"units": 16},
+        "learning_rate": 1e-2,
+    }
     keras.utils.set_random_seed(0)
     model = mmzoo.build_model(architecture, specs, mmzoo.Classification(2), **small, **options)
     model.fit(x, y, batch_size=64, epochs=8, verbose=0)
@@ -152,15 +157,20 @@ def test_plot_attribution_panels(attention_model, tmp_path):
 
 
 def test_comparison_plots(tmp_path):
-    fig = plot_zoo_comparison({"tfn": (0.81, 0.02), "lmf": (0.79, 0.01), "late_fusion": 0.7},
-                              path=tmp_path / "zoo.png", reference=0.5)
+    fig = plot_zoo_comparison(
+        {"tfn": (0.81, 0.02), "lmf": (0.79, 0.01), "late_fusion": 0.7}, path=tmp_path / "zoo.png", reference=0.5
+    )
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["late_fusion", "lmf", "tfn"]
     assert [round(p.get_width(), 2) for p in fig.axes[0].patches] == [0.7, 0.79, 0.81]
     assert (tmp_path / "zoo.png").read_bytes().startswith(PNG)
     images = [np.full((8, 8, 3), v, "uint8") for v in (0, 128, 255)]
-    fig = plot_retrieval_examples(["a dark square", "a light square"], [images, images[::-1]],
-                                  path=tmp_path / "grid.png", correct=[[1, 0, 0], [1, 0, 0]],
-                                  scores=[[0.9, 0.5, 0.1], [0.8, 0.4, 0.2]])
+    fig = plot_retrieval_examples(
+        ["a dark square", "a light square"],
+        [images, images[::-1]],
+        path=tmp_path / "grid.png",
+        correct=[[1, 0, 0], [1, 0, 0]],
+        scores=[[0.9, 0.5, 0.1], [0.8, 0.4, 0.2]],
+    )
     assert len(fig.axes) == 8 and fig.axes[1].get_title() == "#1 0.90"
     assert (tmp_path / "grid.png").read_bytes().startswith(PNG)
 

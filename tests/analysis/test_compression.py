@@ -6,7 +6,6 @@ tolerance checks on purpose: TFLite quantization of the log-mel frontend is a
 known problem, pinned by the strict xfails at the end.
 """
 
-
 import keras
 import numpy as np
 import pytest
@@ -25,9 +24,14 @@ def trained():
     arrays = load_avmnist_sample_arrays()
     (train_x, train_y), (test_x, test_y) = arrays["train"], arrays["test"]
     keras.utils.set_random_seed(0)
-    model = mmzoo.build_model("early_fusion", [mmzoo.Image("digit", shape=(28, 28, 1))], mmzoo.Classification(10),
-                              encoders={"digit": ("cnn", {"filters": (8, 16, 32), "units": 32})}, head_units=(64,),
-                              learning_rate=3e-3)
+    model = mmzoo.build_model(
+        "early_fusion",
+        [mmzoo.Image("digit", shape=(28, 28, 1))],
+        mmzoo.Classification(10),
+        encoders={"digit": ("cnn", {"filters": (8, 16, 32), "units": 32})},
+        head_units=(64,),
+        learning_rate=3e-3,
+    )
     model.fit({"digit": train_x["digit"]}, train_y, epochs=5, batch_size=32, verbose=0)
     x = {"digit": test_x["digit"]}
     accuracy = _accuracy(model.predict(x, verbose=0), test_y)
@@ -120,12 +124,16 @@ def test_errors_name_the_mode_or_the_layer(trained):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        half = mmzoo.build_model("early_fusion", [mmzoo.Features("f", shape=(4,), normalize=False)],
-                                 mmzoo.Classification(2), head_units=(8,))
+        half = mmzoo.build_model(
+            "early_fusion", [mmzoo.Features("f", shape=(4,), normalize=False)], mmzoo.Classification(2), head_units=(8,)
+        )
     finally:
         keras.config.set_dtype_policy(previous)
-    with pytest.raises(ValueError, match=r"Layer 'head_dense0' \(Dense, dtype policy 'mixed_float16'\) cannot be "
-                                         r"quantized with mode='int8'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'head_dense0' \(Dense, dtype policy 'mixed_float16'\) cannot be "
+        r"quantized with mode='int8'",
+    ):
         quantize(half)
 
 
@@ -148,12 +156,17 @@ def _frontend_tflite(quantize, tmp_path, representative=False):
     from mmzoo.artifacts.frontend import DFTLogMel
     from mmzoo.artifacts.tflite import convert, run
 
-    layer = DFTLogMel(fft_length=256, sequence_stride=80, sequence_length=200, sampling_rate=8000,
-                      num_mel_bins=64, max_freq=4000.0)
+    layer = DFTLogMel(
+        fft_length=256, sequence_stride=80, sequence_length=200, sampling_rate=8000, num_mel_bins=64, max_freq=4000.0
+    )
     waves = load_avmnist_sample_arrays()["test"][0]["voice"][:8]  # zero-padded to 1 s: silent frames
     source = keras.Input((8000,), name="voice")
-    blob, _ = convert(Core(keras.Model({"voice": source}, layer(source)), {}, {}), "logmel", quantize,
-                      representative_data={"voice": waves} if representative else None)
+    blob, _ = convert(
+        Core(keras.Model({"voice": source}, layer(source)), {}, {}),
+        "logmel",
+        quantize,
+        representative_data={"voice": waves} if representative else None,
+    )
     path = tmp_path / "frontend.tflite"
     path.write_bytes(blob)
     return run(path, {"voice": waves})["logmel"], keras.ops.convert_to_numpy(layer(waves))
@@ -173,8 +186,11 @@ def test_tflite_int8_log_mel_calibrates_on_silent_frames(tmp_path):
     assert out.shape == reference.shape and np.isfinite(out).all()
 
 
-@pytest.mark.xfail(strict=True, reason="TFLite dynamic-range quantization quantizes the DFT basis and, on the fly, the "
-                                       "waveform to 8 bits: the log-mel is off by tens of dB")
+@pytest.mark.xfail(
+    strict=True,
+    reason="TFLite dynamic-range quantization quantizes the DFT basis and, on the fly, the "
+    "waveform to 8 bits: the log-mel is off by tens of dB",
+)
 def test_tflite_dynamic_range_log_mel_is_close(tmp_path):
     out, reference = _frontend_tflite("dynamic", tmp_path)
     assert np.abs(out - reference).mean() < 1.0

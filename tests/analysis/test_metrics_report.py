@@ -53,16 +53,16 @@ def test_history_metrics_match_scikit_learn(name):
 def test_evaluate_keys_per_class_metrics_by_the_model_class_names_and_training_history_has_them():
     keras.utils.set_random_seed(0)
     task = mmzoo.Classification(3, class_names=["low", "mid", "high"], extra_metrics=["macro_recall", "weighted_f1"])
-    model = mmzoo.build_model("early_fusion", [mmzoo.Features("x", shape=(4,), normalize=False)], task,
-                              head_units=(8,))
+    model = mmzoo.build_model("early_fusion", [mmzoo.Features("x", shape=(4,), normalize=False)], task, head_units=(8,))
     x = {"x": RNG.normal(size=(60, 4)).astype("float32")}
     y = RNG.integers(0, 3, size=60)
     history = model.fit(x, y, epochs=1, batch_size=60, verbose=0)
     assert {"macro_recall", "weighted_f1"} <= set(history.history)
     result = mmzoo.evaluate(model, (x, y))
     assert list(result["per_class"]) == ["low", "mid", "high"]
-    expected = precision_recall_fscore_support(y, model.predict(x, verbose=0).argmax(-1), average="macro",
-                                               zero_division=0)
+    expected = precision_recall_fscore_support(
+        y, model.predict(x, verbose=0).argmax(-1), average="macro", zero_division=0
+    )
     assert result["macro_recall"] == pytest.approx(expected[1])
 
 

@@ -25,10 +25,15 @@ def text_model():
     text = mmzoo.Text("review", vocabulary_size=64, sequence_length=8)
     text.adapt(list(WORDS))
     features = mmzoo.Features("f", shape=(4,), normalize=False)
-    model = mmzoo.build_model("transformer", [text, features], mmzoo.Classification(3),
-                              encoders={"review": ("transformer", {"units": 32, "num_heads": 2, "num_layers": 1,
-                                                                   "ff_dim": 64, "max_length": 8}),
-                                        "f": ("mlp", {"units": (16,)})})
+    model = mmzoo.build_model(
+        "transformer",
+        [text, features],
+        mmzoo.Classification(3),
+        encoders={
+            "review": ("transformer", {"units": 32, "num_heads": 2, "num_layers": 1, "ff_dim": 64, "max_length": 8}),
+            "f": ("mlp", {"units": (16,)}),
+        },
+    )
     x = {"review": WORDS, "f": np.random.default_rng(0).normal(size=(len(WORDS), 4)).astype("float32")}
     return model, x
 
@@ -63,8 +68,13 @@ def test_float8_is_reported_per_layer_where_keras_lacks_it(text_model):
 
 @pytest.mark.parametrize("mode", ["int8", "int4"])
 def test_keras_model_quantize_on_a_multimodal_model_round_trips(mode, tmp_path):
-    model = mmzoo.build_model("early_fusion", [mmzoo.Features("f", shape=(4,), normalize=False)],
-                              mmzoo.Classification(2), encoders={"f": ("mlp", {"units": (16,)})}, head_units=(8,))
+    model = mmzoo.build_model(
+        "early_fusion",
+        [mmzoo.Features("f", shape=(4,), normalize=False)],
+        mmzoo.Classification(2),
+        encoders={"f": ("mlp", {"units": (16,)})},
+        head_units=(8,),
+    )
     assert "quantized" not in model.get_config()  # a float model's config is unchanged
     model.quantize(mode)  # Keras's own API (a model without string lookups, which it cannot walk past)
     assert "f_encoder/dense0" in [e["layer"] for e in model.get_config()["quantized"]]
@@ -95,8 +105,9 @@ def test_auto_named_nested_layers_are_found_by_position(tmp_path):
     model.quantize("int8")
     [keras.layers.Dense(1) for _ in range(3)]  # shift Keras's automatic name counter
     reloaded = mmzoo.load(_saved(model, tmp_path / "m.keras"))
-    assert [str(layer.kernel.dtype) for layer in (reloaded.get_layer("two").first, reloaded.get_layer("two").second)] \
-        == ["int8", "int8"]
+    assert [
+        str(layer.kernel.dtype) for layer in (reloaded.get_layer("two").first, reloaded.get_layer("two").second)
+    ] == ["int8", "int8"]
     x = {"f": np.ones((2, 4), "float32")}
     np.testing.assert_array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
 

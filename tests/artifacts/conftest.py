@@ -27,8 +27,12 @@ def artifacts(small_model, tmp_path_factory):
     """
     model, x, n = small_model
     folder = tmp_path_factory.mktemp("artifacts")
-    paths = {"keras": str(folder / "reviews.keras"), "savedmodel": str(folder / "savedmodel"),
-             "tflite": str(folder / "reviews.tflite"), "onnx": str(folder / "reviews.onnx")}
+    paths = {
+        "keras": str(folder / "reviews.keras"),
+        "savedmodel": str(folder / "savedmodel"),
+        "tflite": str(folder / "reviews.tflite"),
+        "onnx": str(folder / "reviews.onnx"),
+    }
     config = model.get_config()
     needs = {"tflite": "ai_edge_litert", "onnx": "tf2onnx"}  # the `export` extra; the SavedModel needs neither
     for kind in ("savedmodel", "tflite", "onnx"):

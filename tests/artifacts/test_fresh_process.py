@@ -38,8 +38,14 @@ print(json.dumps({"outs": outs, "leaked": leaked}))
 
 def _run(code, *args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True,
-                            text=True, env=env, cwd="/", timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

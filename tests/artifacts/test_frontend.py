@@ -25,26 +25,41 @@ def _spec_layers(**options):
 def _float64_logmel(x, mel):
     half, n, step = mel.fft_length // 2, mel.fft_length, mel.sequence_stride
     padded = np.pad(x.astype("float64"), [[0, 0], [half, half]], mode="reflect")
-    frames = np.stack([padded[:, i * step:i * step + n] for i in range(1 + (padded.shape[1] - n) // step)], 1)
-    spectrum = np.fft.rfft(frames * np.pad(np.hanning(mel.sequence_length + 1)[:-1],
-                                           [(n - mel.sequence_length) // 2,
-                                            n - mel.sequence_length - (n - mel.sequence_length) // 2]), axis=-1)
-    power = np.abs(spectrum) ** 2 @ mel_matrix(mel.num_mel_bins, n // 2 + 1, mel.sampling_rate, mel.min_freq,
-                                              mel.max_freq)
+    frames = np.stack([padded[:, i * step : i * step + n] for i in range(1 + (padded.shape[1] - n) // step)], 1)
+    spectrum = np.fft.rfft(
+        frames
+        * np.pad(
+            np.hanning(mel.sequence_length + 1)[:-1],
+            [(n - mel.sequence_length) // 2, n - mel.sequence_length - (n - mel.sequence_length) // 2],
+        ),
+        axis=-1,
+    )
+    power = np.abs(spectrum) ** 2 @ mel_matrix(
+        mel.num_mel_bins, n // 2 + 1, mel.sampling_rate, mel.min_freq, mel.max_freq
+    )
     return (10 * np.log10(np.maximum(power, mel.min_power))).transpose(0, 2, 1)
 
 
-@pytest.mark.parametrize("options", [
-    {"sample_rate": 4000, "seconds": 0.25, "num_mel_bins": 16},
-    {"sample_rate": 16000, "seconds": 0.5, "num_mel_bins": 40},
-    {"sample_rate": 8000, "seconds": 0.3, "num_mel_bins": 24, "frame_length": 256, "frame_step": 100},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"sample_rate": 4000, "seconds": 0.25, "num_mel_bins": 16},
+        {"sample_rate": 16000, "seconds": 0.5, "num_mel_bins": 40},
+        {"sample_rate": 8000, "seconds": 0.3, "num_mel_bins": 24, "frame_length": 256, "frame_step": 100},
+    ],
+)
 def test_dft_frontend_matches_mel_spectrogram(options):
     spec, mel, dft = _spec_layers(**options)
     rng = np.random.default_rng(1)
     n, t = spec.num_samples, np.arange(spec.num_samples) / spec.sample_rate
-    noise = np.stack([0.1 * rng.standard_normal(n), np.clip(rng.standard_normal(n), -1, 1),
-                      1e-3 * rng.standard_normal(n), np.zeros(n)]).astype("float32")
+    noise = np.stack(
+        [
+            0.1 * rng.standard_normal(n),
+            np.clip(rng.standard_normal(n), -1, 1),
+            1e-3 * rng.standard_normal(n),
+            np.zeros(n),
+        ]
+    ).astype("float32")
     expected, got = (keras.ops.convert_to_numpy(layer(noise)) for layer in (mel, dft))
     assert got.shape == expected.shape
     assert np.max(np.abs(got - expected)) <= NOISE_ATOL_DB
@@ -59,8 +74,9 @@ def test_dft_frontend_matches_mel_spectrogram(options):
 
 
 def test_basis_and_filterbank_are_keras_s():
-    mel = keras.layers.MelSpectrogram(fft_length=64, sequence_stride=16, sequence_length=50, sampling_rate=8000,
-                                      num_mel_bins=10, max_freq=4000)
+    mel = keras.layers.MelSpectrogram(
+        fft_length=64, sequence_stride=16, sequence_length=50, sampling_rate=8000, num_mel_bins=10, max_freq=4000
+    )
     keras_matrix = keras.ops.convert_to_numpy(mel.linear_to_mel_weight_matrix(10, 33, 8000, 20.0, 4000.0))
     np.testing.assert_allclose(mel_matrix(10, 33, 8000, 20.0, 4000.0), keras_matrix, atol=1e-5)
     signal = np.random.default_rng(0).standard_normal(64)

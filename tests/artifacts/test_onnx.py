@@ -23,8 +23,11 @@ def test_onnx_matches_keras_with_token_ids_and_dft_frontend(small_model, artifac
     model, x, n = small_model
     path = artifacts["onnx"]
     assert sorted(f for f in os.listdir(os.path.dirname(path)) if f.startswith("reviews.onnx")) == [
-        "reviews.onnx", "reviews.onnx.mmzoo.json", "reviews.onnx.text.tokenizer.json",
-        "reviews.onnx.text.vocabulary.txt"]
+        "reviews.onnx",
+        "reviews.onnx.mmzoo.json",
+        "reviews.onnx.text.tokenizer.json",
+        "reviews.onnx.text.vocabulary.txt",
+    ]
     graph = onnx.load(path).graph
     ops = {node.op_type for node in graph.node}
     assert not ops & {"DFT", "STFT"} and "Conv" in ops  # the log-mel is a convolution, not an FFT

@@ -30,7 +30,10 @@ def test_every_format_predicts_the_same_from_raw_inputs(small_model, artifacts):
     out = predict_from_artifact(paths["onnx"], {**x, "text": np.asarray(ids)})
     assert np.max(np.abs(out["probabilities"] - expected)) <= ATOL["onnx"]
 
-    with pytest.raises(ValueError, match=r"The model at '.*' is missing input 'audio'; it takes inputs 'audio', 'features', 'image', 'text'"):
+    with pytest.raises(
+        ValueError,
+        match=r"The model at '.*' is missing input 'audio'; it takes inputs 'audio', 'features', 'image', 'text'",
+    ):
         predict_from_artifact(paths["tflite"], {k: v for k, v in x.items() if k != "audio"})
     with pytest.raises(ValueError, match=r"Input 'text' expects strings of shape \(batch,\) or int32"):
         predict_from_artifact(paths["onnx"], {**x, "text": np.zeros((n, 3), "int32")})

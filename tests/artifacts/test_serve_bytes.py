@@ -90,9 +90,21 @@ def test_saved_model_cli_shows_both_signatures_and_runs_serve_bytes(small_model,
     wav = _wav(x["audio"], 4000)
     np.save(tmp_path / "wav.npy", np.array(wav, dtype=object))
     decoded = np.stack([tf.audio.decode_wav(w)[0].numpy()[:, 0] for w in wav])
-    _cli("run", "--dir", path, "--tag_set", "serve", "--signature_def", "serve_bytes", "--outdir",
-         str(tmp_path / "bytes"), "--inputs", f"audio={tmp_path / 'wav.npy'};features={tmp_path / 'features.npy'}",
-         "--input_exprs", f"{text};image={literal}")
+    _cli(
+        "run",
+        "--dir",
+        path,
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "serve_bytes",
+        "--outdir",
+        str(tmp_path / "bytes"),
+        "--inputs",
+        f"audio={tmp_path / 'wav.npy'};features={tmp_path / 'features.npy'}",
+        "--input_exprs",
+        f"{text};image={literal}",
+    )
     expected = model.predict({**x, "audio": decoded}, verbose=0)
     assert np.max(np.abs(np.load(tmp_path / "bytes" / "probabilities.npy") - expected)) <= 1e-5
 
@@ -112,13 +124,22 @@ np.save(sys.argv[3], out["probabilities"].numpy())
 def test_serve_bytes_in_a_process_without_mmzoo_or_keras(small_model, exported, tmp_path):
     model, x, n = small_model
     wav = _wav(x["audio"], 4000)
-    inputs = {"text": x["text"], "features": x["features"], "image": np.array(_png(x["image"]), dtype=object),
-              "audio": np.array(wav, dtype=object)}
+    inputs = {
+        "text": x["text"],
+        "features": x["features"],
+        "image": np.array(_png(x["image"]), dtype=object),
+        "audio": np.array(wav, dtype=object),
+    }
     np.savez(tmp_path / "x.npz", **inputs)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", CLIENT, exported[0], str(tmp_path / "x.npz"),
-                             str(tmp_path / "out.npy")], capture_output=True, text=True, env=env, cwd="/",
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT, exported[0], str(tmp_path / "x.npz"), str(tmp_path / "out.npy")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     decoded = np.stack([tf.audio.decode_wav(w)[0].numpy()[:, 0] for w in wav])
     expected = model.predict({**x, "audio": decoded}, verbose=0)

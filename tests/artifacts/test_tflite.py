@@ -12,8 +12,10 @@ from mmzoo.artifacts.runtime import predict_from_artifact
 from mmzoo.artifacts.tokenizer import read_contract, tokenize
 from tests.helpers import small_inputs
 
-litert = pytest.importorskip("ai_edge_litert.interpreter", reason="LiteRT interpreter not installed: "
-                             "pip install 'mmzoo[export]' (ai-edge-litert)")
+litert = pytest.importorskip(
+    "ai_edge_litert.interpreter",
+    reason="LiteRT interpreter not installed: pip install 'mmzoo[export]' (ai-edge-litert)",
+)
 
 FLOAT_ATOL = 1e-5  # probabilities; the core's DFT log-mel differs from MelSpectrogram by float32 rounding
 QUANT_ATOL = {"float16": 1e-3, "dynamic": 1e-2, "int8": 2e-2}
@@ -24,8 +26,12 @@ def test_float_tflite_matches_keras_and_runs_on_the_litert_interpreter(small_mod
     path = artifacts["tflite"]
     folder = os.path.dirname(path)
     names = sorted(f for f in os.listdir(folder) if f.startswith("reviews.tflite"))
-    assert names == ["reviews.tflite", "reviews.tflite.mmzoo.json", "reviews.tflite.text.tokenizer.json",
-                     "reviews.tflite.text.vocabulary.txt"]
+    assert names == [
+        "reviews.tflite",
+        "reviews.tflite.mmzoo.json",
+        "reviews.tflite.text.tokenizer.json",
+        "reviews.tflite.text.vocabulary.txt",
+    ]
     meta = json.loads(open(path + ".mmzoo.json").read())
     assert meta["inputs"]["text"] == {"dtype": "int32", "shape": [6], "kind": "token_ids"}
     assert meta["inputs"]["audio"]["kind"] == "waveform" and meta["ops"] == "TFLITE_BUILTINS"
@@ -35,7 +41,7 @@ def test_float_tflite_matches_keras_and_runs_on_the_litert_interpreter(small_mod
     contract = read_contract(path + ".text.tokenizer.json")
     runner = litert.Interpreter(model_path=path).get_signature_runner("serve")
     feed = {**{k: x[k] for k in ("image", "audio", "features")}, "text": tokenize(list(x["text"]), contract)}
-    rows = [runner(**{k: v[i:i + 1] for k, v in feed.items()})["probabilities"] for i in range(n)]
+    rows = [runner(**{k: v[i : i + 1] for k, v in feed.items()})["probabilities"] for i in range(n)]
     assert np.max(np.abs(np.concatenate(rows) - expected)) <= FLOAT_ATOL
     assert np.max(np.abs(predict_from_artifact(path, x)["probabilities"] - expected)) <= FLOAT_ATOL
 
@@ -47,8 +53,10 @@ def non_recurrent(tmp_path_factory):
     model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=3))
     float_path = str(tmp_path_factory.mktemp("float") / "float.tflite")
     mmzoo.export(model, float_path, format="tflite")
-    assert np.max(np.abs(predict_from_artifact(float_path, x)["probabilities"] - model.predict(x, verbose=0))) \
+    assert (
+        np.max(np.abs(predict_from_artifact(float_path, x)["probabilities"] - model.predict(x, verbose=0)))
         <= FLOAT_ATOL
+    )
     return model, x, os.path.getsize(float_path)
 
 

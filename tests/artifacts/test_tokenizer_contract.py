@@ -10,32 +10,61 @@ import pytest
 
 from mmzoo.artifacts.tokenizer import contract_from_layer, read_contract, tokenize, write_contract
 
-CORPUS = ["a good film", "A bad film!", "café crème", "École normale", "naïve don't", "x-ray 3.5",
-          "日本 映画", "emoji 🙂 ok", "tab\tsep", "straße"]
+CORPUS = [
+    "a good film",
+    "A bad film!",
+    "café crème",
+    "École normale",
+    "naïve don't",
+    "x-ray 3.5",
+    "日本 映画",
+    "emoji 🙂 ok",
+    "tab\tsep",
+    "straße",
+]
 TRICKY = [
-    "", "   ", "GOOD FILM", "good,film", "good-film.", "(good) [film] {bad}", "don't stop",
-    "  extra   spaces\t\tand\nnewlines\r\n ", "café CAFÉ Café", "ÉCOLE École école", "naïve NAÏVE",
-    "日本 映画 日本映画", "emoji 🙂 🙂🙂", "no\u00a0break\u3000ideographic\u2003em", "nel\x85line",
-    "a " * 40, "straße STRASSE", "x-ray 3.5 3,5", "@#$%^&*", "back\\slash 'quoted' \"double\"",
-    "UNK [UNK] unk", "unicode ‘curly’ “quotes” — dash",
+    "",
+    "   ",
+    "GOOD FILM",
+    "good,film",
+    "good-film.",
+    "(good) [film] {bad}",
+    "don't stop",
+    "  extra   spaces\t\tand\nnewlines\r\n ",
+    "café CAFÉ Café",
+    "ÉCOLE École école",
+    "naïve NAÏVE",
+    "日本 映画 日本映画",
+    "emoji 🙂 🙂🙂",
+    "no\u00a0break\u3000ideographic\u2003em",
+    "nel\x85line",
+    "a " * 40,
+    "straße STRASSE",
+    "x-ray 3.5 3,5",
+    "@#$%^&*",
+    "back\\slash 'quoted' \"double\"",
+    "UNK [UNK] unk",
+    "unicode ‘curly’ “quotes” — dash",
 ]
 
 
 def _layer(**options):
-    layer = keras.layers.TextVectorization(max_tokens=40, output_sequence_length=7, name="review_vectorize",
-                                           **options)
+    layer = keras.layers.TextVectorization(max_tokens=40, output_sequence_length=7, name="review_vectorize", **options)
     layer.adapt(np.array(CORPUS, dtype=object))
     return layer
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"standardize": "lower"},
-    {"standardize": "strip_punctuation"},
-    {"standardize": None},
-    {"split": "character"},
-    {"ngrams": 2},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"standardize": "lower"},
+        {"standardize": "strip_punctuation"},
+        {"standardize": None},
+        {"split": "character"},
+        {"ngrams": 2},
+    ],
+)
 def test_reference_tokenizer_matches_text_vectorization(options):
     layer = _layer(**options)
     contract = contract_from_layer(layer, "review")
@@ -66,13 +95,18 @@ def test_contract_files_round_trip_and_tokenize_without_tensorflow(tmp_path):
         "contract = tok.read_contract(sys.argv[1])\n"
         "print(json.dumps(tok.tokenize(json.loads(sys.argv[2]), contract).tolist()))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.review.tokenizer.json"),
-                             json.dumps(TRICKY)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "model.review.tokenizer.json"), json.dumps(TRICKY)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     expected = keras.ops.convert_to_numpy(layer(np.array(TRICKY, dtype=object)))
     np.testing.assert_array_equal(np.array(json.loads(result.stdout)), expected)
-    np.testing.assert_array_equal(tokenize(TRICKY, read_contract(str(tmp_path / "model.review.tokenizer.json"))),
-                                  expected)
+    np.testing.assert_array_equal(
+        tokenize(TRICKY, read_contract(str(tmp_path / "model.review.tokenizer.json"))), expected
+    )
 
 
 def test_unsupported_vectorizer_settings_name_the_layer_and_format():

@@ -20,9 +20,26 @@ HAS_DATA = bool(DATA_DIR) and Path(DATA_DIR).is_dir()
 
 
 def _run(tmp_path, data_dir, *extra, name="mosi"):
-    command = [sys.executable, "-m", "benchmarks.accuracy", "--datasets", "mosi", "--seeds", "1",
-               "--epochs", "2", "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "results"),
-               "--report", str(tmp_path / "RESULTS.md"), "--plot", str(tmp_path / "accuracy.png"), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.accuracy",
+        "--datasets",
+        "mosi",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--data-dir",
+        str(data_dir),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--report",
+        str(tmp_path / "RESULTS.md"),
+        "--plot",
+        str(tmp_path / "accuracy.png"),
+        *extra,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     with open(tmp_path / "results" / f"{name}.json") as f:
@@ -46,16 +63,28 @@ def test_benchmark_runs_end_to_end_and_a_variant_lands_apart(tmp_path):
     assert "| `early_fusion` | fusion | 1 |" in report and "HFFN" in report and "Targets:" in report
     assert (tmp_path / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     protocol = (tmp_path / "results" / "mosi.json").read_text()
-    variant = _run(tmp_path, data_dir, "--models", "text only", "--variant", "mse", "--set", "loss=mse",
-                   "weight_decay=0.1", name="mosi@mse")
+    variant = _run(
+        tmp_path,
+        data_dir,
+        "--models",
+        "text only",
+        "--variant",
+        "mse",
+        "--set",
+        "loss=mse",
+        "weight_decay=0.1",
+        name="mosi@mse",
+    )
     assert (tmp_path / "results" / "mosi.json").read_text() == protocol  # the protocol's runs untouched
     assert variant["variant"] == "mse" and variant["overrides"] == {"loss": "mse", "weight_decay": 0.1}
     assert variant["settings"]["loss"] == "mse" and variant["settings"]["weight_decay"] == 0.1
     trained = variant["runs"][0]["metrics"]["mae"]
     assert trained != pytest.approx(runs["text only"]["metrics"]["mae"], abs=1e-6)  # the changes were applied
     report = (tmp_path / "RESULTS.md").read_text()
-    assert "Also tried" in report and "| `mse` | `loss=\"mse\", weight_decay=0.1` | best unimodal `text only` | 1 |" \
-        in report
+    assert (
+        "Also tried" in report
+        and '| `mse` | `loss="mse", weight_decay=0.1` | best unimodal `text only` | 1 |' in report
+    )
 
 
 @pytest.mark.skipif(not HAS_DATA, reason="real data not available: set MMZOO_DATA to the shared data folder")
@@ -69,15 +98,29 @@ def test_ridge_reference_reproduces_the_published_text_baseline():
 
 
 def _record(dataset, runs, primary="accuracy", metrics=("accuracy",)):
-    return {"dataset": dataset, "primary": primary, "metrics": list(metrics), "references": [],
-            "runs": [{"model": m, "kind": k, "seed": s, "params": 10, "train_seconds": 1.0,
-                      "metrics": {primary: v}} for m, k, s, v in runs]}
+    return {
+        "dataset": dataset,
+        "primary": primary,
+        "metrics": list(metrics),
+        "references": [],
+        "runs": [
+            {"model": m, "kind": k, "seed": s, "params": 10, "train_seconds": 1.0, "metrics": {primary: v}}
+            for m, k, s, v in runs
+        ],
+    }
 
 
 def test_summary_is_mean_and_sample_std_and_targets_are_checked():
-    record = _record("avmnist_hard", [("tfn", "fusion", 0, 0.80), ("tfn", "fusion", 1, 0.90),
-                                      ("digit only", "unimodal", 0, 0.70), ("digit only", "unimodal", 1, 0.74),
-                                      ("voice only", "unimodal", 0, 0.50)])
+    record = _record(
+        "avmnist_hard",
+        [
+            ("tfn", "fusion", 0, 0.80),
+            ("tfn", "fusion", 1, 0.90),
+            ("digit only", "unimodal", 0, 0.70),
+            ("digit only", "unimodal", 1, 0.74),
+            ("voice only", "unimodal", 0, 0.50),
+        ],
+    )
     rows = {r["model"]: r for r in accuracy_report.summarize(record)}
     mean, std = rows["tfn"]["stats"]["accuracy"]
     assert mean == pytest.approx(0.85) and std == pytest.approx(np.std([0.8, 0.9], ddof=1))
@@ -90,31 +133,49 @@ def test_summary_is_mean_and_sample_std_and_targets_are_checked():
 
 
 def test_mosi_targets_state_the_gap():
-    runs = [("gmu", "fusion", 0, {"acc2_has0": 0.79, "mae": 0.90, "corr": 0.66}),
-            ("gmu", "fusion", 1, {"acc2_has0": 0.80, "mae": 0.86, "corr": 0.64}),
-            ("tfn", "fusion", 0, {"acc2_has0": 0.70, "mae": 0.50, "corr": 0.90}),
-            ("ridge (text)", "baseline", 0, {"acc2_has0": 0.79, "mae": 0.877, "corr": 0.658})]
-    record = {"dataset": "mosi", "primary": "acc2_has0", "metrics": ["acc2_has0", "mae", "corr"],
-              "runs": [{"model": m, "kind": k, "seed": s, "params": 1, "train_seconds": 1.0, "metrics": v}
-                       for m, k, s, v in runs]}
+    runs = [
+        ("gmu", "fusion", 0, {"acc2_has0": 0.79, "mae": 0.90, "corr": 0.66}),
+        ("gmu", "fusion", 1, {"acc2_has0": 0.80, "mae": 0.86, "corr": 0.64}),
+        ("tfn", "fusion", 0, {"acc2_has0": 0.70, "mae": 0.50, "corr": 0.90}),
+        ("ridge (text)", "baseline", 0, {"acc2_has0": 0.79, "mae": 0.877, "corr": 0.658}),
+    ]
+    record = {
+        "dataset": "mosi",
+        "primary": "acc2_has0",
+        "metrics": ["acc2_has0", "mae", "corr"],
+        "runs": [
+            {"model": m, "kind": k, "seed": s, "params": 1, "train_seconds": 1.0, "metrics": v} for m, k, s, v in runs
+        ],
+    }
     checks = accuracy_report.targets("mosi", accuracy_report.summarize(record))
     assert checks == [  # the best fusion by Acc-2 (gmu, mean 79.5%), not the best on each metric (tfn)
         ("best fusion Acc-2 >= 80.5% (HFFN 80.45%): `gmu` 79.5% (-1.0 points)", False),
         ("`gmu` beats the text-only ridge on mae: 0.880 vs 0.877 (+0.003)", False),
-        ("`gmu` beats the text-only ridge on corr: 0.650 vs 0.658 (-0.008)", False)]
+        ("`gmu` beats the text-only ridge on corr: 0.650 vs 0.658 (-0.008)", False),
+    ]
     for run in record["runs"][:2]:
         run["metrics"].update(acc2_has0=0.81, mae=0.80, corr=0.70)
     assert [met for _, met in accuracy_report.targets("mosi", accuracy_report.summarize(record))] == [True] * 3
 
 
 def test_clean_target_flags_a_fusion_model_below_the_best_single_modality():
-    record = _record("emoji", [("gmu", "fusion", 0, 0.95), ("gmu", "fusion", 1, 0.96),
-                               ("tfn", "fusion", 0, 0.80), ("tfn", "fusion", 1, 0.81),
-                               ("name only", "unimodal", 0, 0.94), ("name only", "unimodal", 1, 0.95)])
+    record = _record(
+        "emoji",
+        [
+            ("gmu", "fusion", 0, 0.95),
+            ("gmu", "fusion", 1, 0.96),
+            ("tfn", "fusion", 0, 0.80),
+            ("tfn", "fusion", 1, 0.81),
+            ("name only", "unimodal", 0, 0.94),
+            ("name only", "unimodal", 1, 0.95),
+        ],
+    )
     checks = accuracy_report.targets("emoji", accuracy_report.summarize(record))
     assert [(("`tfn`" in text), met) for text, met in checks] == [(True, False)]
-    record["runs"][2:4] = [{**record["runs"][2], "metrics": {"accuracy": 0.92}},
-                           {**record["runs"][3], "metrics": {"accuracy": 0.96}}]  # tfn 94.0 ± 2.8: within noise
+    record["runs"][2:4] = [
+        {**record["runs"][2], "metrics": {"accuracy": 0.92}},
+        {**record["runs"][3], "metrics": {"accuracy": 0.96}},
+    ]  # tfn 94.0 ± 2.8: within noise
     ((text, met),) = accuracy_report.targets("emoji", accuracy_report.summarize(record))
     assert met and text.endswith("; below its mean: `tfn` -0.5 (std 2.8) points")
 
@@ -128,7 +189,10 @@ def test_a_rerun_replaces_the_same_model_and_seed_and_keeps_the_rest(tmp_path):
     with open(path) as f:
         record = json.load(f)
     assert [(r["model"], r["seed"], r["metrics"]["mae"]) for r in record["runs"]] == [
-        ("tfn", 0, 1.0), ("gmu", 0, 3.0), ("tfn", 1, 5.0)]
+        ("tfn", 0, 1.0),
+        ("gmu", 0, 3.0),
+        ("tfn", 1, 5.0),
+    ]
     assert record["settings"] == {"epochs": 2} and "variant" not in record
     assert not list(tmp_path.glob("*.tmp"))
 
@@ -157,16 +221,25 @@ def test_a_variant_name_keeps_its_changes(tmp_path):
 
 def test_variants_are_reported_apart_from_the_protocol(tmp_path):
     protocol = _record("emoji", [("tfn", "fusion", 0, 0.80), ("name only", "unimodal", 0, 0.70)])
-    variant = {**_record("emoji", [("tfn", "fusion", 0, 0.60), ("gmu", "fusion", 0, 0.65),
-                                   ("name only", "unimodal", 0, 0.50)]),
-               "variant": "tiny-lr", "overrides": {"learning_rate": 1e-5}}
+    variant = {
+        **_record(
+            "emoji", [("tfn", "fusion", 0, 0.60), ("gmu", "fusion", 0, 0.65), ("name only", "unimodal", 0, 0.50)]
+        ),
+        "variant": "tiny-lr",
+        "overrides": {"learning_rate": 1e-5},
+    }
     for name, record in (("emoji", protocol), ("emoji@tiny-lr", variant)):
         (tmp_path / f"{name}.json").write_text(json.dumps(record))
     assert list(accuracy_report.load(tmp_path)) == ["emoji"]
     assert accuracy_report.load(tmp_path)["emoji"]["runs"] == protocol["runs"]
     checks = accuracy_report.write(tmp_path, tmp_path / "R.md", tmp_path / "a.png")
-    assert checks == [("emoji", "every fusion model >= the best single modality (`name only` 70.0%) within noise "
-                       "(2 std, at least 1 point)", True)]  # the variant's 60% tfn is not checked
+    assert checks == [
+        (
+            "emoji",
+            "every fusion model >= the best single modality (`name only` 70.0%) within noise (2 std, at least 1 point)",
+            True,
+        )
+    ]  # the variant's 60% tfn is not checked
     report = (tmp_path / "R.md").read_text()
     assert "| `tiny-lr` | `learning_rate=1e-05` | best fusion `gmu` | 1 | 65.0 ± 0.0 |" in report
     assert "| `tiny-lr` | `learning_rate=1e-05` | best unimodal `name only` | 1 | 50.0 ± 0.0 |" in report

@@ -16,8 +16,21 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def _run(tmp_path, *extra):
-    command = [sys.executable, "-m", "benchmarks.throughput", "--tiny", "--models", "early_fusion", "--modalities",
-               "image", "--output", str(tmp_path / "out"), "--report", str(tmp_path / "PERFORMANCE.md"), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.throughput",
+        "--tiny",
+        "--models",
+        "early_fusion",
+        "--modalities",
+        "image",
+        "--output",
+        str(tmp_path / "out"),
+        "--report",
+        str(tmp_path / "PERFORMANCE.md"),
+        *extra,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "FAILED" not in done.stderr, done.stderr[-4000:]
@@ -51,8 +64,14 @@ def test_throughput_benchmark_end_to_end(tmp_path):
     assert [(r["axis"], r["value"]) for r in record["growth"]["early_fusion"]] == [("batch", 16)]
     assert all(r["samples_per_s"] > 0 and r["peak_rss_mb"] > 0 for r in record["growth"]["early_fusion"])
     assert (tmp_path / "out" / "growth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for section in ("## Summary per architecture", "## Targets", "## No abstraction tax", "## Input pipeline",
-                    "## Defaults", "## Cost growth"):
+    for section in (
+        "## Summary per architecture",
+        "## Targets",
+        "## No abstraction tax",
+        "## Input pipeline",
+        "## Defaults",
+        "## Cost growth",
+    ):
         assert section in report
     assert "| `early_fusion` |" in report
     if HAS_TORCH:
@@ -67,24 +86,45 @@ def test_throughput_benchmark_end_to_end(tmp_path):
 
 
 def test_report_regenerates_from_json(tmp_path):
-    record = {"date": "d", "quick": False, "machine": {"cpu": "cpu", "cores": 2, "threads": 2, "device": "cpu"},
-              "settings": {"precision": "float32", "jit": "auto", "rounds": 3, "train_steps": 10,
-                           "infer_batches": 4, "latency_calls": 50, "matmul": 2048},
-              "matmul_peak": {"tensorflow": 1e11},
-              "models": {"tfn": {
-                  "params": {"mmzoo": 100, "pytorch eager": 101}, "param_diff": 0.01,
-                  "flops": {"forward_flops": 1e8, "train_flops": 3e8, "parts": {"aten.convolution": 9e7}},
-                  "train": {"mmzoo": {"samples_per_s": 300.0, "peak_rss_mb": 10.0, "rss_before_mb": 5.0},
-                            "keras (hand-written)": {"samples_per_s": 300.0, "peak_rss_mb": 10.0, "rss_before_mb": 5.0},
-                            "pytorch eager": {"samples_per_s": 100.0, "peak_rss_mb": 9.0, "rss_before_mb": 5.0},
-                            "pytorch compile": {"samples_per_s": 150.0, "peak_rss_mb": 9.0, "rss_before_mb": 5.0}},
-                  "infer": {"mmzoo": {"samples_per_s": 900.0, "peak_rss_mb": 1, "rss_before_mb": 1}},
-                  "latency": {"mmzoo": {"p50_ms": 2.0, "p95_ms": 3.0, "peak_rss_mb": 1, "rss_before_mb": 1},
-                              "pytorch eager": {"p50_ms": 2.5, "p95_ms": 3.0, "peak_rss_mb": 1, "rss_before_mb": 1}}}},
-              "growth": {"tfn": [{"axis": "text", "value": 64, "samples_per_s": 100.0, "peak_rss_mb": 20.0,
-                                  "rss_before_mb": 10.0},
-                                 {"axis": "text", "value": 128, "samples_per_s": 25.0, "peak_rss_mb": 50.0,
-                                  "rss_before_mb": 10.0}]}}
+    record = {
+        "date": "d",
+        "quick": False,
+        "machine": {"cpu": "cpu", "cores": 2, "threads": 2, "device": "cpu"},
+        "settings": {
+            "precision": "float32",
+            "jit": "auto",
+            "rounds": 3,
+            "train_steps": 10,
+            "infer_batches": 4,
+            "latency_calls": 50,
+            "matmul": 2048,
+        },
+        "matmul_peak": {"tensorflow": 1e11},
+        "models": {
+            "tfn": {
+                "params": {"mmzoo": 100, "pytorch eager": 101},
+                "param_diff": 0.01,
+                "flops": {"forward_flops": 1e8, "train_flops": 3e8, "parts": {"aten.convolution": 9e7}},
+                "train": {
+                    "mmzoo": {"samples_per_s": 300.0, "peak_rss_mb": 10.0, "rss_before_mb": 5.0},
+                    "keras (hand-written)": {"samples_per_s": 300.0, "peak_rss_mb": 10.0, "rss_before_mb": 5.0},
+                    "pytorch eager": {"samples_per_s": 100.0, "peak_rss_mb": 9.0, "rss_before_mb": 5.0},
+                    "pytorch compile": {"samples_per_s": 150.0, "peak_rss_mb": 9.0, "rss_before_mb": 5.0},
+                },
+                "infer": {"mmzoo": {"samples_per_s": 900.0, "peak_rss_mb": 1, "rss_before_mb": 1}},
+                "latency": {
+                    "mmzoo": {"p50_ms": 2.0, "p95_ms": 3.0, "peak_rss_mb": 1, "rss_before_mb": 1},
+                    "pytorch eager": {"p50_ms": 2.5, "p95_ms": 3.0, "peak_rss_mb": 1, "rss_before_mb": 1},
+                },
+            }
+        },
+        "growth": {
+            "tfn": [
+                {"axis": "text", "value": 64, "samples_per_s": 100.0, "peak_rss_mb": 20.0, "rss_before_mb": 10.0},
+                {"axis": "text", "value": 128, "samples_per_s": 25.0, "peak_rss_mb": 50.0, "rss_before_mb": 10.0},
+            ]
+        },
+    }
     rows, peak = throughput_report.summarise(record)
     assert rows["tfn"]["train_ratio"] == 2.0 and rows["tfn"]["torch_train"] == ("compile", 150.0)
     assert rows["tfn"]["latency_ratio"] == 0.8 and rows["tfn"]["tax_train"] == 1.0
@@ -101,19 +141,34 @@ def test_resume_keeps_only_what_matches(tmp_path):
     machine; anything else starts afresh."""
     machine = {"cpu": "cpu", "cores": 2, "threads": 2, "device": "cpu", "load_average_at_start": [1.0]}
     settings = {"rounds": 3, "growth": {"batch": [16, 64]}, "precision": "float32"}
-    old = {"date": "d1", "command": "throughput.py", "duration_s": 100.0, "quick": False, "machine": machine,
-           "settings": settings, "models": {"tfn": {"params": {}}, "mult": {"error": "worker died"}},
-           "pipeline": {"ratio_files_to_cached": 1.0}}
+    old = {
+        "date": "d1",
+        "command": "throughput.py",
+        "duration_s": 100.0,
+        "quick": False,
+        "machine": machine,
+        "settings": settings,
+        "models": {"tfn": {"params": {}}, "mult": {"error": "worker died"}},
+        "pipeline": {"ratio_files_to_cached": 1.0},
+    }
     path = tmp_path / "throughput.json"
     path.write_text(json.dumps(old))
-    fresh = {"date": "d2", "command": "throughput.py --resume", "quick": False,
-             "machine": {**machine, "load_average_at_start": [0.5]}, "settings": settings, "models": {}}
+    fresh = {
+        "date": "d2",
+        "command": "throughput.py --resume",
+        "quick": False,
+        "machine": {**machine, "load_average_at_start": [0.5]},
+        "settings": settings,
+        "models": {},
+    }
     record = harness.resume_record(str(path), fresh)
     assert list(record["models"]) == ["tfn"] and record["pipeline"] == old["pipeline"]
     assert [p["date"] for p in record["parts"]] == ["d1", "d2"] and record["resumed_duration_s"] == 100.0
     harness._save(record, str(path), started=harness.time.time() - 50)
     saved = json.loads(path.read_text())
-    assert saved["duration_s"] == pytest.approx(150.0, abs=1) and saved["parts"][1]["duration_s"] == pytest.approx(50, abs=1)
+    assert saved["duration_s"] == pytest.approx(150.0, abs=1) and saved["parts"][1]["duration_s"] == pytest.approx(
+        50, abs=1
+    )
     harness._save(record, str(path), started=harness.time.time(), ticks=(0, 1))  # ticks since boot
     steal = json.loads(path.read_text())["machine"]["steal_percent"]
     assert 0 <= steal <= 100 and record["parts"][1]["steal_percent"] == steal

@@ -14,8 +14,9 @@ from tests.helpers import run_cli
 
 def _run(*args, cwd):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "mmzoo", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "mmzoo", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=900
+    )
 
 
 def test_list_shows_the_zoo(tmp_path, capsys, monkeypatch):
@@ -69,15 +70,19 @@ def test_main_job_trains_to_95_percent_and_writes_artifacts(tmp_path, capsys, mo
     model = mmzoo.load(str(run / "model.keras"))
     expected = model.predict(x, verbose=0)
     assert np.mean(expected.argmax(1) == y[:64]) >= 0.9
-    served = mmzoo.load(str(run / "savedmodel")).signatures["serve"](
-        **{k: tf.constant(v) for k, v in x.items()})["probabilities"].numpy()
+    served = (
+        mmzoo.load(str(run / "savedmodel"))
+        .signatures["serve"](**{k: tf.constant(v) for k, v in x.items()})["probabilities"]
+        .numpy()
+    )
     assert np.max(np.abs(served - expected)) <= 1e-5
 
     # `evaluate` on the same artifact: metrics and a confusion matrix, consistent with the served outputs
     # (in this process: the entry point itself was just tested, a second interpreter would only import TF again)
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli("evaluate", "--model", str(run / "model.keras"), "--dataset", "avmnist_sample",
-                           capsys=capsys)
+    code, _, err = run_cli(
+        "evaluate", "--model", str(run / "model.keras"), "--dataset", "avmnist_sample", capsys=capsys
+    )
     assert code == 0, err[-3000:]
     evaluation = json.loads((run / "evaluation-avmnist_sample-test" / "metrics.json").read_text())
     assert evaluation["num_examples"] == 600

@@ -22,8 +22,11 @@ from tests.helpers import run_cli
 
 CATEGORIES = ("Flags", "Food & Drink", "Smileys & Emotion")  # class names with spaces and "&"
 TRAIN_ROWS, TEST_ROWS = 6, 2  # per category
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH")] if p),
-       "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH")] if p),
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
 
 
 def _emoji():
@@ -74,9 +77,27 @@ TRAIN_FLAGS = ["--label", "category", "--epochs", "1", "--batch-size", "8", "--v
 @pytest.fixture(scope="module")
 def run(csvs):
     """A run folder trained end to end by `python -m mmzoo train --data ... --label ...` in a new process."""
-    result = subprocess.run([sys.executable, "-m", "mmzoo", "train", "--data", str(csvs / "train.csv"),
-                             "--test", str(csvs / "test.csv"), *TRAIN_FLAGS, "--output", str(csvs / "runs"),
-                             "--run-name", "cli"], env=ENV, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mmzoo",
+            "train",
+            "--data",
+            str(csvs / "train.csv"),
+            "--test",
+            str(csvs / "test.csv"),
+            *TRAIN_FLAGS,
+            "--output",
+            str(csvs / "runs"),
+            "--run-name",
+            "cli",
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return csvs / "runs" / "cli", result.stdout
 
@@ -95,10 +116,13 @@ def test_train_data_writes_a_run_with_class_names(run):
 
 def test_yaml_data_section_trains_the_same_way(csvs, run, capsys):
     config = csvs / "experiment.yaml"  # csv and test relative to the YAML file's folder
-    config.write_text("data: {csv: train.csv, label: category, test: test.csv, validation: 0.2}\n"
-                      "training: {epochs: 1, batch_size: 8}\n")
-    code, out, err = run_cli("train", "--config", str(config), "--output", str(csvs / "runs"),
-                             "--run-name", "yaml", capsys=capsys)
+    config.write_text(
+        "data: {csv: train.csv, label: category, test: test.csv, validation: 0.2}\n"
+        "training: {epochs: 1, batch_size: 8}\n"
+    )
+    code, out, err = run_cli(
+        "train", "--config", str(config), "--output", str(csvs / "runs"), "--run-name", "yaml", capsys=capsys
+    )
     assert code == 0, err
     assert "Test metrics: accuracy=" in out
     by_yaml, by_flags = (yaml.safe_load((csvs / "runs" / n / "config.yaml").read_text()) for n in ("yaml", "cli"))
@@ -108,8 +132,9 @@ def test_yaml_data_section_trains_the_same_way(csvs, run, capsys):
 
 def test_evaluate_data_prints_metrics_and_a_labelled_confusion_matrix(csvs, run, capsys):
     folder, _ = run
-    code, out, err = run_cli("evaluate", "--model", str(folder), "--data", str(csvs / "test.csv"),
-                             capsys=capsys)  # the label column is the run's
+    code, out, err = run_cli(
+        "evaluate", "--model", str(folder), "--data", str(csvs / "test.csv"), capsys=capsys
+    )  # the label column is the run's
     assert code == 0, err
     shown = json.loads(out[: out.index("Written to")])
     assert shown["num_examples"] == TEST_ROWS * len(CATEGORIES) and 0 <= shown["accuracy"] <= 1
@@ -124,8 +149,16 @@ def test_evaluate_data_prints_metrics_and_a_labelled_confusion_matrix(csvs, run,
 def test_predict_data_writes_one_row_per_input_with_class_names(csvs, run, capsys, artifact):
     folder, _ = run
     target = csvs / f"predictions{artifact}.csv"
-    code, out, err = run_cli("predict", "--model", str(folder / artifact), "--data", str(csvs / "new.csv"),
-                             "--output", str(target), capsys=capsys)
+    code, out, err = run_cli(
+        "predict",
+        "--model",
+        str(folder / artifact),
+        "--data",
+        str(csvs / "new.csv"),
+        "--output",
+        str(target),
+        capsys=capsys,
+    )
     assert code == 0, err
     table = pd.read_csv(target)
     new = pd.read_csv(csvs / "new.csv")
@@ -141,8 +174,7 @@ def test_predict_data_writes_one_row_per_input_with_class_names(csvs, run, capsy
     code, out, err = run_cli("predict", "--model", str(folder / artifact), "--data", str(same), capsys=capsys)
     assert code == 0, err
     printed = pd.read_csv(io.StringIO(out))
-    np.testing.assert_allclose(printed[[f"probability_{c}" for c in CATEGORIES]].to_numpy(), probabilities,
-                               atol=1e-5)
+    np.testing.assert_allclose(printed[[f"probability_{c}" for c in CATEGORIES]].to_numpy(), probabilities, atol=1e-5)
 
 
 SERVE = """
@@ -163,8 +195,13 @@ print(out["top_class"].numpy()[0].decode(), raw["top_class"].numpy()[0].decode()
 def test_savedmodel_signatures_return_class_names_without_mmzoo(csvs, run):
     folder, _ = run
     image = next(p for p in sorted((csvs / "images").iterdir()))
-    result = subprocess.run([sys.executable, "-c", SERVE, str(folder / "savedmodel"), str(image)],
-                            env={**ENV, "PYTHONPATH": ""}, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE, str(folder / "savedmodel"), str(image)],
+        env={**ENV, "PYTHONPATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     top, top_raw, argmax, ranked = result.stdout.strip().splitlines()[-1].split("|")
     assert top == CATEGORIES[int(argmax)] and top_raw in CATEGORIES
@@ -187,8 +224,18 @@ def _error(capsys, *args):
 
 
 def test_missing_label_column_is_named_with_the_columns(csvs, capsys):
-    err = _error(capsys, "train", "--data", str(csvs / "train.csv"), "--label", "kind",
-                 "--output", str(csvs / "bad"), "--run-name", "label")
+    err = _error(
+        capsys,
+        "train",
+        "--data",
+        str(csvs / "train.csv"),
+        "--label",
+        "kind",
+        "--output",
+        str(csvs / "bad"),
+        "--run-name",
+        "label",
+    )
     assert "--label kind: no such column in" in err and "train.csv" in err
     assert "'picture', 'name', 'category'" in err
     assert not (csvs / "bad" / "label").exists()  # no empty run folder left behind
@@ -205,8 +252,9 @@ def test_empty_csv_is_an_error_naming_the_file(csvs, capsys, text, message):
 
 
 def test_data_and_dataset_together_are_refused(csvs, capsys):
-    err = _error(capsys, "train", "--data", str(csvs / "train.csv"), "--label", "category",
-                 "--dataset", "avmnist_sample")
+    err = _error(
+        capsys, "train", "--data", str(csvs / "train.csv"), "--label", "category", "--dataset", "avmnist_sample"
+    )
     assert "--data and --dataset are both given" in err
     config = csvs / "both.yaml"
     config.write_text("data: {csv: train.csv, label: category}\ndataset: {name: avmnist_sample}\n")

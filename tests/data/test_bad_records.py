@@ -66,15 +66,19 @@ def media(tmp_path):
     write_wav(d / "mono.wav", good_clip(0))
     header = (d / "mono.wav").read_bytes()[:36]  # RIFF + fmt chunk of a valid mono file
     (d / "no_frames.wav").write_bytes(header + b"data" + struct.pack("<I", 0))
-    paths.update(wrong_rate="media/rate.wav", three_channels="media/three.wav",
-                 stereo="media/stereo.wav", no_frames="media/no_frames.wav",
-                 missing_image="media/gone.jpg", missing_wav="media/gone.wav")
+    paths.update(
+        wrong_rate="media/rate.wav",
+        three_channels="media/three.wav",
+        stereo="media/stereo.wav",
+        no_frames="media/no_frames.wav",
+        missing_image="media/gone.jpg",
+        missing_wav="media/gone.wav",
+    )
     return paths
 
 
 def write_csv(path, rows, columns=("caption", "img", "voice", "feats", "y")):
-    lines = [",".join(columns)] + [",".join(f'"{v}"' if "," in str(v) else str(v) for v in row)
-                                   for row in rows]
+    lines = [",".join(columns)] + [",".join(f'"{v}"' if "," in str(v) else str(v) for v in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
     return str(path)
 
@@ -147,14 +151,20 @@ def test_skip_drops_one_row_of_each_bad_kind_and_keeps_every_good_row(tmp_path, 
     csv = write_csv(tmp_path / "mixed.csv", rows)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds, report = from_csv(csv, [TEXT, IMG, VOICE, FEATS], label="y", on_error="skip",
-                              batch_size=4, with_report=True)
+        ds, report = from_csv(
+            csv, [TEXT, IMG, VOICE, FEATS], label="y", on_error="skip", batch_size=4, with_report=True
+        )
     summary = [str(w.message) for w in caught if "rows kept" in str(w.message)]
     assert len(summary) == 1 and summary[0].startswith(f"'{csv}': 6 of 16 rows kept, 10 skipped")
     assert report.num_rows == 16 and report.num_examples == 6 and report.num_skipped == 10
     assert report.skipped_rows == sorted(bad_rows)
-    assert report.reasons() == {"corrupt file": 4, "empty text": 2, "missing file": 3,
-                                "wrong channels": 1, "wrong sample rate": 1}
+    assert report.reasons() == {
+        "corrupt file": 4,
+        "empty text": 2,
+        "missing file": 3,
+        "wrong channels": 1,
+        "wrong sample rate": 1,
+    }
     named = {p.row: (p.modality, p.path) for p in report.problems if p.path}
     assert named[1] == ("image", str(tmp_path / media["truncated_jpeg"]))
     assert named[7] == ("audio", str(tmp_path / media["garbage_wav"]))
@@ -177,8 +187,14 @@ def test_skip_drops_one_row_of_each_bad_kind_and_keeps_every_good_row(tmp_path, 
 def test_skip_counts_are_exact_when_one_bad_file_is_shared_by_several_rows(tmp_path, media):
     media_dir = tmp_path / "media"
     write_wav(media_dir / "ok.wav", good_clip(2))
-    voices = ["media/ok.wav", media["garbage_wav"], "media/ok.wav", media["garbage_wav"],
-              media["three_channels"], "media/ok.wav"]
+    voices = [
+        "media/ok.wav",
+        media["garbage_wav"],
+        "media/ok.wav",
+        media["garbage_wav"],
+        media["three_channels"],
+        "media/ok.wav",
+    ]
     csv = write_csv(tmp_path / "m.csv", [(v, i) for i, v in enumerate(voices)], columns=("voice", "y"))
     with pytest.warns(UserWarning, match=r"3 of 6 rows kept, 3 skipped \(corrupt file: 2, wrong channels: 1\)"):
         ds, report = from_csv(csv, [VOICE], label="y", on_error="skip", with_report=True)

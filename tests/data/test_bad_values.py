@@ -29,9 +29,16 @@ def model_and_data():
     specs[1] = mmzoo.Image("image", shape=(12, 12, 3), dtype="float32")
     x["image"] = (x["image"] / 255).astype("float32")
     small = {"filters": (4,), "units": 4}
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={"image": ("cnn", small), "audio": ("cnn", small),
-                                        "text": ("bilstm", {"units": 4, "embedding_dim": 4})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=2),
+        encoders={
+            "image": ("cnn", small),
+            "audio": ("cnn", small),
+            "text": ("bilstm", {"units": 4, "embedding_dim": 4}),
+        },
+    )
     return model, x
 
 
@@ -41,13 +48,21 @@ def _spoiled(x, name, index, value):
     return {**x, name: bad}
 
 
-@pytest.mark.parametrize("name, index, value, message", [
-    ("audio", (3, 10), np.nan, r"Audio input 'audio' has NaN at example 3; expected finite float32"),
-    ("audio", (2, 0), np.inf, r"Audio input 'audio' has Inf at example 2;"),
-    ("image", (5, 1, 1, 0), np.nan, r"Image input 'image' has NaN at example 5;"),
-    ("features", (0, 4), -np.inf, r"Features input 'features' has Inf at example 0;"),
-    ("features", (slice(1, 4), 0), np.nan, r"Features input 'features' has NaN at example 1 \(and 2 more examples\)"),
-])
+@pytest.mark.parametrize(
+    "name, index, value, message",
+    [
+        ("audio", (3, 10), np.nan, r"Audio input 'audio' has NaN at example 3; expected finite float32"),
+        ("audio", (2, 0), np.inf, r"Audio input 'audio' has Inf at example 2;"),
+        ("image", (5, 1, 1, 0), np.nan, r"Image input 'image' has NaN at example 5;"),
+        ("features", (0, 4), -np.inf, r"Features input 'features' has Inf at example 0;"),
+        (
+            "features",
+            (slice(1, 4), 0),
+            np.nan,
+            r"Features input 'features' has NaN at example 1 \(and 2 more examples\)",
+        ),
+    ],
+)
 def test_non_finite_values_are_refused_at_predict(model_and_data, name, index, value, message):
     model, x = model_and_data
     bad = _spoiled(x, name, index, value)
@@ -61,8 +76,9 @@ def test_nan_audio_no_longer_looks_like_silence(model_and_data):
     """The reason for the check: the graph maps a NaN waveform to the output of an all-zero one."""
     model, x = model_and_data
     nan, zero = _spoiled(x, "audio", 3, np.nan), _spoiled(x, "audio", 3, 0.0)
-    np.testing.assert_allclose(keras.Model.predict(model, nan, verbose=0)[3],
-                               keras.Model.predict(model, zero, verbose=0)[3], atol=1e-6)
+    np.testing.assert_allclose(
+        keras.Model.predict(model, nan, verbose=0)[3], keras.Model.predict(model, zero, verbose=0)[3], atol=1e-6
+    )
     with pytest.raises(ValueError, match="Audio input 'audio' has NaN at example 3"):
         model.predict(nan, verbose=0)
 
@@ -81,8 +97,11 @@ def test_text_bytes_that_are_not_utf8(model_and_data, make):
     model, x = model_and_data
     texts = [s.encode("utf-8") for s in x["text"]]
     texts[2] = "café".encode("latin-1")
-    with pytest.raises(ValueError, match=r"Text input 'text' expects UTF-8 text; example 2 has the byte 0xe9 at "
-                                         r"byte offset 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"Text input 'text' expects UTF-8 text; example 2 has the byte 0xe9 at "
+        r"byte offset 3",
+    ):
         model.predict({**x, "text": make(texts)}, verbose=0)
 
 
@@ -97,8 +116,10 @@ def test_text_with_undecodable_characters(model_and_data):
 def test_different_batch_sizes_name_inputs_and_sizes(model_and_data):
     model, x = model_and_data
     bad = {**x, "audio": x["audio"][:5]}
-    message = (r"Model 'early_fusion' received inputs with different batch sizes \('audio': 5, 'features': 8, "
-               r"'image': 8, 'text': 8\)")
+    message = (
+        r"Model 'early_fusion' received inputs with different batch sizes \('audio': 5, 'features': 8, "
+        r"'image': 8, 'text': 8\)"
+    )
     with pytest.raises(ValueError, match=message):
         model.predict(bad, verbose=0)
     with pytest.raises(ValueError, match=message):
@@ -128,10 +149,14 @@ def _data(frames=1000):
 WAVS = {
     "two fmt chunks": (lambda: _wav(_fmt(4000, 1), _fmt(8000, 2), _data()), r"it has 2 fmt chunks"),
     "fmt after data": (lambda: _wav(_fmt(4000, 1), _data(), _fmt(8000, 2)), r"it has 2 fmt chunks"),
-    "chunk before fmt": (lambda: _wav(b"LIST\x04\x00\x00\x00abcd", _fmt(4000, 1), _data()),
-                         r"its first chunk is 'LIST', not 'fmt '"),
-    "odd chunk": (lambda: _wav(_fmt(4000, 1), b"LIST\x03\x00\x00\x00abc\x00", _data()),
-                  r"its 'LIST' chunk at byte 36 has an odd size \(3\)"),
+    "chunk before fmt": (
+        lambda: _wav(b"LIST\x04\x00\x00\x00abcd", _fmt(4000, 1), _data()),
+        r"its first chunk is 'LIST', not 'fmt '",
+    ),
+    "odd chunk": (
+        lambda: _wav(_fmt(4000, 1), b"LIST\x03\x00\x00\x00abc\x00", _data()),
+        r"its 'LIST' chunk at byte 36 has an odd size \(3\)",
+    ),
     "two data chunks": (lambda: _wav(_fmt(4000, 1), _data(), _data()), r"it has 2 data chunks"),
 }
 
@@ -151,7 +176,9 @@ def test_ambiguous_wav_headers_are_refused(tmp_path, case):
     with pytest.raises(ValueError, match=reason):
         read_wav_header(str(path))
     spec = mmzoo.Audio("voice", sample_rate=4000, seconds=0.25)
-    with pytest.raises(ValueError, match=f"Audio input 'voice': the WAV cannot be read: {reason}.*{re.escape(str(path))}"):
+    with pytest.raises(
+        ValueError, match=f"Audio input 'voice': the WAV cannot be read: {reason}.*{re.escape(str(path))}"
+    ):
         from_dataframe(pd.DataFrame({"voice": [str(path)]}), [spec])
 
 
@@ -171,8 +198,11 @@ def test_csv_that_is_not_utf8_is_named_with_offset(tmp_path):
     path = tmp_path / "train.csv"
     path.write_bytes("text,y\na good film,1\nun café,0\n".encode("latin-1"))
     spec = mmzoo.Text("text")
-    with pytest.raises(ValueError, match=rf"Manifest CSV '{re.escape(str(path))}' is not UTF-8 text at byte offset 27 \(line 3: "
-                                         r"byte 0xe9"):
+    with pytest.raises(
+        ValueError,
+        match=rf"Manifest CSV '{re.escape(str(path))}' is not UTF-8 text at byte offset 27 \(line 3: "
+        r"byte 0xe9",
+    ):
         from_csv(str(path), [spec], label="y")
     path.write_bytes("text,y\na good film,1\nun café,0\n".encode("utf-8"))
     x, y = next(iter(from_csv(str(path), [spec], label="y")))
@@ -184,8 +214,12 @@ def saved(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad_values")
     specs, x, _ = small_inputs(("text", "audio", "features"))
     keras.utils.set_random_seed(0)
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(2),
-                              encoders={"text": ("bilstm", {"units": 4}), "audio": ("cnn", {"filters": (4,), "units": 4})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(2),
+        encoders={"text": ("bilstm", {"units": 4}), "audio": ("cnn", {"filters": (4,), "units": 4})},
+    )
     model.save(folder / "model.keras")
     tf.io.write_file(str(folder / "good.wav"), tf.audio.encode_wav(x["audio"][0][:, None], 4000))
     (folder / "two_fmt.wav").write_bytes(WAVS["two fmt chunks"][0]())
@@ -193,14 +227,28 @@ def saved(tmp_path_factory):
 
 
 def _cli(folder, text="a good film", audio="good.wav", features="1,2,3,4,5"):
-    return main(["predict", "--model", str(folder / "model.keras"), "--text", text,
-                 "--audio", str(folder / audio), "--features", features])
+    return main(
+        [
+            "predict",
+            "--model",
+            str(folder / "model.keras"),
+            "--text",
+            text,
+            "--audio",
+            str(folder / audio),
+            "--features",
+            features,
+        ]
+    )
 
 
 def test_cli_refuses_bad_values_naming_the_input(saved, capsys):
     assert _cli(saved) == 0 and "probabilities" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match=rf"Audio input 'audio': {re.escape(str(saved / 'two_fmt.wav'))} is a corrupt file: it "
-                                         r"has 2 fmt chunks"):
+    with pytest.raises(
+        SystemExit,
+        match=rf"Audio input 'audio': {re.escape(str(saved / 'two_fmt.wav'))} is a corrupt file: it "
+        r"has 2 fmt chunks",
+    ):
         _cli(saved, audio="two_fmt.wav")
     with pytest.raises(SystemExit, match=r"Text input 'text' expects UTF-8 text; the value has the byte 0xe9"):
         _cli(saved, text=b"caf\xe9".decode("utf-8", "surrogateescape"))

@@ -33,9 +33,16 @@ def images(tmp_path):
 
 
 def test_each_kind_of_column_gets_its_spec_and_a_reason(tmp_path, images, capsys):
-    df = pd.DataFrame({"poster": images, "caption": ["a red dot", "two cats", "sky", "x y z", "a", "b c"],
-                       "year": [1999, 2001, 2003, 1987, 2010, 2011], "emb": [[0.1, 0.2]] * 6,
-                       "id": range(6), "label": list("abcabc")})
+    df = pd.DataFrame(
+        {
+            "poster": images,
+            "caption": ["a red dot", "two cats", "sky", "x y z", "a", "b c"],
+            "year": [1999, 2001, 2003, 1987, 2010, 2011],
+            "emb": [[0.1, 0.2]] * 6,
+            "id": range(6),
+            "label": list("abcabc"),
+        }
+    )
     inputs = mmzoo.infer_inputs(df, "label", base_dir=tmp_path)
     specs = {spec.name: spec for spec in inputs}
     assert sorted(specs) == ["caption", "emb", "poster", "year"]
@@ -47,8 +54,15 @@ def test_each_kind_of_column_gets_its_spec_and_a_reason(tmp_path, images, capsys
     assert "integer id" in table and "skipped rows: none" in table
     # the specs feed the data pipeline and a model as they are
     mmzoo.adapt(inputs, df.rename(columns={}))
-    ds = from_dataframe(df, list(inputs), label="label", base_dir=tmp_path, class_names=["a", "b", "c"],
-                        resize_images=True, batch_size=6)
+    ds = from_dataframe(
+        df,
+        list(inputs),
+        label="label",
+        base_dir=tmp_path,
+        class_names=["a", "b", "c"],
+        resize_images=True,
+        batch_size=6,
+    )
     x, y = next(iter(ds))
     assert tuple(x["poster"].shape) == (6, 16, 12, 3) and y.numpy().tolist() == [0, 1, 2, 0, 1, 2]
 
@@ -68,13 +82,25 @@ def test_audio_duration_is_a_high_percentile_of_the_real_fsdd_clip_lengths():
 def test_overrides_replace_fields_take_specs_and_drop_columns(tmp_path, images):
     df = pd.DataFrame({"poster": images, "note": list("uvwxyz"), "My Score": np.arange(6.0), "y": [0, 1] * 3})
     given = mmzoo.Text("note", vocabulary_size=50, sequence_length=2)
-    inputs = mmzoo.infer_inputs(df, "y", base_dir=tmp_path, verbose=False,
-                                overrides={"poster": {"shape": (8, 8, 1)}, "note": given, "My Score": None})
-    assert [describe_spec(s) for s in inputs] == ["Image(shape=(8, 8, 1))",
-                                                  "Text(vocabulary_size=50, sequence_length=2)"]
+    inputs = mmzoo.infer_inputs(
+        df,
+        "y",
+        base_dir=tmp_path,
+        verbose=False,
+        overrides={"poster": {"shape": (8, 8, 1)}, "note": given, "My Score": None},
+    )
+    assert [describe_spec(s) for s in inputs] == [
+        "Image(shape=(8, 8, 1))",
+        "Text(vocabulary_size=50, sequence_length=2)",
+    ]
     assert inputs[1] is given and [r.kind for r in inputs.rows] == ["image", "text", "dropped"]
-    forced = mmzoo.infer_inputs(df, "y", base_dir=tmp_path, verbose=False,
-                                overrides={"My Score": {"kind": "text"}, "note": None, "poster": None})
+    forced = mmzoo.infer_inputs(
+        df,
+        "y",
+        base_dir=tmp_path,
+        verbose=False,
+        overrides={"My Score": {"kind": "text"}, "note": None, "poster": None},
+    )
     assert forced.columns == {"My_Score": "My Score"} and isinstance(forced[0], mmzoo.Text)
     with pytest.raises(ValueError, match=r"overrides\['nope'\].*input columns are: poster, note, My Score"):
         mmzoo.infer_inputs(df, "y", overrides={"nope": None}, verbose=False)
@@ -84,8 +110,11 @@ def test_overrides_replace_fields_take_specs_and_drop_columns(tmp_path, images):
 
 def test_a_column_mixing_images_and_audio_is_an_error_naming_it(tmp_path):
     df = pd.DataFrame({"media": ["a.png", "b.wav", "c.png"], "y": [0, 1, 0]})
-    with pytest.raises(ValueError, match=r"Column 'media' mixes image files \(2 rows, e.g. 'a.png'\) and audio "
-                                         r"files \(1 rows, e.g. 'b.wav'\).*Split it"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'media' mixes image files \(2 rows, e.g. 'a.png'\) and audio "
+        r"files \(1 rows, e.g. 'b.wav'\).*Split it",
+    ):
         mmzoo.infer_inputs(df, "y", verbose=False)
     with pytest.raises(ValueError, match=r"Column 'song' holds .mp3 files.*does not read"):
         mmzoo.infer_inputs(pd.DataFrame({"song": ["a.mp3"], "y": [1]}), "y", verbose=False)
@@ -94,8 +123,10 @@ def test_a_column_mixing_images_and_audio_is_an_error_naming_it(tmp_path):
 def test_missing_and_broken_files_are_summarised_as_skipped_rows(tmp_path, images):
     write_wav(tmp_path / "ok.wav", 0.5)
     (tmp_path / "broken.wav").write_bytes(b"not a wav")
-    df = pd.DataFrame({"poster": images[:2] + ["gone.png"], "voice": ["ok.wav", "broken.wav", "ok.wav"],
-                       "y": [0, 1, 0]}, index=["r1", "r2", "r3"])
+    df = pd.DataFrame(
+        {"poster": images[:2] + ["gone.png"], "voice": ["ok.wav", "broken.wav", "ok.wav"], "y": [0, 1, 0]},
+        index=["r1", "r2", "r3"],
+    )
     inputs = mmzoo.infer_inputs(df, "y", base_dir=tmp_path, verbose=False)
     assert set(inputs.skipped) == {"r2", "r3"}
     summary = inputs.skipped_summary()
@@ -114,13 +145,16 @@ def test_label_and_table_errors_name_what_is_wrong(tmp_path):
         mmzoo.infer_inputs(str(tmp_path / "empty.csv"), "y", verbose=False)
 
 
-@pytest.mark.parametrize("values,kind,names", [
-    (["cat", "dog", "cat"], "classification", ["cat", "dog"]),
-    ([3, 1, 2, 1], "classification", ["1", "2", "3"]),
-    ([0.5, 1.25, 3.0], "regression", None),
-    (["a|b", "b", ""], "multilabel", ["a", "b"]),
-    ([["x"], ["x", "y"], []], "multilabel", ["x", "y"]),
-])
+@pytest.mark.parametrize(
+    "values,kind,names",
+    [
+        (["cat", "dog", "cat"], "classification", ["cat", "dog"]),
+        ([3, 1, 2, 1], "classification", ["1", "2", "3"]),
+        ([0.5, 1.25, 3.0], "regression", None),
+        (["a|b", "b", ""], "multilabel", ["a", "b"]),
+        ([["x"], ["x", "y"], []], "multilabel", ["x", "y"]),
+    ],
+)
 def test_the_task_follows_the_label_values(values, kind, names):
     task, _ = infer_task(pd.DataFrame({"y": values}), "y")
     assert task.kind == kind
@@ -134,14 +168,16 @@ def test_string_labels_map_to_class_ids_and_an_unseen_one_names_label_and_row(tm
     _, y = next(iter(from_dataframe(df, [spec], label="y", task=task)))
     assert y.numpy().tolist() == [1, 0, 1]
     df.loc[1, "y"] = "cow"
-    with pytest.raises(ValueError, match=r"the label 'cow' is not one of the 2 class names \('cat', 'dog'\) "
-                                         r"\(row 1 of the DataFrame"):
+    with pytest.raises(
+        ValueError,
+        match=r"the label 'cow' is not one of the 2 class names \('cat', 'dog'\) "
+        r"\(row 1 of the DataFrame",
+    ):
         from_dataframe(df, [spec], label="y", class_names=["cat", "dog"])
     df.to_csv(tmp_path / "test.csv", index=False)
     with pytest.raises(ValueError, match=r"'cow' \(line 3 of the CSV file\).*row 1 of '.*test.csv'"):
         from_csv(str(tmp_path / "test.csv"), [spec], label="y", class_names=["cat", "dog"])
-    ds, report = from_dataframe(df, [spec], label="y", class_names=["cat", "dog"], on_error="skip",
-                                with_report=True)
+    ds, report = from_dataframe(df, [spec], label="y", class_names=["cat", "dog"], on_error="skip", with_report=True)
     assert report.skipped_rows == [1] and report.reasons() == {"unknown label": 1}
 
 

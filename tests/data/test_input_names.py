@@ -41,9 +41,11 @@ def _bad_dicts(x):
     extra = {"a": x["c"][::-1].copy(), **x}  # 'a' sorts first: it would take the place of 'b'
     missing = {"b": x["b"]}
     both = {"a": x["c"], "b": x["b"]}
-    return {"extra": (extra, r"received unknown input 'a'"),
-            "missing": (missing, r"is missing input 'c'"),
-            "both": (both, r"received unknown input 'a' and is missing input 'c'")}
+    return {
+        "extra": (extra, r"received unknown input 'a'"),
+        "missing": (missing, r"is missing input 'c'"),
+        "both": (both, r"received unknown input 'a' and is missing input 'c'"),
+    }
 
 
 CASES = ["extra", "missing", "both"]
@@ -98,8 +100,11 @@ def test_datasets_are_checked_from_their_element_spec(model, data, case):
 
     signature = ({k: tf.TensorSpec((3,), tf.float32) for k in bad}, tf.TensorSpec((), tf.int64))
     ds = tf.data.Dataset.from_generator(generate, output_signature=signature).batch(2)
-    for run in (lambda: model.fit(ds, epochs=1, verbose=0), lambda: model.evaluate(ds, verbose=0),
-                lambda: model.predict(ds, verbose=0)):
+    for run in (
+        lambda: model.fit(ds, epochs=1, verbose=0),
+        lambda: model.evaluate(ds, verbose=0),
+        lambda: model.predict(ds, verbose=0),
+    ):
         with pytest.raises(ValueError, match=f"{message}; {EXPECTS}"):
             run()
     assert reads == []
@@ -141,8 +146,7 @@ def test_artifacts_refuse_unknown_keys(model, data, tmp_path):
     x, _ = data
     path = str(tmp_path / "model.keras")
     model.save(path)
-    np.testing.assert_allclose(predict_from_artifact(path, x)["probabilities"], model.predict(x, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(predict_from_artifact(path, x)["probabilities"], model.predict(x, verbose=0), atol=1e-6)
     with pytest.raises(ValueError, match=f"received unknown input 'a'; {EXPECTS}"):
         predict_from_artifact(path, _bad_dicts(x)["extra"][0])
 

@@ -41,8 +41,7 @@ def write_raw_wav(path, fmt_tag=1, fmt_extra=b"", frames=100):
     """A mono 16-bit 8 kHz WAV written by hand, with a chosen format tag and fmt chunk size."""
     fmt = struct.pack("<HHIIHH", fmt_tag, 1, 8000, 16000, 2, 16) + fmt_extra
     data = np.zeros(frames, "<i2").tobytes()
-    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-            + b"data" + struct.pack("<I", len(data)) + data)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
@@ -71,8 +70,10 @@ def collect(ds):
 @pytest.fixture
 def files(tmp_path):
     """Good and bad files of each kind, keyed by a short name."""
-    f = {"pixels": [RNG.integers(0, 256, (6, 5, 3), dtype=np.uint8) for _ in range(3)],
-         "clips": [int16_clip(800, seed=i) for i in range(3)]}
+    f = {
+        "pixels": [RNG.integers(0, 256, (6, 5, 3), dtype=np.uint8) for _ in range(3)],
+        "clips": [int16_clip(800, seed=i) for i in range(3)],
+    }
     f["png"] = [write_png(tmp_path / f"img{i}.png", p) for i, p in enumerate(f["pixels"])]
     f["wav"] = [write_wav(tmp_path / f"clip{i}.wav", c) for i, c in enumerate(f["clips"])]
     png = tf.io.encode_png(f["pixels"][0]).numpy()
@@ -97,8 +98,15 @@ VOICE = mmzoo.Audio("voice", sample_rate=8000, seconds=0.1)  # 800 samples
 # --- values round-trip ------------------------------------------------------------
 def test_png_wav_text_features_round_trip_exactly(files):
     feats = RNG.normal(size=(3, 4)).astype("float32")
-    df = pd.DataFrame({"caption": ["one", "two", "three"], "img": files["png"],
-                       "voice": files["wav"], "feats": list(feats), "y": [2, 0, 1]})
+    df = pd.DataFrame(
+        {
+            "caption": ["one", "two", "three"],
+            "img": files["png"],
+            "voice": files["wav"],
+            "feats": list(feats),
+            "y": [2, 0, 1],
+        }
+    )
     inputs = [mmzoo.Text("caption"), IMG, VOICE, mmzoo.Features("feats", shape=(4,))]
     ds = from_dataframe(df, inputs, label="y", batch_size=2)
     assert ds.element_spec[0]["img"].dtype == tf.uint8
@@ -121,8 +129,7 @@ def test_no_label_yields_feature_dicts(files):
 def test_float_images_grey_channels_and_jpeg(files, tmp_path):
     jpg = write_jpeg(tmp_path / "a.jpg", files["pixels"][0])
     df = pd.DataFrame({"rgb": [files["png"][0], jpg], "grey": [files["png"][1]] * 2, "y": [0, 1]})
-    inputs = [mmzoo.Image("rgb", shape=(6, 5, 3), dtype="float32"),
-              mmzoo.Image("grey", shape=(6, 5, 1))]
+    inputs = [mmzoo.Image("rgb", shape=(6, 5, 3), dtype="float32"), mmzoo.Image("grey", shape=(6, 5, 1))]
     x, _ = collect(from_dataframe(df, inputs, label="y"))
     assert x["rgb"].dtype == np.float32 and x["grey"].shape == (2, 6, 5, 1)
     np.testing.assert_allclose(x["rgb"][0], files["pixels"][0] / 255, atol=1e-6)
@@ -135,8 +142,9 @@ def test_float_images_grey_channels_and_jpeg(files, tmp_path):
 # --- audio length -------------------------------------------------------------------
 def test_short_audio_is_padded_and_long_audio_cropped_with_warning(tmp_path):
     short, long_ = int16_clip(500, seed=1), int16_clip(1234, seed=2)
-    df = pd.DataFrame({"voice": [write_wav(tmp_path / "short.wav", short),
-                                 write_wav(tmp_path / "long.wav", long_)], "y": [0, 1]})
+    df = pd.DataFrame(
+        {"voice": [write_wav(tmp_path / "short.wav", short), write_wav(tmp_path / "long.wav", long_)], "y": [0, 1]}
+    )
     with pytest.warns(UserWarning, match=r"1 of 2 clips are longer.*cropped.*long\.wav"):
         ds, report = from_dataframe(df, [VOICE], label="y", with_report=True)
     x, _ = collect(ds)
@@ -162,7 +170,8 @@ def test_csv_relative_paths_resolve_against_the_csv(files, tmp_path, monkeypatch
     (sub / "train.csv").write_text(
         "caption,img,voice,feats,y\n"
         'NA,media/a.png,media/a.wav,"[1.5, 2.5]",3\n'
-        '"a, b",media/a.png,media/a.wav,"[0, -1]",4\n')
+        '"a, b",media/a.png,media/a.wav,"[0, -1]",4\n'
+    )
     monkeypatch.chdir(tmp_path)  # not the CSV's directory
     inputs = [mmzoo.Text("caption"), IMG, VOICE, mmzoo.Features("feats", shape=(2,))]
     x, y = collect(from_csv(str(sub / "train.csv"), inputs, label="y"))
@@ -198,15 +207,19 @@ BAD_FILES = [  # (column, file, spec, exception, message pattern)
     ("img", "truncated.png", IMG, ValueError, r"Image input 'img'.*cannot be decoded.*PNG"),
     ("img", "big.png", IMG, ValueError, r"Image input 'img'.*6x5.*9x7.*resize_images=True"),
     ("voice", "stereo.wav", VOICE, ValueError, r"Audio input 'voice'.*mono.*2 channels"),
-    ("voice", "rate16k.wav", VOICE, ValueError,
-     r"Audio input 'voice'.*8000 Hz.*16000 Hz.*resample=True"),
+    ("voice", "rate16k.wav", VOICE, ValueError, r"Audio input 'voice'.*8000 Hz.*16000 Hz.*resample=True"),
     ("voice", "zero.wav", VOICE, ValueError, r"Audio input 'voice'.*empty \(0 bytes\)"),
     ("voice", "garbage.wav", VOICE, ValueError, r"Audio input 'voice'.*not a WAV"),
     ("voice", "cut.wav", VOICE, ValueError, r"Audio input 'voice'.*truncated"),
     ("voice", "extensible.wav", VOICE, ValueError, r"Audio input 'voice'.*EXTENSIBLE.*16-bit PCM"),
-    ("voice", "odd_fmt.wav", VOICE, ValueError,
-     r"Audio input 'voice'.*the WAV cannot be read: its PCM fmt chunk is 20 bytes; tf.audio.decode_wav reads 16- or "
-     r"18-byte ones"),
+    (
+        "voice",
+        "odd_fmt.wav",
+        VOICE,
+        ValueError,
+        r"Audio input 'voice'.*the WAV cannot be read: its PCM fmt chunk is 20 bytes; tf.audio.decode_wav reads 16- or "
+        r"18-byte ones",
+    ),
 ]
 
 
@@ -262,13 +275,18 @@ def test_skip_drops_exactly_the_bad_rows_and_reports_why(files):
     df = pd.DataFrame(rows, columns=["caption", "img", "voice", "y"])
     inputs = [mmzoo.Text("caption"), IMG, VOICE]
     with pytest.warns(UserWarning, match=r"5 of 16 rows kept, 11 skipped"):
-        ds, report = from_dataframe(df, inputs, label="y", on_error="skip", batch_size=4,
-                                    with_report=True, base_dir=d)
+        ds, report = from_dataframe(df, inputs, label="y", on_error="skip", batch_size=4, with_report=True, base_dir=d)
     assert report.num_skipped == 11 and report.num_examples == 5
     assert report.skipped_rows == [1, 3, 4, 6, 7, 8, 9, 11, 12, 13, 15]
     assert report.reasons() == {
-        "corrupt file": 5, "empty text": 1, "missing file": 1, "missing label": 1,
-        "wrong channels": 1, "wrong image size": 1, "wrong sample rate": 1}
+        "corrupt file": 5,
+        "empty text": 1,
+        "missing file": 1,
+        "missing label": 1,
+        "wrong channels": 1,
+        "wrong image size": 1,
+        "wrong sample rate": 1,
+    }
     x, y = collect(ds)
     assert sorted(y.tolist()) == [0, 2, 5, 10, 14]
     assert [s.decode() for s in x["caption"]] == ["ok0", "ok2", "ok5", "ok10", "ok14"]
@@ -277,8 +295,7 @@ def test_skip_drops_exactly_the_bad_rows_and_reports_why(files):
 
 def test_probe_goes_on_after_a_failing_file_and_keeps_positions(files):
     d = files["dir"]
-    paths = [files["png"][0], f"{d}/truncated.png", files["png"][1], f"{d}/zero.wav",
-             files["png"][2]]
+    paths = [files["png"][0], f"{d}/truncated.png", files["png"][1], f"{d}/zero.wav", files["png"][2]]
     decode_fn = lambda b: tf.shape(decode.decode_image(b, IMG))  # noqa: E731
     results = decode.probe(paths, decode_fn, num_parallel_calls=4)
     assert [error is None for _, error in results] == [True, False, True, False, True]
@@ -303,18 +320,22 @@ def test_options_are_checked():
 
 
 # --- resampling, resizing, shuffling --------------------------------------------------------
-@pytest.mark.parametrize("rate_in,rate_out,hz,seconds", [
-    (16_000, 8000, 440, 1.0), (8000, 16_000, 1000, 1.0), (11_025, 16_000, 777, 1.0),
-    (22_050, 8000, 1234, 3.0),  # longer than the spec: cropped before resampling
-])
+@pytest.mark.parametrize(
+    "rate_in,rate_out,hz,seconds",
+    [
+        (16_000, 8000, 440, 1.0),
+        (8000, 16_000, 1000, 1.0),
+        (11_025, 16_000, 777, 1.0),
+        (22_050, 8000, 1234, 3.0),  # longer than the spec: cropped before resampling
+    ],
+)
 def test_resample_keeps_a_sines_frequency_and_phase(tmp_path, rate_in, rate_out, hz, seconds):
     t = np.arange(int(rate_in * seconds)) / rate_in
     path = write_wav(tmp_path / "sine.wav", 0.5 * np.sin(2 * np.pi * hz * t), rate=rate_in)
     spec = mmzoo.Audio("voice", sample_rate=rate_out, seconds=1.0)  # 1 s: FFT bin k is k Hz
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds, report = from_dataframe(pd.DataFrame({"voice": [path]}), [spec], resample=True,
-                                    with_report=True)
+        ds, report = from_dataframe(pd.DataFrame({"voice": [path]}), [spec], resample=True, with_report=True)
     assert sum("cropped" in str(w.message) for w in caught) == (seconds > 1)
     out = next(iter(ds))["voice"][0].numpy()
     spectrum = np.abs(np.fft.rfft(out))
@@ -351,8 +372,7 @@ def test_shuffle_with_seed_is_reproducible_and_sees_every_row_once(files):
 
 def test_cache_and_drop_remainder(files):
     df = pd.DataFrame({"img": files["png"] * 3, "y": np.arange(9)})
-    ds = from_dataframe(df, [IMG], label="y", cache=True, shuffle=True, seed=1, batch_size=4,
-                        drop_remainder=True)
+    ds = from_dataframe(df, [IMG], label="y", cache=True, shuffle=True, seed=1, batch_size=4, drop_remainder=True)
     sizes = [int(y.shape[0]) for _, y in ds]
     assert sizes == [4, 4]
 
@@ -362,8 +382,10 @@ DATA = os.environ.get("MMZOO_DATA")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not DATA or not os.path.isdir(os.path.join(DATA, "fsdd", "recordings")),
-                    reason="set MMZOO_DATA to the data folder holding fsdd/recordings/*.wav")
+@pytest.mark.skipif(
+    not DATA or not os.path.isdir(os.path.join(DATA, "fsdd", "recordings")),
+    reason="set MMZOO_DATA to the data folder holding fsdd/recordings/*.wav",
+)
 def test_fsdd_recordings_decode_like_the_wave_module():
     paths = sorted(glob.glob(os.path.join(DATA, "fsdd", "recordings", "*.wav")))[:20]
     df = pd.DataFrame({"voice": paths, "y": [int(os.path.basename(p)[0]) for p in paths]})
@@ -378,6 +400,6 @@ def test_fsdd_recordings_decode_like_the_wave_module():
         lengths.append(len(samples))
         want = samples[:8000]
         np.testing.assert_array_equal(x["voice"][row, : len(want)], want)
-        assert not x["voice"][row, len(want):].any()
+        assert not x["voice"][row, len(want) :].any()
     assert report.padded["voice"] == sum(n < 8000 for n in lengths)
     assert report.cropped["voice"] == sum(n > 8000 for n in lengths)

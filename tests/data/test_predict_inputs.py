@@ -24,9 +24,16 @@ FEATURES = r"Features input 'features' expects float32 values of shape \(batch, 
 def model_and_data():
     specs, x, _ = small_inputs()
     small = {"filters": (4,), "units": 4}
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={"image": ("cnn", small), "audio": ("cnn", small),
-                                        "text": ("bilstm", {"units": 4, "embedding_dim": 4})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=2),
+        encoders={
+            "image": ("cnn", small),
+            "audio": ("cnn", small),
+            "text": ("bilstm", {"units": 4, "embedding_dim": 4}),
+        },
+    )
     return model, x
 
 
@@ -44,8 +51,17 @@ def _bad(x):
     ]
 
 
-CASE_IDS = ["image-float", "image-bool", "audio-strings", "audio-complex", "text-2d",
-            "text-column", "features-width", "features-rank", "features-strings"]
+CASE_IDS = [
+    "image-float",
+    "image-bool",
+    "audio-strings",
+    "audio-complex",
+    "text-2d",
+    "text-column",
+    "features-width",
+    "features-rank",
+    "features-strings",
+]
 
 
 @pytest.mark.parametrize("case", range(len(CASE_IDS)), ids=CASE_IDS)
@@ -81,8 +97,7 @@ def test_audio_dtype_error_does_not_suggest_padding(model_and_data):
 def test_byte_strings_are_accepted_like_unicode(model_and_data):
     model, x = model_and_data
     as_bytes = {**x, "text": np.array([s.encode() for s in x["text"]])}
-    np.testing.assert_allclose(model.predict(as_bytes, verbose=0), model.predict(x, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(model.predict(as_bytes, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
 def test_error_names_only_the_bad_input(model_and_data):

@@ -74,8 +74,7 @@ def test_tfrecord_pipeline_runs_on_the_workers(service, data, tmp_path):
 def test_model_fits_on_the_distributed_pipeline(service, data):
     x, y, inputs = data
     cnn = ("cnn", {"filters": (8,), "units": 16})
-    model = mmzoo.build_model("early_fusion", inputs, mmzoo.Classification(2),
-                              encoders={"image": cnn, "audio": cnn})
+    model = mmzoo.build_model("early_fusion", inputs, mmzoo.Classification(2), encoders={"image": cnn, "audio": cnn})
     local = from_arrays(x, y, inputs=inputs, batch_size=8)
     remote = distribute(local, service, processing_mode="distributed_epoch")
     history = model.fit(remote, epochs=1, verbose=0)
@@ -109,8 +108,13 @@ def test_worker_in_another_process():
     dispatcher = tf.data.experimental.service.DispatchServer()
     address = dispatcher.target.split("://")[1]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    worker = subprocess.Popen([sys.executable, "-m", "mmzoo.data.service", "worker", "--dispatcher", address],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mmzoo.data.service", "worker", "--dispatcher", address],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while dispatcher._num_workers() < 1:  # a private but stable counter; avoids hanging on a dead worker
@@ -118,8 +122,11 @@ def test_worker_in_another_process():
             assert time.monotonic() < deadline, "the worker did not register with the dispatcher in 120 s"
             time.sleep(0.2)
         ds = tf.data.Dataset.range(20).map(lambda i: ({"x": tf.strings.as_string(i)}, i * i)).batch(6)
-        got = [(s.decode(), int(v)) for x, y in distribute(ds, dispatcher.target, "distributed_epoch")
-               .as_numpy_iterator() for s, v in zip(x["x"], y)]
+        got = [
+            (s.decode(), int(v))
+            for x, y in distribute(ds, dispatcher.target, "distributed_epoch").as_numpy_iterator()
+            for s, v in zip(x["x"], y)
+        ]
         assert sorted(got) == sorted((str(i), i * i) for i in range(20))
     finally:
         worker.terminate()

@@ -30,7 +30,8 @@ def every_modality(rng):
         mmzoo.Features("frames", shape=(3, 2), normalize=False),
     ]
     x = {
-        "review": text, "bag": text,
+        "review": text,
+        "bag": text,
         "tokens": rng.integers(0, 30, (N, 4)).astype("int32"),
         "photo": rng.integers(0, 256, (N, 6, 5, 3)).astype("uint8"),
         "depth": rng.random((N, 4, 4, 1)).astype("float32"),
@@ -84,8 +85,11 @@ def test_label_kinds_round_trip(tmp_path, kind):
     rng = np.random.default_rng(1)
     spec = mmzoo.Features("x", shape=(2,), normalize=False)
     x = {"x": rng.standard_normal((7, 2)).astype("float32")}
-    y = {"multi_hot": (rng.random((7, 4)) > 0.5).astype("float32"),
-         "regression": rng.standard_normal(7).astype("float32"), "features_only": None}[kind]
+    y = {
+        "multi_hot": (rng.random((7, 4)) > 0.5).astype("float32"),
+        "regression": rng.standard_normal(7).astype("float32"),
+        "features_only": None,
+    }[kind]
     to_tfrecords(from_arrays(x, y, batch_size=3), str(tmp_path / "d"), [spec], num_shards=2, compression=None)
     read, _ = from_tfrecords(str(tmp_path / "d.json"), batch_size=7)
     if y is None:
@@ -124,8 +128,10 @@ def test_rewrite_replaces_old_shards_and_failed_write_keeps_previous(tmp_path):
     to_tfrecords(from_arrays({"v": np.zeros((4, 2), "float32")}, np.arange(4)), prefix, [spec], num_shards=2)
     assert sorted(os.listdir(tmp_path)) == ["r-00000-of-00002.tfrecord", "r-00001-of-00002.tfrecord", "r.json"]
     # A record of the wrong shape, found only while streaming (the static shape is unknown).
-    gen = tf.data.Dataset.from_generator(lambda: iter([np.zeros(2, "float32"), np.zeros(3, "float32")]),
-                                         output_signature=tf.TensorSpec([None], tf.float32))
+    gen = tf.data.Dataset.from_generator(
+        lambda: iter([np.zeros(2, "float32"), np.zeros(3, "float32")]),
+        output_signature=tf.TensorSpec([None], tf.float32),
+    )
     with pytest.raises(ValueError, match=r"Features input 'v' of record 1 has shape \(3,\)"):
         to_tfrecords(gen.map(lambda v: {"v": v}), prefix, [spec], num_shards=2)
     assert sorted(os.listdir(tmp_path)) == ["r-00000-of-00002.tfrecord", "r-00001-of-00002.tfrecord", "r.json"]
@@ -170,15 +176,17 @@ def test_missing_shard_is_named(written):
 
 def test_record_of_wrong_dtype_names_input_and_file(written):
     edit_sidecar(written, lambda m: m["inputs"][0].update(dtype="float32"))
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"(?s)Image input `img`.*e-00000-of-00002\.tfrecord.*float32.*uint8"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"(?s)Image input `img`.*e-00000-of-00002\.tfrecord.*float32.*uint8"
+    ):
         iterate(written)
 
 
 def test_record_of_wrong_shape_names_input_and_file(written):
     edit_sidecar(written, lambda m: m["inputs"][1].update(shape=[4]))
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"(?s)Features input `f`.*e-00000-of-00002\.tfrecord.*shape \(4,\).*3"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"(?s)Features input `f`.*e-00000-of-00002\.tfrecord.*shape \(4,\).*3"
+    ):
         iterate(written)
 
 
@@ -189,8 +197,9 @@ def test_record_count_that_does_not_match_the_sidecar_names_the_file(written, re
         meta["num_records"] = records + meta["shards"][1]["records"]
 
     edit_sidecar(written, change)
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=rf"(?s)e-00000-of-00002\.tfrecord.*holds.*{found}.*records; its sidecar"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=rf"(?s)e-00000-of-00002\.tfrecord.*holds.*{found}.*records; its sidecar"
+    ):
         iterate(written)
 
 

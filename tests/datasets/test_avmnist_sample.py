@@ -38,7 +38,7 @@ def _files(raw, split):
 
 
 def _take(name):
-    return int(name[:-len(".wav")].split("_")[2])
+    return int(name[: -len(".wav")].split("_")[2])
 
 
 def test_file_is_small_and_split_sizes(raw, arrays):
@@ -93,7 +93,7 @@ def test_voice_is_stored_audio_cropped_and_zero_padded(raw, arrays):
     for row in (0, 1, 299, 599):
         rec = raw["pair_recording"][test_pairs[row]]
         start, length = raw["audio_offsets"][rec], lengths[rec]
-        expected = raw["audio"][start:start + length].astype(np.float32) / 32768.0
+        expected = raw["audio"][start : start + length].astype(np.float32) / 32768.0
         np.testing.assert_array_equal(voices[row, :length], expected)
         assert not voices[row, length:].any()
 
@@ -102,8 +102,7 @@ def test_voice_is_stored_audio_cropped_and_zero_padded(raw, arrays):
 def test_images_and_labels_match_mnist(raw):
     with np.load(Path(DATA_DIR) / "mnist" / "mnist.npz") as mnist:
         is_test = raw["split"] == 2
-        for mask, x, y in ((is_test, mnist["x_test"], mnist["y_test"]),
-                           (~is_test, mnist["x_train"], mnist["y_train"])):
+        for mask, x, y in ((is_test, mnist["x_test"], mnist["y_test"]), (~is_test, mnist["x_train"], mnist["y_train"])):
             index = raw["image_mnist_index"][mask]
             np.testing.assert_array_equal(raw["images"][mask], x[index])
             np.testing.assert_array_equal(raw["labels"][mask], y[index])
@@ -134,7 +133,9 @@ def test_rebuild_reproduces_shipped_file(tmp_path, raw):
     out = tmp_path / "avmnist_sample.npz"
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--data-dir", DATA_DIR, "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "test:   600 pairs" in result.stdout

@@ -34,8 +34,10 @@ from tests import paths
 DUMMY = paths.DUMMY
 DATA_DIR = os.environ.get("MMZOO_DATA")
 HAS_DATA = bool(DATA_DIR) and Path(DATA_DIR).is_dir()
-real_data = pytest.mark.skipif(not HAS_DATA, reason="real data not available: set MMZOO_DATA to the "
-                                                    "shared data folder (mnist/, fsdd/, mosi/, emoji/)")
+real_data = pytest.mark.skipif(
+    not HAS_DATA,
+    reason="real data not available: set MMZOO_DATA to the shared data folder (mnist/, fsdd/, mosi/, emoji/)",
+)
 SEC = 0.025  # dummy clips are 80-240 samples: 200-sample clips crop some and pad the others
 AV = dict(data_dir=DUMMY, seconds=SEC, pairs_per_recording=2)
 
@@ -56,7 +58,7 @@ def _snr_db(arrays, split, folder, files=None):
         length = arrays[split]["lengths"][i]
         clean = _wav(folder / file)[:length]
         noise = arrays[split]["recordings"][i, :length] - clean
-        out.append(10 * np.log10(np.mean(clean ** 2) / np.mean(noise ** 2)))
+        out.append(10 * np.log10(np.mean(clean**2) / np.mean(noise**2)))
     return np.array(out)
 
 
@@ -101,11 +103,17 @@ def test_missing_data_messages_name_the_file_and_how_to_get_it(tmp_path, monkeyp
     (tmp_path / "mnist").mkdir()
     shutil.copy(DUMMY / "mnist" / "mnist.npz", tmp_path / "mnist")
     monkeypatch.setenv("MMZOO_DATA", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=r"fsdd/recordings is missing .*\$MMZOO_DATA.*"
-                                                r"free-spoken-digit"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"fsdd/recordings is missing .*\$MMZOO_DATA.*"
+        r"free-spoken-digit",
+    ):
         avmnist()
-    with pytest.raises(FileNotFoundError, match=r"mosi_bclstm_utterances\.npz is missing.*"
-                                                r"build_mosi_npz\.py"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"mosi_bclstm_utterances\.npz is missing.*"
+        r"build_mosi_npz\.py",
+    ):
         mosi()
     with pytest.raises(FileNotFoundError, match=r"emoji_twitter64\.npz is missing.*emoji-datasource-twitter"):
         emoji()
@@ -143,7 +151,8 @@ def test_avmnist_dummy_hard_keeps_25_percent_energy_and_target_snr():
     k = info["pca_components"]
     assert cumulative[k - 1] >= 0.25 and (k == 1 or cumulative[k - 2] < 0.25)
     centered = hard["test"]["digit"].reshape(len(hard["test"]["digit"]), -1) - hard["train"]["digit"].reshape(
-        len(hard["train"]["digit"]), -1).mean(0)  # test images lie in the train PCA span of rank k
+        len(hard["train"]["digit"]), -1
+    ).mean(0)  # test images lie in the train PCA span of rank k
     singular = tf.linalg.svd(tf.constant(centered, tf.float64), compute_uv=False).numpy()
     assert np.sum(singular > 1e-3 * singular[0]) <= k
     for split in hard:
@@ -218,21 +227,33 @@ def _tfds_builder():
         code_path = None  # TFDS 4.9.10 looks its code path up with importlib_resources otherwise
 
         def _info(self):
-            return self.dataset_info_from_configs(features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(8, 8, 1)),
-                "audio": tfds.features.Audio(shape=(None,), sample_rate=8000),
-                "caption": tfds.features.Text(),
-                "id": tfds.features.Tensor(shape=(), dtype=np.int64),
-                "label": tfds.features.ClassLabel(names=["even", "odd"])}))
+            return self.dataset_info_from_configs(
+                features=tfds.features.FeaturesDict(
+                    {
+                        "image": tfds.features.Image(shape=(8, 8, 1)),
+                        "audio": tfds.features.Audio(shape=(None,), sample_rate=8000),
+                        "caption": tfds.features.Text(),
+                        "id": tfds.features.Tensor(shape=(), dtype=np.int64),
+                        "label": tfds.features.ClassLabel(names=["even", "odd"]),
+                    }
+                )
+            )
 
         def _split_generators(self, dl_manager):
             return {"train": self._generate_examples(0, 40), "test": self._generate_examples(40, 50)}
 
         def _generate_examples(self, start, stop):
             for i in range(start, stop):
-                yield i, {"image": np.full((8, 8, 1), 5 * i, np.uint8),
-                          "audio": np.full(100 + 10 * i, 1000 + i, np.int64),
-                          "caption": f"item {i} {'odd' if i % 2 else 'even'}", "id": i, "label": i % 2}
+                yield (
+                    i,
+                    {
+                        "image": np.full((8, 8, 1), 5 * i, np.uint8),
+                        "audio": np.full(100 + 10 * i, 1000 + i, np.int64),
+                        "caption": f"item {i} {'odd' if i % 2 else 'even'}",
+                        "id": i,
+                        "label": i % 2,
+                    },
+                )
 
     return tfds, MmzooTinyTfds
 
@@ -247,10 +268,12 @@ def tiny_tfds(tmp_path_factory):
 
 def test_from_tfds_maps_features_and_carves_validation(tiny_tfds):
     tfds, data_dir = tiny_tfds
-    specs = {"image": mmzoo.Image("picture", shape=(8, 8, 3), dtype="float32"),
-             "audio": mmzoo.Audio("voice", sample_rate=8000, seconds=0.05),
-             "caption": mmzoo.Text("caption", vocabulary_size=100, sequence_length=4),
-             "id": mmzoo.Features("id", shape=(1,), normalize=False)}
+    specs = {
+        "image": mmzoo.Image("picture", shape=(8, 8, 3), dtype="float32"),
+        "audio": mmzoo.Audio("voice", sample_rate=8000, seconds=0.05),
+        "caption": mmzoo.Text("caption", vocabulary_size=100, sequence_length=4),
+        "id": mmzoo.Features("id", shape=(1,), normalize=False),
+    }
     splits = from_tfds("mmzoo_tiny_tfds", specs, data_dir=data_dir, batch_size=64, val_fraction=0.25)
     assert splits.task.num_classes == 2 and splits.task.class_names == ["even", "odd"]
     ids = {}
@@ -271,18 +294,31 @@ def test_from_tfds_maps_features_and_carves_validation(tiny_tfds):
     vocabulary = set(specs["caption"].get_vocabulary())  # adapted on the train split only
     assert {str(i) for i in ids["train"]} <= vocabulary
     assert not {str(i) for i in ids["validation"]} & vocabulary
-    again = from_tfds("mmzoo_tiny_tfds", [mmzoo.Features("id", shape=(1,), normalize=False)],
-                      data_dir=data_dir, batch_size=64, val_fraction=0.25)
+    again = from_tfds(
+        "mmzoo_tiny_tfds",
+        [mmzoo.Features("id", shape=(1,), normalize=False)],
+        data_dir=data_dir,
+        batch_size=64,
+        val_fraction=0.25,
+    )
     assert set(next(iter(again.validation))[0]["id"].numpy().ravel().astype(int)) == set(ids["validation"])
-    single = from_tfds("mmzoo_tiny_tfds", [mmzoo.Features("id", shape=(1,), normalize=False)],
-                       data_dir=data_dir, split="test", batch_size=64)
+    single = from_tfds(
+        "mmzoo_tiny_tfds",
+        [mmzoo.Features("id", shape=(1,), normalize=False)],
+        data_dir=data_dir,
+        split="test",
+        batch_size=64,
+    )
     assert int(next(iter(single))[1].shape[0]) == 10
 
 
 def test_from_tfds_errors(tiny_tfds, tmp_path):
     _, data_dir = tiny_tfds
-    with pytest.raises(ValueError, match=r"'image' of 'mmzoo_tiny_tfds' \(uint8, shape \(8, 8, 1\)\).*"
-                                         r"resize_images=True"):
+    with pytest.raises(
+        ValueError,
+        match=r"'image' of 'mmzoo_tiny_tfds' \(uint8, shape \(8, 8, 1\)\).*"
+        r"resize_images=True",
+    ):
         from_tfds("mmzoo_tiny_tfds", {"image": mmzoo.Image("picture", shape=(16, 16, 1))}, data_dir=data_dir)
     with pytest.raises(ValueError, match=r"no feature 'pixels'; its features are \['audio', 'caption'"):
         from_tfds("mmzoo_tiny_tfds", [mmzoo.Image("pixels", shape=(8, 8, 1))], data_dir=data_dir)
@@ -340,8 +376,7 @@ class _LabelEcho:
 
 def test_evaluate_keeps_pairs_on_a_reshuffling_dataset_and_scores_mosi(tmp_path):
     labels = np.arange(30) % 3
-    ds = mmzoo.data.from_arrays({"hint": labels.astype("float32")}, labels, batch_size=7,
-                                shuffle=True, seed=1)
+    ds = mmzoo.data.from_arrays({"hint": labels.astype("float32")}, labels, batch_size=7, shuffle=True, seed=1)
     result = evaluate(_LabelEcho(), ds)
     assert result["accuracy"] == 1.0 and result["num_examples"] == 30
     assert result["confusion_matrix"] == (10 * np.eye(3, dtype=int)).tolist()

@@ -22,8 +22,17 @@ DOCS = os.path.join(ROOT, "docs")
 FILES = ["README.md"] + sorted(f"docs/{name}" for name in os.listdir(DOCS) if name.endswith(".md"))
 
 # files whose examples train or export for longer than a few seconds (still run in CI)
-SLOW = {"README.md", "docs/export.md", "docs/training.md", "docs/configs.md", "docs/transfer.md",
-        "docs/compression.md", "docs/attribution.md", "docs/datasets.md", "docs/data.md"}
+SLOW = {
+    "README.md",
+    "docs/export.md",
+    "docs/training.md",
+    "docs/configs.md",
+    "docs/transfer.md",
+    "docs/compression.md",
+    "docs/attribution.md",
+    "docs/datasets.md",
+    "docs/data.md",
+}
 # files whose examples read the real datasets under $MMZOO_DATA
 NEEDS_DATA = {"docs/datasets.md"}
 
@@ -41,8 +50,11 @@ def blocks(path):
 
 
 def python_blocks(path):
-    return [(line, source) for line, info, source in blocks(path)
-            if info.split()[:1] == ["python"] and "no-run" not in info.split()[1:]]
+    return [
+        (line, source)
+        for line, info, source in blocks(path)
+        if info.split()[:1] == ["python"] and "no-run" not in info.split()[1:]
+    ]
 
 
 def _params():
@@ -84,12 +96,18 @@ def test_every_fence_has_a_language():
 
 
 def test_no_run_blocks_are_rare():
-    no_run = [f"{path}:{line}" for path in FILES for line, info, _ in blocks(path)
-              if info.split()[:1] == ["python"] and "no-run" in info.split()]
+    no_run = [
+        f"{path}:{line}"
+        for path in FILES
+        for line, info, _ in blocks(path)
+        if info.split()[:1] == ["python"] and "no-run" in info.split()
+    ]
     assert len(no_run) <= 3, f"make these blocks runnable with small sizes: {no_run}"
 
 
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
+
+
 @pytest.mark.parametrize("path", FILES)
 def test_relative_links_resolve(path):
     text = open(os.path.join(ROOT, path), encoding="utf-8").read()
@@ -113,11 +131,18 @@ def _quoted_help():
 @pytest.mark.parametrize("command", sorted(_quoted_help()))
 def test_cli_help_is_quoted_exactly(command):
     env = {**os.environ, "COLUMNS": "100", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-m", *command.split()[2:], "--help"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", *command.split()[2:], "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert _quoted_help()[command] == result.stdout, (
-        f"docs/cli.md is out of date for `{command} --help`: paste its output (COLUMNS=100)")
+        f"docs/cli.md is out of date for `{command} --help`: paste its output (COLUMNS=100)"
+    )
 
 
 def test_cli_md_quotes_every_verb():

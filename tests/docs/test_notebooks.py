@@ -23,11 +23,14 @@ SMALL = {
     "quickstart.ipynb": "EPOCHS = 1\nOUT = 'saved_models/quickstart'",
     "zoo_tour.ipynb": "EPOCHS = 1\nMODELS = ['early_fusion', 'clip']",
     "own_data_csv.ipynb": "ROOT = 'my_dataset'\nTRAIN_EXAMPLES = 200\nTEST_EXAMPLES = 100\nEPOCHS = 1",
-    "deploy.ipynb": ("EPOCHS = 1\nSTEPS_PER_EPOCH = 5\nOUT = 'saved_models/deploy'\n"
-                     "PORTABLE_FORMATS = ['tflite', 'onnx']"),
-    "pretrain_finetune.ipynb": ("UNLABELLED_PAIRS = 512\nLABELS_PER_CLASS = 4\nPRETRAIN_EPOCHS = 1\n"
-                                "FINETUNE_EPOCHS = 1\nAUTOENCODER_CLIPS = 64\nAUTOENCODER_EPOCHS = 1\n"
-                                "VOICE_LABELS = 32\nSEED = 0"),
+    "deploy.ipynb": (
+        "EPOCHS = 1\nSTEPS_PER_EPOCH = 5\nOUT = 'saved_models/deploy'\nPORTABLE_FORMATS = ['tflite', 'onnx']"
+    ),
+    "pretrain_finetune.ipynb": (
+        "UNLABELLED_PAIRS = 512\nLABELS_PER_CLASS = 4\nPRETRAIN_EPOCHS = 1\n"
+        "FINETUNE_EPOCHS = 1\nAUTOENCODER_CLIPS = 64\nAUTOENCODER_EPOCHS = 1\n"
+        "VOICE_LABELS = 32\nSEED = 0"
+    ),
 }
 
 
@@ -42,8 +45,7 @@ def _parameters_cell(nb, name):
 
 
 def _assigned(source):
-    return {target.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
-            for target in node.targets}
+    return {target.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for target in node.targets}
 
 
 def _make_notebooks():
@@ -81,7 +83,8 @@ def test_notebooks_are_what_make_notebooks_writes():
         for number, (new, old) in enumerate(zip(built.cells, committed.cells)):
             assert (new.cell_type, new.source, new.metadata) == (old.cell_type, old.source, old.metadata), (
                 f"notebooks/{name}.ipynb cell {number} differs from scripts/notebooks/{name}.py: "
-                f"run `python scripts/make_notebooks.py`")
+                f"run `python scripts/make_notebooks.py`"
+            )
 
 
 # Run in one kernel, one after another: a kernel start and the TensorFlow import cost ~10 s per notebook.
@@ -108,8 +111,9 @@ def test_every_notebook_runs(tmp_path):
         combined.cells.append(nbformat.v4.new_code_cell(_FRESH_START.format(folder=str(tmp_path / name[:-6]))))
         combined.cells.extend(nb.cells)
         owner.extend([name] * (1 + len(nb.cells)))
-    client = NotebookClient(combined, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        combined, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     try:
         client.execute()
     except CellExecutionError as error:

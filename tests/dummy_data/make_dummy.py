@@ -24,8 +24,17 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 SPEAKERS = ("alice", "bob")
 TAKES = (0, 3, 5, 6, 7)
-CATEGORIES = ["Activities", "Animals & Nature", "Flags", "Food & Drink", "Objects", "People & Body",
-              "Smileys & Emotion", "Symbols", "Travel & Places"]
+CATEGORIES = [
+    "Activities",
+    "Animals & Nature",
+    "Flags",
+    "Food & Drink",
+    "Objects",
+    "People & Body",
+    "Smileys & Emotion",
+    "Symbols",
+    "Travel & Places",
+]
 
 
 def digit_images(per_digit, rng):
@@ -35,8 +44,8 @@ def digit_images(per_digit, rng):
         for i in range(per_digit):
             image = np.zeros((28, 28), np.uint8)
             row, shift = 3 + 2 * digit, int(rng.integers(0, 4))
-            image[row:row + 3, 4 + shift:10 + digit + shift] = 255
-            image[20:23, 2 + i % 8:6 + i % 8] = 128
+            image[row : row + 3, 4 + shift : 10 + digit + shift] = 255
+            image[20:23, 2 + i % 8 : 6 + i % 8] = 128
             images.append(image)
             labels.append(digit)
     return np.stack(images), np.array(labels, np.uint8)
@@ -46,8 +55,7 @@ def write_mnist(out, rng):
     x_train, y_train = digit_images(15, rng)
     x_test, y_test = digit_images(10, rng)
     (out / "mnist").mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "mnist" / "mnist.npz", x_train=x_train, y_train=y_train,
-                        x_test=x_test, y_test=y_test)
+    np.savez_compressed(out / "mnist" / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
 
 
 def write_fsdd(out, rng):
@@ -73,13 +81,22 @@ def write_mosi(out, rng):
     score = np.round(rng.uniform(-3, 3, n), 1).astype(np.float32)
     score[::7] = 0.0
     feature = lambda dim: np.round(rng.standard_normal((n, dim)), 1).astype(np.float32)  # noqa: E731
-    arrays = {"text": feature(50), "audio": feature(50), "video": feature(50), "audio_raw": feature(73),
-              "score": score, "label2": (score >= 0).astype(np.int64),
-              "video_id": np.array([v for v, _, _ in rows]), "segment": np.array([j + 1 for *_, j in rows]),
-              "start": np.zeros(n, np.float32), "end": np.ones(n, np.float32),
-              "split": np.array([s for _, s, _ in rows]),
-              "std_split": np.array(["train" if i % 3 else "test" for i in range(n)]),
-              "row": np.zeros(n, np.int64), "pos": np.array([j for *_, j in rows])}
+    arrays = {
+        "text": feature(50),
+        "audio": feature(50),
+        "video": feature(50),
+        "audio_raw": feature(73),
+        "score": score,
+        "label2": (score >= 0).astype(np.int64),
+        "video_id": np.array([v for v, _, _ in rows]),
+        "segment": np.array([j + 1 for *_, j in rows]),
+        "start": np.zeros(n, np.float32),
+        "end": np.ones(n, np.float32),
+        "split": np.array([s for _, s, _ in rows]),
+        "std_split": np.array(["train" if i % 3 else "test" for i in range(n)]),
+        "row": np.zeros(n, np.int64),
+        "pos": np.array([j for *_, j in rows]),
+    }
     (out / "mosi").mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / "mosi" / "mosi_bclstm_utterances.npz", **arrays)
 
@@ -97,10 +114,16 @@ def write_emoji(out, rng):
             label.append(category)
     n = len(label)
     (out / "emoji").mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "emoji" / "emoji_twitter64.npz", images=np.stack(images),
-                        text=np.array(text), name=np.array(name), label=np.array(label, np.int64),
-                        subcategory=np.array(["sub"] * n), unified=np.array([f"{i:04X}" for i in range(n)]),
-                        categories=np.array(CATEGORIES))
+    np.savez_compressed(
+        out / "emoji" / "emoji_twitter64.npz",
+        images=np.stack(images),
+        text=np.array(text),
+        name=np.array(name),
+        label=np.array(label, np.int64),
+        subcategory=np.array(["sub"] * n),
+        unified=np.array([f"{i:04X}" for i in range(n)]),
+        categories=np.array(CATEGORIES),
+    )
 
 
 def main(out=HERE):

@@ -40,17 +40,25 @@ def _pair(rank, use_bias, strides, padding, bn_class, **bn_options):
 def _activation_ops(fn, x, out_shape):
     """Op types of the traced graph whose output has the activation's shape."""
     graph = tf.function(fn, autograph=False).get_concrete_function(x).graph
-    return {op.type for op in graph.get_operations() if op.type != "Identity"
-            for t in op.outputs if t.shape.rank and tuple(t.shape) == tuple(out_shape)}
+    return {
+        op.type
+        for op in graph.get_operations()
+        if op.type != "Identity"
+        for t in op.outputs
+        if t.shape.rank and tuple(t.shape) == tuple(out_shape)
+    }
 
 
-@pytest.mark.parametrize("rank, use_bias, strides, padding, bn_class, bn_options", [
-    (2, False, 1, "same", FusedBatchNormalization, {}),
-    (2, True, 2, "valid", keras.layers.BatchNormalization, {}),
-    (2, False, 2, "same", FusedBatchNormalization, {"center": False, "scale": False}),
-    (1, False, 1, "same", keras.layers.BatchNormalization, {}),
-    (1, True, 2, "valid", FusedBatchNormalization, {"epsilon": 0.1}),
-])
+@pytest.mark.parametrize(
+    "rank, use_bias, strides, padding, bn_class, bn_options",
+    [
+        (2, False, 1, "same", FusedBatchNormalization, {}),
+        (2, True, 2, "valid", keras.layers.BatchNormalization, {}),
+        (2, False, 2, "same", FusedBatchNormalization, {"center": False, "scale": False}),
+        (1, False, 1, "same", keras.layers.BatchNormalization, {}),
+        (1, True, 2, "valid", FusedBatchNormalization, {"epsilon": 0.1}),
+    ],
+)
 def test_folded_equals_conv_then_batchnorm(rank, use_bias, strides, padding, bn_class, bn_options):
     conv, bn, x = _pair(rank, use_bias, strides, padding, bn_class, **bn_options)
     expected = bn(conv(x), training=False)
@@ -71,8 +79,9 @@ def test_folded_equals_conv_then_batchnorm(rank, use_bias, strides, padding, bn_
 def test_training_and_other_calls_are_not_folded():
     conv, bn, x = _pair(2, False, 1, "same", FusedBatchNormalization)
     with compiled_inference():
-        np.testing.assert_allclose(conv_bn(conv, bn, x, training=True), bn(conv(x), training=True),
-                                   rtol=1e-5, atol=1e-5)  # batch statistics
+        np.testing.assert_allclose(
+            conv_bn(conv, bn, x, training=True), bn(conv(x), training=True), rtol=1e-5, atol=1e-5
+        )  # batch statistics
     with compiled_inference(fold_batchnorm=False):
         assert not active("fold_batchnorm") and active("fused_lstm")
         out = _activation_ops(lambda x: conv_bn(conv, bn, x, training=False), x, (3, 13, 11, 5))
@@ -89,17 +98,23 @@ def test_training_and_other_calls_are_not_folded():
             pass
 
 
-@pytest.mark.parametrize("encoders", [
-    {"image": "cnn", "audio": "cnn"},
-    {"image": ("resnet", {"stages": (4, 8), "blocks": 1}), "audio": "wave_cnn"},
-    {"image": "cnn", "audio": ("conv_autoencoder", {"filters": (4, 8), "units": 8})},
-], ids=["cnn", "resnet+wave_cnn", "conv_autoencoder"])
+@pytest.mark.parametrize(
+    "encoders",
+    [
+        {"image": "cnn", "audio": "cnn"},
+        {"image": ("resnet", {"stages": (4, 8), "blocks": 1}), "audio": "wave_cnn"},
+        {"image": "cnn", "audio": ("conv_autoencoder", {"filters": (4, 8), "units": 8})},
+    ],
+    ids=["cnn", "resnet+wave_cnn", "conv_autoencoder"],
+)
 def test_model_predictions_unchanged(encoders):
     """Whole models with trained-looking BatchNorm statistics: folded == unfolded == Keras's own call."""
     keras.utils.set_random_seed(0)
     frontend = "waveform" if encoders["audio"] == "wave_cnn" else "logmel"
-    specs = [mmzoo.Image("image", shape=(16, 16, 3)),
-             mmzoo.Audio("audio", sample_rate=4000, seconds=0.25, frontend=frontend)]
+    specs = [
+        mmzoo.Image("image", shape=(16, 16, 3)),
+        mmzoo.Audio("audio", sample_rate=4000, seconds=0.25, frontend=frontend),
+    ]
     model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(4), encoders=encoders)
     _randomize_batchnorm(model._flatten_layers())
     x = reference_batch(model.specs, 5, seed=3)
@@ -109,6 +124,7 @@ def test_model_predictions_unchanged(encoders):
     def batchnorm_ops(predictor):  # Keras's inference BatchNormalization ops ("bn0/batchnorm/mul_1", ...)
         graph = predictor._forward.get_concrete_function().graph
         return [op.name for op in graph.get_operations() if "/batchnorm/" in op.name]
+
     assert batchnorm_ops(no_fold) and not batchnorm_ops(fold)
     direct = model(model._prepare(x), training=False)
     np.testing.assert_allclose(folded, unfolded, rtol=1e-5, atol=1e-6)

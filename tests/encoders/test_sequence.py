@@ -132,8 +132,9 @@ def test_bow_refuses_int_text_and_sequence_encoders_refuse_bags():
 def test_bow_tf_idf_end_to_end():
     specs, x, n = _tfidf_inputs()
     assert specs[0].default_encoder == "bow"
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(2),
-                              encoders={"text": ("bow", {"units": (16,)})})
+    model = mmzoo.build_model(
+        "early_fusion", specs, mmzoo.Classification(2), encoders={"text": ("bow", {"units": (16,)})}
+    )
     y = np.arange(n) % 2
     model.fit(x, y, epochs=2, verbose=0)
     # the encoder reads the TF-IDF vector the spec computes in the graph
@@ -183,8 +184,10 @@ def test_mixed_float16_training_step():
     rng = np.random.default_rng(3)
     n = 8
     specs = [mmzoo.Text(name, vocabulary_size=VOCAB, sequence_length=5, token_ids=True) for name in SEQUENCE_ENCODERS]
-    x = {name: np.where(rng.random((n, 5)) < 0.3, 0, rng.integers(1, VOCAB, (n, 5))).astype("int32")
-         for name in SEQUENCE_ENCODERS}
+    x = {
+        name: np.where(rng.random((n, 5)) < 0.3, 0, rng.integers(1, VOCAB, (n, 5))).astype("int32")
+        for name in SEQUENCE_ENCODERS
+    }
     encoders = {name: (name, SMALL[name]) for name in SEQUENCE_ENCODERS}
     specs.append(mmzoo.Features("frames", shape=(6, 4), normalize=False))
     x["frames"] = rng.standard_normal((n, 6, 4)).astype("float32")
@@ -215,16 +218,25 @@ def test_clear_errors():
         ENCODERS.get("transformer")(units=8, num_heads=3)
 
 
-@pytest.mark.parametrize("name,options", [
-    ("transformer", {"units": 32, "num_heads": 2, "num_layers": 1, "ff_dim": 64, "dropout": 0.0}),
-    ("gru", {"embedding_dim": 16, "units": 32}),
-])
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("transformer", {"units": 32, "num_heads": 2, "num_layers": 1, "ff_dim": 64, "dropout": 0.0}),
+        ("gru", {"embedding_dim": 16, "units": 32}),
+    ],
+)
 def test_text_encoder_learns_xor(name, options):
     x, y, inputs = make_xor(800, ("text", "features"), seed=1)
     keras.utils.set_random_seed(0)
-    model = mmzoo.build_model("early_fusion", inputs, mmzoo.Classification(2),
-                              encoders={"text": (name, options), "features": ("mlp", {"units": (32,)})},
-                              head_units=(32,), dropout=0.0, learning_rate=3e-3)
+    model = mmzoo.build_model(
+        "early_fusion",
+        inputs,
+        mmzoo.Classification(2),
+        encoders={"text": (name, options), "features": ("mlp", {"units": (32,)})},
+        head_units=(32,),
+        dropout=0.0,
+        learning_rate=3e-3,
+    )
     train, test = slice(0, 600), slice(600, None)
     model.fit({k: v[train] for k, v in x.items()}, y[train], epochs=12, batch_size=32, verbose=0)
     accuracy = model.evaluate({k: v[test] for k, v in x.items()}, y[test], return_dict=True, verbose=0)["accuracy"]

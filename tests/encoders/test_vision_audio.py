@@ -56,7 +56,11 @@ def test_shapes_and_config_round_trip(case):
 def test_resnet_shortcuts_follow_stages_and_match_numpy():
     enc = ResNetEncoder(stages=(8, 16, 32), blocks=(2, 1, 1), stem_filters=4)
     assert [(b.filters, b.strides, b.project) for b in enc.residual_blocks] == [
-        (8, 1, True), (8, 1, False), (16, 2, True), (32, 2, True)]
+        (8, 1, True),
+        (8, 1, False),
+        (16, 2, True),
+        (32, 2, True),
+    ]
     shape = (None, 12, 12, 3)
     enc.build(shape)
     shape = enc.stem[0].compute_output_shape(shape)
@@ -91,8 +95,12 @@ def test_application_backbone_train_freeze_and_weights_file(backbone, tmp_path):
     rng = np.random.default_rng(0)
     for channels, freeze in ((1, True), (3, False)):
         spec = mmzoo.Image("image", shape=(32, 32, channels))
-        model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(num_classes=2),
-                                  encoders={"image": (backbone, {"units": 8, "freeze": freeze})})
+        model = mmzoo.build_model(
+            "early_fusion",
+            [spec],
+            mmzoo.Classification(num_classes=2),
+            encoders={"image": (backbone, {"units": 8, "freeze": freeze})},
+        )
         model.run_eagerly = True  # one eager step is ~10x faster than tracing these large graphs
         enc = model.get_layer("image_encoder")
         assert type(enc).__name__ == BACKBONES[backbone].class_name and enc.backbone_name == backbone
@@ -120,15 +128,17 @@ def test_application_backbone_train_freeze_and_weights_file(backbone, tmp_path):
 def test_application_errors_and_keras_round_trip(tmp_path):
     task = mmzoo.Classification(num_classes=2)
     with pytest.raises(ValueError, match="Image input 'thumb'.*at least 32x32.*resize"):
-        mmzoo.build_model("early_fusion", [mmzoo.Image("thumb", shape=(16, 16, 3))], task,
-                          encoders={"thumb": "efficientnet_b0"})
+        mmzoo.build_model(
+            "early_fusion", [mmzoo.Image("thumb", shape=(16, 16, 3))], task, encoders={"thumb": "efficientnet_b0"}
+        )
     with pytest.raises(ValueError, match="never downloads"):
         ApplicationEncoder("resnet50", weights="imagenet")
     # a frozen, small MobileNetV3 survives get_config, .keras save/load and stays frozen
     spec = mmzoo.Image("image", shape=(32, 32, 3))
     options = {"units": 8, "freeze": True, "backbone_options": {"alpha": 0.75, "minimalistic": True}}
-    model = mmzoo.build_model("early_fusion", [spec], task, encoders={"image": ("mobilenet_v3_small", options)},
-                              compile=False)
+    model = mmzoo.build_model(
+        "early_fusion", [spec], task, encoders={"image": ("mobilenet_v3_small", options)}, compile=False
+    )
     x = {"image": np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype("uint8")}
     reference = np.asarray(model(x))
     clone = keras.saving.deserialize_keras_object(json.loads(json.dumps(keras.saving.serialize_keras_object(model))))
@@ -145,15 +155,25 @@ def test_application_errors_and_keras_round_trip(tmp_path):
 def test_wave_cnn_refuses_logmel_and_learns_sine_frequencies():
     task = mmzoo.Classification(num_classes=2)
     with pytest.raises(ValueError, match="frontend='logmel'.*frontend='waveform'"):
-        mmzoo.build_model("early_fusion", [mmzoo.Audio("voice", sample_rate=RATE, seconds=SECONDS)], task,
-                          encoders={"voice": "wave_cnn"})
+        mmzoo.build_model(
+            "early_fusion",
+            [mmzoo.Audio("voice", sample_rate=RATE, seconds=SECONDS)],
+            task,
+            encoders={"voice": "wave_cnn"},
+        )
     keras.utils.set_random_seed(0)
     x, y = _sines(600, seed=0)
     spec = mmzoo.Audio("voice", sample_rate=RATE, seconds=SECONDS, frontend="waveform")
     model = mmzoo.build_model("early_fusion", [spec], task, head_units=(), learning_rate=3e-3)
     assert isinstance(model.get_layer("voice_encoder"), WaveCNNEncoder)  # the waveform default
-    model = mmzoo.build_model("early_fusion", [spec], task, head_units=(), learning_rate=3e-3,
-                              encoders={"voice": ("wave_cnn", {"filters": (16, 32), "units": 16})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        [spec],
+        task,
+        head_units=(),
+        learning_rate=3e-3,
+        encoders={"voice": ("wave_cnn", {"filters": (16, 32), "units": 16})},
+    )
     model.fit({"voice": x[:400]}, y[:400], epochs=4, batch_size=32, verbose=0)
     accuracy = model.evaluate({"voice": x[400:]}, y[400:], return_dict=True, verbose=0)["accuracy"]
     assert accuracy >= 0.9, f"wave_cnn accuracy {accuracy:.3f} < 0.9"
@@ -167,8 +187,17 @@ def test_autoencoder_pretrains_plugs_in_and_reloads(tmp_path):
     waves, _ = _sines(256, seed=1, spread=(200.0, 1500.0))
     unlabelled = tf.data.Dataset.from_tensor_slices((waves, np.zeros(256)))  # labels are ignored
     weights = str(tmp_path / "voice.weights.h5")
-    encoder, history = pretrain_autoencoder(spec, unlabelled, epochs=10, units=16, filters=(8, 16),
-                                            learning_rate=3e-3, freeze=True, save_path=weights, return_history=True)
+    encoder, history = pretrain_autoencoder(
+        spec,
+        unlabelled,
+        epochs=10,
+        units=16,
+        filters=(8, 16),
+        learning_rate=3e-3,
+        freeze=True,
+        save_path=weights,
+        return_history=True,
+    )
     assert history["loss"][-1] < 0.5 * history["initial_loss"], history
     assert encoder.name == "voice_encoder" and not encoder.trainable
 
@@ -186,11 +215,13 @@ def test_autoencoder_pretrains_plugs_in_and_reloads(tmp_path):
     assert not reloaded.get_layer("voice_encoder").trainable and len(reloaded.trainable_weights) == 4
 
     # the saved weights file rebuilds the same encoder; its architecture comes from the file
-    from_file = mmzoo.build_model("early_fusion", [spec], task,
-                                  encoders={"voice": ("conv_autoencoder", {"weights": weights})})
+    from_file = mmzoo.build_model(
+        "early_fusion", [spec], task, encoders={"voice": ("conv_autoencoder", {"weights": weights})}
+    )
     frames = keras.Model(model.input, model.get_layer("voice_standardize").output).predict({"voice": x}, verbose=0)
-    np.testing.assert_allclose(_outputs(from_file.get_layer("voice_encoder"), frames), _outputs(encoder, frames),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        _outputs(from_file.get_layer("voice_encoder"), frames), _outputs(encoder, frames), atol=1e-6
+    )
     with pytest.raises(ValueError, match="pretrained with"):
         ConvAutoencoderEncoder(units=32, weights=weights)
     with pytest.raises(ValueError, match=r"pretrained on \(time, bins\) = \(26, 16\)"):
@@ -218,8 +249,9 @@ def test_one_step_under_mixed_float16(name):
         x = _sines(4, seed=0)[0]
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(num_classes=2),
-                                  encoders={"x": (name, options)})
+        model = mmzoo.build_model(
+            "early_fusion", [spec], mmzoo.Classification(num_classes=2), encoders={"x": (name, options)}
+        )
         model.run_eagerly = name == "mobilenet_v3_small"  # tracing its fp16 gradient on CPU takes ~30 s
         loss = model.fit({"x": x}, np.array([0, 1, 0, 1]), batch_size=4, verbose=0).history["loss"][0]
         enc = model.get_layer("x_encoder")

@@ -27,8 +27,13 @@ def emoji_csvs(folder):
     os.makedirs(folder / "images")
     for i, pixels in enumerate(images):
         tf.io.write_file(str(folder / "images" / f"{i}.png"), tf.io.encode_png(pixels))
-    df = pd.DataFrame({"image": [f"images/{i}.png" for i in range(len(images))], "name": text.astype(str),
-                       "category": [categories[k] for k in labels]})
+    df = pd.DataFrame(
+        {
+            "image": [f"images/{i}.png" for i in range(len(images))],
+            "name": text.astype(str),
+            "category": [categories[k] for k in labels],
+        }
+    )
     split = stratified_split(labels, 0.15, 0.15, seed=0)
     paths = {}
     for name in ("train", "validation", "test"):
@@ -41,19 +46,32 @@ def emoji_csvs(folder):
 @requires_data
 def test_emoji_csv_trains_to_the_benchmark_accuracy(tmp_path):
     paths, categories = emoji_csvs(tmp_path)
-    model, result = mmzoo.fit(paths["train"], "category", validation=paths["validation"], test=paths["test"],
-                              epochs=20, patience=5, encoders={"image": SMALL_CNN}, verbose=0)
+    model, result = mmzoo.fit(
+        paths["train"],
+        "category",
+        validation=paths["validation"],
+        test=paths["test"],
+        epochs=20,
+        patience=5,
+        encoders={"image": SMALL_CNN},
+        verbose=0,
+    )
     assert [type(s).__name__ for s in result.inputs] == ["Image", "Text"]
-    assert model.class_names == sorted(categories) and result.sizes == {"train": 1332, "validation": 287,
-                                                                         "test": 287}
+    assert model.class_names == sorted(categories) and result.sizes == {"train": 1332, "validation": 287, "test": 287}
     test = pd.read_csv(paths["test"])
     majority = test["category"].value_counts(normalize=True).iloc[0]
     accuracy = result.metrics["test"]["accuracy"]
     # benchmarks/RESULTS.md, emoji, early_fusion: 65.4 +- 2.2 % over 5 seeds (same split, encoder, 20 epochs,
     # patience 5); the lower end of its 2-std range is 61.0 %, far above the majority class (~20 %).
     assert accuracy >= 0.61 > majority + 0.3, (accuracy, majority)
-    predicted = model.predict_classes({"image": np.stack([tf.io.decode_png(tf.io.read_file(
-        str(tmp_path / p))).numpy() for p in test["image"][:4]]), "name": test["name"][:4].to_numpy(object)})
+    predicted = model.predict_classes(
+        {
+            "image": np.stack(
+                [tf.io.decode_png(tf.io.read_file(str(tmp_path / p))).numpy() for p in test["image"][:4]]
+            ),
+            "name": test["name"][:4].to_numpy(object),
+        }
+    )
     assert set(predicted) <= set(categories)
 
 
@@ -75,8 +93,9 @@ def test_spoken_digits_with_noisy_transcripts_train_well_above_chance_and_save_a
     speakers = ("jackson", "nicolas", "theo")
     train = fsdd_frame(speakers, range(5, 25), seed=0)
     test = fsdd_frame(speakers, range(0, 5), seed=1)
-    model, result = mmzoo.fit(train, "digit", test=test, validation=0.15, epochs=8, patience=3,
-                              output=str(tmp_path / "run"), verbose=0)
+    model, result = mmzoo.fit(
+        train, "digit", test=test, validation=0.15, epochs=8, patience=3, output=str(tmp_path / "run"), verbose=0
+    )
     assert [type(s).__name__ for s in result.inputs] == ["Audio", "Text"]
     assert result.inputs[0].sample_rate == 8000 and model.class_names == sorted(DIGITS)
     # chance is 10 %; the transcript alone is right half the time
@@ -85,8 +104,10 @@ def test_spoken_digits_with_noisy_transcripts_train_well_above_chance_and_save_a
     for name in ("model.keras", "savedmodel", "metrics.json", "config.json", "inputs.txt"):
         assert (run / name).exists(), name
     config = json.loads((run / "config.json").read_text())
-    assert config["task"]["class_names"] == sorted(DIGITS) and config["columns"] == {"voice": "voice",
-                                                                                        "transcript": "transcript"}
+    assert config["task"]["class_names"] == sorted(DIGITS) and config["columns"] == {
+        "voice": "voice",
+        "transcript": "transcript",
+    }
     assert "95th percentile" in (run / "inputs.txt").read_text()
     reloaded = keras.saving.load_model(str(run / "model.keras"))
     assert reloaded.class_names == sorted(DIGITS)
@@ -118,8 +139,11 @@ def test_a_missing_file_names_the_file_and_row(folder):
 def test_a_label_unseen_in_training_names_the_label_and_row(folder):
     train = write_csv(folder / "train.csv", frame())
     test = write_csv(folder / "test.csv", frame().replace({"kind": {"dog": "cow"}}))
-    with pytest.raises(ValueError, match=r"the label 'cow' \(line 3 of the CSV file\) is not one of the 2 class "
-                                         r"names \('cat', 'dog'\).*row 1 of '.*test.csv', column 'kind'"):
+    with pytest.raises(
+        ValueError,
+        match=r"the label 'cow' \(line 3 of the CSV file\) is not one of the 2 class "
+        r"names \('cat', 'dog'\).*row 1 of '.*test.csv', column 'kind'",
+    ):
         mmzoo.fit(train, "kind", test=test, validation=None, epochs=1, verbose=0)
 
 
@@ -131,8 +155,11 @@ def test_a_column_mixing_images_and_audio_is_named(folder):
 
 def test_a_label_column_that_does_not_exist_is_named_with_the_columns(folder):
     csv = write_csv(folder / "train.csv", frame())
-    with pytest.raises(ValueError, match=r"Label column 'category' is not in the train data; its columns are: "
-                                         r"picture, kind"):
+    with pytest.raises(
+        ValueError,
+        match=r"Label column 'category' is not in the train data; its columns are: "
+        r"picture, kind",
+    ):
         mmzoo.fit(csv, "category", epochs=1, verbose=0)
 
 

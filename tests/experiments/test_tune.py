@@ -23,10 +23,16 @@ def _config(directory, max_trials=2, **search):
         "dataset": {"limit_batches": 2},
         "encoders": {"digit": {"name": "cnn", "options": {"filters": [8], "units": 16}}},
         "training": {"epochs": 1, "batch_size": 16},
-        "search": {"directory": str(directory), "max_trials": max_trials, "objective": OBJECTIVE,
-                   "space": {"architecture.options.head_units": [[8], [16, 8]],
-                             "training.learning_rate": {"min": 1e-4, "max": 1e-1, "sampling": "log"}},
-                   **search},
+        "search": {
+            "directory": str(directory),
+            "max_trials": max_trials,
+            "objective": OBJECTIVE,
+            "space": {
+                "architecture.options.head_units": [[8], [16, 8]],
+                "training.learning_rate": {"min": 1e-4, "max": 1e-1, "sampling": "log"},
+            },
+            **search,
+        },
     }
 
 
@@ -62,8 +68,15 @@ def test_search_is_resumable_and_writes_a_table_and_the_best_config(tmp_path, bu
     assert f"2 trials in {directory}/" in out and f"python -m mmzoo train --config {directory}/best_config.yaml" in out
     rows = _table(directory)
     assert [r["rank"] for r in rows] == ["1", "2"] and all(r["status"] == "COMPLETED" for r in rows)
-    assert list(rows[0]) == ["rank", "trial", "architecture.options.head_units", "training.learning_rate",
-                             OBJECTIVE, "epoch", "status"]
+    assert list(rows[0]) == [
+        "rank",
+        "trial",
+        "architecture.options.head_units",
+        "training.learning_rate",
+        OBJECTIVE,
+        "epoch",
+        "status",
+    ]
     scores = [float(r[OBJECTIVE]) for r in rows]
     assert scores == sorted(scores, reverse=True)  # best first (accuracy: highest)
     assert all(1e-4 <= float(r["training.learning_rate"]) <= 1e-1 for r in rows)
@@ -112,17 +125,26 @@ def test_hyperband_continues_trials_with_more_epochs(tmp_path):
     assert all(row[OBJECTIVE] is not None for row in result.rows)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"search": None}, "search: this config has no search section"),
-    ({"objective": "val_acc"}, "search.objective: 'val_acc' is not a metric of this task; choose one of "
-                               "val_accuracy, val_f1, val_loss"),
-    ({"objective": "val_f1", "direction": None}, None),
-    ({"objective": "val_score"}, "search.direction: cannot tell whether 'val_score' is to be minimised"),
-    ({"space": {"encoders.digit.name": ["cnn", "bilstm_x"]}},
-     "search.space[encoders.digit.name]: value 'bilstm_x': encoders.digit.name: Unknown encoder 'bilstm_x'"),
-    ({"space": {"training.epochs": {"min": 1.0, "max": 3.0}}},
-     "search.space[training.epochs]: value 1.0: training.epochs: expected int, got float"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"search": None}, "search: this config has no search section"),
+        (
+            {"objective": "val_acc"},
+            "search.objective: 'val_acc' is not a metric of this task; choose one of val_accuracy, val_f1, val_loss",
+        ),
+        ({"objective": "val_f1", "direction": None}, None),
+        ({"objective": "val_score"}, "search.direction: cannot tell whether 'val_score' is to be minimised"),
+        (
+            {"space": {"encoders.digit.name": ["cnn", "bilstm_x"]}},
+            "search.space[encoders.digit.name]: value 'bilstm_x': encoders.digit.name: Unknown encoder 'bilstm_x'",
+        ),
+        (
+            {"space": {"training.epochs": {"min": 1.0, "max": 3.0}}},
+            "search.space[training.epochs]: value 1.0: training.epochs: expected int, got float",
+        ),
+    ],
+)
 def test_bad_searches_fail_before_any_trial(tmp_path, builds, change, message):
     config = _config(tmp_path / "s")
     if "search" in change:
@@ -142,7 +164,7 @@ def test_missing_keras_tuner_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "keras_tuner", None)
     with pytest.raises(ImportError, match=r'pip install "mmzoo\[tune\]"'):
         mmzoo.tune(_config(tmp_path / "s"), verbose=0)
-    with pytest.raises(SystemExit, match=r'mmzoo tune: mmzoo.tune needs KerasTuner'):
+    with pytest.raises(SystemExit, match=r"mmzoo tune: mmzoo.tune needs KerasTuner"):
         path = tmp_path / "e.yaml"
         path.write_text(dump_config(from_dict(_config(tmp_path / "s"))))
         cli.main(["tune", "--config", str(path)])

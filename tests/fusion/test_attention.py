@@ -180,11 +180,18 @@ def test_one_training_step_under_mixed_float16(fusion):
 @pytest.mark.parametrize("modalities", [("image", "features"), ("text", "features")])
 def test_model_builder_trains_on_token_sequences(modalities, fusion="cross_attention"):
     specs, x, n = small_inputs(modalities)
-    encoders = {"image": ("cnn", {"filters": (8, 16), "units": 16}),
-                "text": ("bilstm", {"embedding_dim": 8, "units": 8})}
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={m: encoders[m] for m in modalities if m in encoders},
-                              fusion=(fusion, {"units": 16, "num_heads": 2, "num_layers": 1}), sequences=True)
+    encoders = {
+        "image": ("cnn", {"filters": (8, 16), "units": 16}),
+        "text": ("bilstm", {"embedding_dim": 8, "units": 8}),
+    }
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=2),
+        encoders={m: encoders[m] for m in modalities if m in encoders},
+        fusion=(fusion, {"units": 16, "num_heads": 2, "num_layers": 1}),
+        sequences=True,
+    )
     for m in modalities:
         assert len(model.get_layer(f"{m}_encoder").output.shape) == 3  # token sequences reach the fusion
     model.run_eagerly = True  # graph-mode training on token sequences: the XOR tests of mult and transformer

@@ -10,9 +10,16 @@ from tests.helpers import small_inputs
 
 VECTOR_FUSIONS = ["weighted_sum", "additive", "gmu", "tfn", "lmf", "mfb", "mfh"]
 ALL_FUSIONS = VECTOR_FUSIONS + ["late_fusion"]
-SMALL = {"weighted_sum": {"units": 6}, "additive": {"units": 6}, "gmu": {"units": 6}, "tfn": {},
-         "lmf": {"rank": 3, "units": 6}, "mfb": {"units": 4, "factor": 3}, "mfh": {"units": 4, "factor": 3, "order": 3},
-         "late_fusion": {"mode": "learned"}}
+SMALL = {
+    "weighted_sum": {"units": 6},
+    "additive": {"units": 6},
+    "gmu": {"units": 6},
+    "tfn": {},
+    "lmf": {"rank": 3, "units": 6},
+    "mfb": {"units": 4, "factor": 3},
+    "mfh": {"units": 4, "factor": 3, "order": 3},
+    "late_fusion": {"mode": "learned"},
+}
 ATOL = 2e-5
 
 
@@ -154,7 +161,7 @@ def test_tfn_size_error_names_sizes_and_suggests_units():
     layer = FUSIONS.get("tfn")()
     with pytest.raises(ValueError, match=r"a \(129\) x b \(129\) x c \(129\).*max_size=1,000,000.*units="):
         layer({n: np.zeros((1, 128), "float32") for n in "abc"})
-    assert FUSIONS.get("tfn")(units=16)({n: np.zeros((1, 128), "float32") for n in "abc"}).shape == (1, 17 ** 3)
+    assert FUSIONS.get("tfn")(units=16)({n: np.zeros((1, 128), "float32") for n in "abc"}).shape == (1, 17**3)
 
 
 def test_lmf_matches_factorised_formula_and_low_rank_tfn():
@@ -192,8 +199,9 @@ def test_mfb_mfh_sum_pooled_products_power_l2(fusion, dims):
     np.testing.assert_allclose(np.linalg.norm(out.reshape(4, layer.order, 4), axis=-1), 1, atol=1e-5)
     presence = {"b": np.array([1, 0, 1, 0], "float32")}
     present = np.stack([np.ones(4), presence["b"]] + [np.ones(4)] * (dims - 2), axis=1)
-    np.testing.assert_allclose(_out(layer, x, presence=presence),
-                               _mfh_reference(layer, _ordered(x), present), atol=ATOL)
+    np.testing.assert_allclose(
+        _out(layer, x, presence=presence), _mfh_reference(layer, _ordered(x), present), atol=ATOL
+    )
 
 
 def test_late_fusion_mean_and_learned():
@@ -216,12 +224,18 @@ def test_late_fusion_mean_and_learned():
 
 @pytest.mark.parametrize("fusion", ALL_FUSIONS)
 def test_absent_modality_values_do_not_change_the_output(fusion):
-    dims = (("audio", 3), ("image", 3), ("text", 3)) if fusion == "late_fusion" else (
-        ("audio", 5), ("image", 4), ("text", 3))
+    dims = (
+        (("audio", 3), ("image", 3), ("text", 3))
+        if fusion == "late_fusion"
+        else (("audio", 5), ("image", 4), ("text", 3))
+    )
     x = _inputs(dims=dims)
     layer = _make(fusion, x)
-    presence = {"audio": np.array([1, 1, 1, 1], "float32"), "image": np.array([0, 1, 0, 1], "float32"),
-                "text": np.array([1, 0, 0, 1], "float32")}
+    presence = {
+        "audio": np.array([1, 1, 1, 1], "float32"),
+        "image": np.array([0, 1, 0, 1], "float32"),
+        "text": np.array([1, 0, 0, 1], "float32"),
+    }
     changed = {k: v.copy() for k, v in x.items()}
     changed["image"][[0, 2]] = 100.0
     changed["text"][[1, 2]] = -7.0
@@ -254,8 +268,10 @@ def test_one_training_step_under_mixed_float16(fusion):
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         inputs = {name: keras.Input((d,), name=name) for name, d in (("text", 5), ("audio", 3))}
-        features = {name: keras.layers.Dense(3 if fusion == "late_fusion" else 4 + i)(inp)
-                    for i, (name, inp) in enumerate(inputs.items())}
+        features = {
+            name: keras.layers.Dense(3 if fusion == "late_fusion" else 4 + i)(inp)
+            for i, (name, inp) in enumerate(inputs.items())
+        }
         presence = {name: keras.Input((), name=f"{name}_present") for name in inputs}
         fused = FUSIONS.get(fusion)(**SMALL[fusion])(features, presence=presence)
         assert fused.dtype == "float16"
@@ -264,8 +280,12 @@ def test_one_training_step_under_mixed_float16(fusion):
         # eagerly: dtype errors show the same way, and tracing a float16 graph costs seconds per fusion on CPU
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
         rng = np.random.default_rng(0)
-        data = {"text": rng.standard_normal((8, 5)), "audio": rng.standard_normal((8, 3)),
-                "text_present": np.array([1, 0] * 4, "float32"), "audio_present": np.ones(8, "float32")}
+        data = {
+            "text": rng.standard_normal((8, 5)),
+            "audio": rng.standard_normal((8, 3)),
+            "text_present": np.array([1, 0] * 4, "float32"),
+            "audio_present": np.ones(8, "float32"),
+        }
         before = [w.copy() for w in model.get_weights()]
         # a few steps: float16 loss scaling skips the first steps whose scaled gradients overflow
         loss = model.fit(data, np.arange(8) % 3, batch_size=8, epochs=6, verbose=0).history["loss"][-1]
@@ -279,9 +299,14 @@ def test_one_training_step_under_mixed_float16(fusion):
 @pytest.mark.parametrize("fusion", VECTOR_FUSIONS)
 def test_fusion_in_early_fusion_model(fusion):
     specs, x, n = small_inputs(("image", "features"))
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=3), fusion=fusion,
-                              encoders={"image": ("cnn", {"filters": (4,), "units": 6})},
-                              missing_modalities=True)
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=3),
+        fusion=fusion,
+        encoders={"image": ("cnn", {"filters": (4,), "units": 6})},
+        missing_modalities=True,
+    )
     assert isinstance(model.get_layer("early_fusion_fusion"), FUSIONS.get(fusion))
     x = {**x, "image_present": np.array([True, False] * 4), "features_present": np.ones(n, bool)}
     loss = model.fit(x, np.arange(n) % 3, batch_size=n, epochs=1, verbose=0).history["loss"][0]

@@ -28,8 +28,13 @@ def toy_xor(batch_size=32, seed=0, noise=0.1):
         x += noise * rng.standard_normal(x.shape).astype("float32")
         return from_arrays({"point": x}, y, batch_size=batch_size)
 
-    return Splits(split(512), split(128), split(128), [Features("point", shape=(2,), normalize=False)],
-                  Classification(num_classes=2, class_names=["same", "different"]))
+    return Splits(
+        split(512),
+        split(128),
+        split(128),
+        [Features("point", shape=(2,), normalize=False)],
+        Classification(num_classes=2, class_names=["same", "different"]),
+    )
 
 
 @register_export_format("weights_json", paper="the weights as JSON lists, for a test")

@@ -11,10 +11,16 @@ from tests.helpers import small_inputs
 @pytest.fixture(scope="module")
 def model_and_data():
     specs, x, n = small_inputs(("text", "image", "audio"))
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={"image": ("cnn", {"filters": (4,), "units": 4}),
-                                        "audio": ("cnn", {"filters": (4,), "units": 4}),
-                                        "text": ("bilstm", {"units": 4, "embedding_dim": 4})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=2),
+        encoders={
+            "image": ("cnn", {"filters": (4,), "units": 4}),
+            "audio": ("cnn", {"filters": (4,), "units": 4}),
+            "text": ("bilstm", {"units": 4, "embedding_dim": 4}),
+        },
+    )
     return model, x
 
 
@@ -27,14 +33,30 @@ def test_missing_input_key(model_and_data):
 @pytest.mark.parametrize(
     "name,bad,message",
     [
-        ("image", np.zeros((8, 12, 12), "uint8"), r"Image input 'image' expects uint8 values of shape \(batch, 12, 12, 3\); received uint8 of shape \(8, 12, 12\)"),
-        ("image", np.zeros((8, 13, 12, 3), "uint8"), r"Image input 'image' expects .* received uint8 of shape \(8, 13, 12, 3\)"),
-        ("audio", np.zeros((8, 999), "float32"), r"Audio input 'audio' expects a mono float32 waveform of shape \(batch, 1000\).*Pad or crop"),
+        (
+            "image",
+            np.zeros((8, 12, 12), "uint8"),
+            r"Image input 'image' expects uint8 values of shape \(batch, 12, 12, 3\); received uint8 of shape \(8, 12, 12\)",
+        ),
+        (
+            "image",
+            np.zeros((8, 13, 12, 3), "uint8"),
+            r"Image input 'image' expects .* received uint8 of shape \(8, 13, 12, 3\)",
+        ),
+        (
+            "audio",
+            np.zeros((8, 999), "float32"),
+            r"Audio input 'audio' expects a mono float32 waveform of shape \(batch, 1000\).*Pad or crop",
+        ),
         ("audio", np.zeros((8, 1000, 2), "float32"), r"Audio input 'audio' .* Mix multi-channel audio down to mono"),
         ("text", np.zeros((8,), "float32"), r"Text input 'text' expects strings .* received float32"),
         ("image", np.array(["x"] * 8, dtype=object), r"Image input 'image' expects uint8 .* received object"),
-        ("image", np.full((8, 12, 12, 3), 256, "int64"), r"Image input 'image' expects uint8 .* received int64 values "
-                                                          r"from 256 to 256, outside \[0, 255\]"),
+        (
+            "image",
+            np.full((8, 12, 12, 3), 256, "int64"),
+            r"Image input 'image' expects uint8 .* received int64 values "
+            r"from 256 to 256, outside \[0, 255\]",
+        ),
     ],
 )
 def test_wrong_rank_shape_dtype_at_predict(model_and_data, name, bad, message):
@@ -79,12 +101,36 @@ def test_dataset_arrays_checked_against_specs():
 @pytest.mark.parametrize(
     "call,message",
     [
-        (lambda: mmzoo.build_model("nope", [mmzoo.Image("i")], mmzoo.Classification(2)), r"Unknown model 'nope'. Known models: .*early_fusion"),
-        (lambda: mmzoo.build_model("early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), encoders={"i": "nope"}), r"Unknown encoder 'nope'. Known encoders: .*cnn"),
-        (lambda: mmzoo.build_model("early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), fusion="nope"), r"Unknown fusion 'nope'. Known fusions: .*concat"),
-        (lambda: mmzoo.build_model("early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), encoders={"i": "bilstm"}), r"Encoder 'bilstm' does not take image input 'i'.*Encoders for image: cnn"),
-        (lambda: mmzoo.build_model("early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), encoders={"j": "cnn"}), r"encoders= names unknown input\(s\) j"),
-        (lambda: mmzoo.build_model("early_fusion", [mmzoo.Image("i"), mmzoo.Audio("i")], mmzoo.Classification(2)), r"repeated: i"),
+        (
+            lambda: mmzoo.build_model("nope", [mmzoo.Image("i")], mmzoo.Classification(2)),
+            r"Unknown model 'nope'. Known models: .*early_fusion",
+        ),
+        (
+            lambda: mmzoo.build_model(
+                "early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), encoders={"i": "nope"}
+            ),
+            r"Unknown encoder 'nope'. Known encoders: .*cnn",
+        ),
+        (
+            lambda: mmzoo.build_model("early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), fusion="nope"),
+            r"Unknown fusion 'nope'. Known fusions: .*concat",
+        ),
+        (
+            lambda: mmzoo.build_model(
+                "early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), encoders={"i": "bilstm"}
+            ),
+            r"Encoder 'bilstm' does not take image input 'i'.*Encoders for image: cnn",
+        ),
+        (
+            lambda: mmzoo.build_model(
+                "early_fusion", [mmzoo.Image("i")], mmzoo.Classification(2), encoders={"j": "cnn"}
+            ),
+            r"encoders= names unknown input\(s\) j",
+        ),
+        (
+            lambda: mmzoo.build_model("early_fusion", [mmzoo.Image("i"), mmzoo.Audio("i")], mmzoo.Classification(2)),
+            r"repeated: i",
+        ),
     ],
 )
 def test_build_errors_name_the_culprit(call, message):

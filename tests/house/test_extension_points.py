@@ -70,15 +70,29 @@ def test_yaml_config_and_cli_flags(tmp_path, capsys, monkeypatch):
         "dataset: {name: toy_xor, options: {noise: 0.05}}\n"
         "architecture: {name: early_fusion}\n"
         "training: {epochs: 2, batch_size: 64}\n"
-        "export: {output: runs, run_name: yaml, formats: [weights_json]}\n")
+        "export: {output: runs, run_name: yaml, formats: [weights_json]}\n"
+    )
     code, out, err = run_cli("train", "--config", "toy.yaml", capsys=capsys)
     assert code == 0, err
     run = tmp_path / "runs" / "yaml"
     _weights_match(run / "model.weights.json", keras.saving.load_model(run / "model.keras"))
     # the same through flags, naming the plugin as a user would
-    code, out, err = run_cli("--plugin", "tests.house.extension_plugin", "train", "--dataset", "toy_xor", "--epochs", "1",
-                             "--output", "runs", "--run-name", "flags", "--set", "export.formats=[weights_json]",
-                             capsys=capsys)
+    code, out, err = run_cli(
+        "--plugin",
+        "tests.house.extension_plugin",
+        "train",
+        "--dataset",
+        "toy_xor",
+        "--epochs",
+        "1",
+        "--output",
+        "runs",
+        "--run-name",
+        "flags",
+        "--set",
+        "export.formats=[weights_json]",
+        capsys=capsys,
+    )
     assert code == 0, err
     assert (tmp_path / "runs" / "flags" / "model.weights.json").is_file()
     (tmp_path / "bad.yaml").write_text("dataset: {name: toy_xor}\nexport: {formats: [weights_jsn]}\n")
@@ -89,11 +103,23 @@ def test_yaml_config_and_cli_flags(tmp_path, capsys, monkeypatch):
 def test_command_line_in_a_fresh_process():
     """Only `--plugin` makes the extension known to a new interpreter."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    listed = subprocess.run([sys.executable, "-m", "mmzoo", "--plugin", "tests.house.extension_plugin", "list", "--json"],
-                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    listed = subprocess.run(
+        [sys.executable, "-m", "mmzoo", "--plugin", "tests.house.extension_plugin", "list", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert listed.returncode == 0, listed.stderr[-2000:]
     out = json.loads(listed.stdout)
     assert "toy_xor" in out["datasets"] and "weights_json" in out["export_formats"]
-    plain = subprocess.run([sys.executable, "-m", "mmzoo", "list", "--json"], capture_output=True, text=True,
-                           cwd=ROOT, env=env, timeout=300)
+    plain = subprocess.run(
+        [sys.executable, "-m", "mmzoo", "list", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert "toy_xor" not in json.loads(plain.stdout)["datasets"]

@@ -45,14 +45,21 @@ def _imports(name, path, top_level_only):
 
 
 def test_nothing_inside_the_package_imports_its_root():
-    found = [f"{path.relative_to(PACKAGE.parent)}:{line}" for name, path in MODULES.items() if name != "mmzoo"
-             for module, line in _imports(name, path, top_level_only=False) if module == "mmzoo"]
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}"
+        for name, path in MODULES.items()
+        if name != "mmzoo"
+        for module, line in _imports(name, path, top_level_only=False)
+        if module == "mmzoo"
+    ]
     assert not found, f"modules importing the package root: {found}"
 
 
 def test_no_import_cycles_between_modules():
-    graph = {name: {m for m, _ in _imports(name, path, top_level_only=True) if m in MODULES and m != name}
-             for name, path in MODULES.items()}
+    graph = {
+        name: {m for m, _ in _imports(name, path, top_level_only=True) if m in MODULES and m != name}
+        for name, path in MODULES.items()
+    }
     state, cycles = {}, []
 
     def visit(node, stack):
@@ -60,7 +67,7 @@ def test_no_import_cycles_between_modules():
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, stack)
         stack.pop()
@@ -90,7 +97,8 @@ def test_training_does_not_import_export():
         "sys.argv[:1] = ['-m']\n"  # the package root then loads nothing eagerly, as for `python -m mmzoo`
         "import mmzoo.training, mmzoo.training.trainer, mmzoo.training.callbacks\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('mmzoo.artifacts', 'mmzoo.plots',\n"
-        "                                                                'mmzoo.experiments')))))\n")
+        "                                                                'mmzoo.experiments')))))\n"
+    )
     assert out == []
 
 
@@ -110,14 +118,16 @@ def test_import_mmzoo_changes_no_global_setting():
         "                  mmzoo.Classification(2))\n"
         "fig = mmzoo.plots.plot_history({'loss': [1.0, 0.5]})\n"
         "after = state()\n"
-        "print(json.dumps({'before': before, 'after': after, 'figure': type(fig).__name__}))\n")
+        "print(json.dumps({'before': before, 'after': after, 'figure': type(fig).__name__}))\n"
+    )
     assert out["after"] == out["before"]
     assert out["figure"] == "Figure"
 
 
 def test_help_answers_without_importing_tensorflow():
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "mmzoo", "--help"], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mmzoo", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and "train" in result.stdout
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
     assert "tensorflow" not in imported and "keras" not in imported and "numpy" not in imported

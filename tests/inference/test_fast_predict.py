@@ -13,12 +13,17 @@ from mmzoo.models.reference import reference_batch, reference_inputs
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    specs = reference_inputs(vocabulary_size=200, sequence_length=8, image_size=16, seconds=0.25,
-                             sample_rate=4000)
-    return mmzoo.build_model("early_fusion", specs, mmzoo.Classification(4),
-                             encoders={"text": ("bilstm", {"units": 8, "embedding_dim": 8}),
-                                       "image": ("cnn", {"filters": (4, 8), "units": 8}),
-                                       "audio": ("cnn", {"filters": (4, 8), "units": 8})})
+    specs = reference_inputs(vocabulary_size=200, sequence_length=8, image_size=16, seconds=0.25, sample_rate=4000)
+    return mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(4),
+        encoders={
+            "text": ("bilstm", {"units": 8, "embedding_dim": 8}),
+            "image": ("cnn", {"filters": (4, 8), "units": 8}),
+            "audio": ("cnn", {"filters": (4, 8), "units": 8}),
+        },
+    )
 
 
 def _keras_predict(model, x, batch_size=None):
@@ -73,9 +78,11 @@ def test_predictor_does_not_keep_the_model_alive():
     import gc
     import weakref
 
-    m = mmzoo.build_model("early_fusion", [mmzoo.Image("a", shape=(8, 8, 1)), mmzoo.Audio("b", sample_rate=4000,
-                                                                                          seconds=0.25)],
-                          mmzoo.Classification(3))
+    m = mmzoo.build_model(
+        "early_fusion",
+        [mmzoo.Image("a", shape=(8, 8, 1)), mmzoo.Audio("b", sample_rate=4000, seconds=0.25)],
+        mmzoo.Classification(3),
+    )
     m.predict({"a": np.zeros((1, 8, 8, 1), "uint8"), "b": np.zeros((1, 1000), "float32")})
     ref = weakref.ref(m)
     del m
@@ -87,17 +94,21 @@ def test_standalone_predictor_works_on_a_plain_keras_model():
     inp = keras.Input((3,), name="x")
     plain = keras.Model(inp, keras.layers.Dense(2)(inp))
     data = np.arange(12, dtype="float32").reshape(4, 3)
-    np.testing.assert_allclose(FastPredictor(plain)({"x": data}, batch_size=3), plain.predict(data, verbose=0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        FastPredictor(plain)({"x": data}, batch_size=3), plain.predict(data, verbose=0), rtol=1e-6
+    )
     with pytest.raises(ValueError, match="empty batch"):
         FastPredictor(plain)({"x": data[:0]})
 
 
-@pytest.mark.parametrize("encoder, sequences", [
-    (("bilstm", {"units": 6, "embedding_dim": 5}), False),
-    (("lstm", {"units": 6, "embedding_dim": 5, "num_layers": 2}), False),
-    (("bilstm", {"units": 6, "embedding_dim": 5, "num_layers": 2}), True),
-])
+@pytest.mark.parametrize(
+    "encoder, sequences",
+    [
+        (("bilstm", {"units": 6, "embedding_dim": 5}), False),
+        (("lstm", {"units": 6, "embedding_dim": 5, "num_layers": 2}), False),
+        (("bilstm", {"units": 6, "embedding_dim": 5, "num_layers": 2}), True),
+    ],
+)
 def test_fused_lstm_matches_keras(encoder, sequences):
     """Small batches take the fused LSTM kernel: prefix masks, a non-prefix mask (Keras path), empty texts."""
     from mmzoo.inference import fused_lstm
@@ -106,11 +117,16 @@ def test_fused_lstm_matches_keras(encoder, sequences):
     specs = [mmzoo.Text("t", vocabulary_size=50, sequence_length=7, token_ids=True), mmzoo.Image("i", shape=(8, 8, 1))]
     name = "mult" if sequences else "early_fusion"
     options = {"fusion_options": {"units": 8, "num_heads": 2, "num_layers": 1}} if sequences else {}
-    model = mmzoo.build_model(name, specs, mmzoo.Classification(3), encoders={"t": encoder, "i": ("cnn", {
-        "filters": (4,), "units": 8})}, **options)
+    model = mmzoo.build_model(
+        name,
+        specs,
+        mmzoo.Classification(3),
+        encoders={"t": encoder, "i": ("cnn", {"filters": (4,), "units": 8})},
+        **options,
+    )
     ids = np.random.default_rng(0).integers(1, 50, (6, 7)).astype("int32")
-    ids[1, 4:] = 0       # padded
-    ids[2, :] = 0        # empty
+    ids[1, 4:] = 0  # padded
+    ids[2, :] = 0  # empty
     ids[3, 6:] = 0
     x = {"t": ids, "i": np.zeros((6, 8, 8, 1), "uint8")}
     assert fused_lstm.applies(model.get_layer("t_encoder"), training=False) is False  # only while tracing predict
@@ -128,8 +144,13 @@ def test_xla_predictor_keeps_keras_lstm():
     """XLA has no kernel for the fused LSTM op: a jit-compiled predictor (Keras's GPU default) skips it."""
     keras.utils.set_random_seed(2)
     specs = [mmzoo.Text("t", vocabulary_size=30, sequence_length=5, token_ids=True), mmzoo.Image("i", shape=(8, 8, 1))]
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(3), encoders={
-        "t": ("bilstm", {"units": 4, "embedding_dim": 4}), "i": ("cnn", {"filters": (4,), "units": 4})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(3),
+        encoders={"t": ("bilstm", {"units": 4, "embedding_dim": 4}), "i": ("cnn", {"filters": (4,), "units": 4})},
+    )
     x = {"t": np.random.default_rng(0).integers(1, 30, (2, 5)).astype("int32"), "i": np.zeros((2, 8, 8, 1), "uint8")}
-    np.testing.assert_allclose(FastPredictor(model, jit_compile=True)(x), _keras_predict(model, x), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        FastPredictor(model, jit_compile=True)(x), _keras_predict(model, x), rtol=1e-5, atol=1e-6
+    )

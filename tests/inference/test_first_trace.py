@@ -22,8 +22,12 @@ def _counting(model, name):
 
 def _model():
     specs, x, n = small_inputs(("image", "features"))
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={"image": ("cnn", {"filters": (4,), "units": 8})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=2),
+        encoders={"image": ("cnn", {"filters": (4,), "units": 8})},
+    )
     return model, x, np.arange(n) % 2
 
 

@@ -21,9 +21,13 @@ def trained():
     train, test = _pairs(2048, 0), _pairs(256, 1)
     specs = [mmzoo.Features("a", shape=(16,)), mmzoo.Features("b", shape=(16,))]
     mmzoo.adapt(specs, train)
-    model = mmzoo.build_model("clip", specs, mmzoo.Retrieval(embedding_dim=32),
-                              encoders={"a": ("mlp", {"units": (64,)}), "b": ("mlp", {"units": (64,)})},
-                              learning_rate=3e-3)
+    model = mmzoo.build_model(
+        "clip",
+        specs,
+        mmzoo.Retrieval(embedding_dim=32),
+        encoders={"a": ("mlp", {"units": (64,)}), "b": ("mlp", {"units": (64,)})},
+        learning_rate=3e-3,
+    )
     ds = mmzoo.data.from_arrays(train, batch_size=128, shuffle=True, seed=0, drop_remainder=True)
     model.fit(ds, epochs=15, verbose=0)  # no labels: pair i matches pair i
     return model, test

@@ -23,10 +23,16 @@ class StopWhenFit(keras.callbacks.Callback):
 def _fit_and_score(inputs, x, y, x_test, y_test, epochs):
     keras.utils.set_random_seed(0)
     model = mmzoo.build_model(
-        "early_fusion", inputs, mmzoo.Classification(num_classes=2),
-        encoders={s.name: (s.default_encoder, {"units": 32, **({"filters": (16, 32)} if s.default_encoder == "cnn" else {})})
-                  for s in inputs},
-        head_units=(64,), dropout=0.0, learning_rate=3e-3,
+        "early_fusion",
+        inputs,
+        mmzoo.Classification(num_classes=2),
+        encoders={
+            s.name: (s.default_encoder, {"units": 32, **({"filters": (16, 32)} if s.default_encoder == "cnn" else {})})
+            for s in inputs
+        },
+        head_units=(64,),
+        dropout=0.0,
+        learning_rate=3e-3,
     )
     names = [s.name for s in inputs]
     model.fit({k: x[k] for k in names}, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[StopWhenFit()])
@@ -62,8 +68,11 @@ LEARNERS = [m for m in mmzoo.list_models() if m not in NOT_XOR]
 # 0.98-1.00); at lr 3e-3, or one layer, the plateau came back for some seeds. MulT at width 16, one
 # layer: solved in 3-4 epochs (seeds 1, 2).
 SETTINGS = {
-    "transformer": {"epochs": 20, "learning_rate": 1e-3,
-                    "fusion_options": {"units": 32, "num_heads": 2, "num_layers": 2, "dropout": 0.0}},
+    "transformer": {
+        "epochs": 20,
+        "learning_rate": 1e-3,
+        "fusion_options": {"units": 32, "num_heads": 2, "num_layers": 2, "dropout": 0.0},
+    },
     "mult": {"fusion_options": {"units": 16, "num_heads": 2, "num_layers": 1, "dropout": 0.0}},
 }
 
@@ -72,10 +81,12 @@ def _xor_accuracy(name, epochs=12, learning_rate=3e-3, **options):
     x, y, inputs = make_xor(1200, ("image", "audio"), seed=1)
     keras.utils.set_random_seed(0)
     encoders = {s.name: ("cnn", {"filters": (16, 32), "units": 32}) for s in inputs}
-    model = mmzoo.build_model(name, inputs, mmzoo.Classification(num_classes=2), encoders=encoders,
-                              learning_rate=learning_rate, **options)
-    model.fit({k: v[:800] for k, v in x.items()}, y[:800], epochs=epochs, batch_size=32, verbose=0,
-              callbacks=[StopWhenFit()])
+    model = mmzoo.build_model(
+        name, inputs, mmzoo.Classification(num_classes=2), encoders=encoders, learning_rate=learning_rate, **options
+    )
+    model.fit(
+        {k: v[:800] for k, v in x.items()}, y[:800], epochs=epochs, batch_size=32, verbose=0, callbacks=[StopWhenFit()]
+    )
     return model.evaluate({k: v[800:] for k, v in x.items()}, y[800:], return_dict=True, verbose=0)["accuracy"]
 
 

@@ -17,21 +17,28 @@ from tests.helpers import code_layers, small_inputs
 
 # Small sizes keep each case to a few seconds; entries not listed use their defaults.
 SMALL_OPTIONS = {
-    "cnn": {"filters": (8, 16), "units": 16}, "bilstm": {"embedding_dim": 8, "units": 8},
-    "mlp": {"units": (16,)}, "lstm": {"embedding_dim": 8, "units": 8}, "gru": {"embedding_dim": 8, "units": 8},
+    "cnn": {"filters": (8, 16), "units": 16},
+    "bilstm": {"embedding_dim": 8, "units": 8},
+    "mlp": {"units": (16,)},
+    "lstm": {"embedding_dim": 8, "units": 8},
+    "gru": {"embedding_dim": 8, "units": 8},
     "kim_cnn": {"embedding_dim": 8, "filters": 4, "units": 8, "window_sizes": (2, 3)},
-    "transformer": {"units": 8, "num_heads": 2, "num_layers": 1, "ff_dim": 16}, "bow": {"units": (16,)},
+    "transformer": {"units": 8, "num_heads": 2, "num_layers": 1, "ff_dim": 16},
+    "bow": {"units": (16,)},
     "resnet": {"stages": (8, 16), "blocks": 1, "units": 16},
     "wave_cnn": {"filters": (8, 16), "units": 16},
     "conv_autoencoder": {"filters": (8, 16), "units": 16},
     "mobilenet_v3_small": {"units": 16, "backbone_options": {"alpha": 0.75, "minimalistic": True}},
-    "efficientnet_b0": {"units": 16}, "resnet50": {"units": 16},
+    "efficientnet_b0": {"units": 16},
+    "resnet50": {"units": 16},
 }
 
 # keras.applications backbones take a minute or more each to trace on 2 CPU cores: marked slow
 # Presets with many attention blocks are shrunk the same way.
-SMALL_FUSION_OPTIONS = {"mult": {"units": 16, "num_heads": 2, "num_layers": 1},
-                        "transformer": {"units": 16, "num_heads": 2, "num_layers": 1}}
+SMALL_FUSION_OPTIONS = {
+    "mult": {"units": 16, "num_heads": 2, "num_layers": 1},
+    "transformer": {"units": 16, "num_heads": 2, "num_layers": 1},
+}
 
 
 # Tracing a Keras LSTM costs seconds per trace on 2 CPU cores, and every registry case traces its model
@@ -47,7 +54,8 @@ def _small_fusion(name):
 
 ENCODER_CASES = [
     pytest.param(name, m, id=f"{name}-{m}", marks=[pytest.mark.slow] if ENCODERS.meta(name).get("slow") else [])
-    for name in ENCODERS.names() for m in ENCODERS.meta(name)["modalities"]
+    for name in ENCODERS.names()
+    for m in ENCODERS.meta(name)["modalities"]
 ]
 
 
@@ -93,8 +101,9 @@ def test_every_encoder(encoder, modality, tmp_path):
     full = _exports(encoder, modality)
     run_model_test(model, x, _labels(task, n), str(tmp_path), savedmodel=full)
     if full:
-        run_mixed_precision_step(lambda: mmzoo.build_model("early_fusion", specs, task, encoders=encoders),
-                                 x, _labels(task, n))
+        run_mixed_precision_step(
+            lambda: mmzoo.build_model("early_fusion", specs, task, encoders=encoders), x, _labels(task, n)
+        )
 
 
 FUSION_CASES = [f for f in FUSIONS.names() if FUSIONS.meta(f).get("inputs", "vectors") != "decisions"]
@@ -121,9 +130,13 @@ def test_every_fusion(fusion, tmp_path):
     # with presence masks (which this case lacks); concat is every encoder case's fusion
 
 
-TASKS = {"binary": mmzoo.Classification(num_classes=2), "multiclass": mmzoo.Classification(num_classes=5),
-         "regression": mmzoo.Regression(units=1), "regression3": mmzoo.Regression(units=3),
-         "multilabel": mmzoo.MultiLabel(num_labels=4, threshold=[0.5, 0.4, 0.5, 0.6])}
+TASKS = {
+    "binary": mmzoo.Classification(num_classes=2),
+    "multiclass": mmzoo.Classification(num_classes=5),
+    "regression": mmzoo.Regression(units=1),
+    "regression3": mmzoo.Regression(units=3),
+    "multilabel": mmzoo.MultiLabel(num_labels=4, threshold=[0.5, 0.4, 0.5, 0.6]),
+}
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
@@ -174,18 +187,29 @@ def test_every_model_with_missing_modalities(name, tmp_path):
     specs, x, n = small_inputs(("image", "audio", "features"))
     task = mmzoo.Classification(num_classes=2)
     encoders = {s.name: (s.default_encoder, SMALL_OPTIONS.get(s.default_encoder, {})) for s in specs}
-    model = mmzoo.build_model(name, specs, task, encoders=encoders, missing_modalities=True, modality_dropout=0.3,
-                              **_small_fusion(name))
+    model = mmzoo.build_model(
+        name, specs, task, encoders=encoders, missing_modalities=True, modality_dropout=0.3, **_small_fusion(name)
+    )
     y = _labels(task, n)
     if name == "early_fusion":  # MultimodalModel fills in absent flags, the same way for every architecture
         model.run_eagerly = True  # one step; graph-mode training is covered by the learning tests
         model.fit(x, y, epochs=1, verbose=0)  # presence flags default to all present
         model.run_eagerly = False
-        np.testing.assert_allclose(model.predict(x, verbose=0), call_outputs(model, {
-            **x, **{f"{k}_present": np.ones(n, bool) for k in ("image", "audio", "features")}}), atol=1e-5)
-    absent = {**x, "image_present": np.arange(n) % 2 == 0, "audio_present": np.ones(n, bool),
-              "features_present": np.ones(n, bool)}
-    scrambled = {**absent, "image": np.where(absent["image_present"][:, None, None, None], absent["image"], 255 - absent["image"])}
+        np.testing.assert_allclose(
+            model.predict(x, verbose=0),
+            call_outputs(model, {**x, **{f"{k}_present": np.ones(n, bool) for k in ("image", "audio", "features")}}),
+            atol=1e-5,
+        )
+    absent = {
+        **x,
+        "image_present": np.arange(n) % 2 == 0,
+        "audio_present": np.ones(n, bool),
+        "features_present": np.ones(n, bool),
+    }
+    scrambled = {
+        **absent,
+        "image": np.where(absent["image_present"][:, None, None, None], absent["image"], 255 - absent["image"]),
+    }
     out = call_outputs(model, absent)
     assert np.all(np.isfinite(out))
     # the content of an absent modality does not matter

@@ -1,6 +1,5 @@
 """`.keras` files written by earlier versions of mmzoo keep loading with identical outputs."""
 
-
 import keras
 import numpy as np
 import pytest
@@ -13,8 +12,11 @@ NAMES = sorted(path.stem for path in FIXTURES.glob("*.keras"))
 
 
 def _inputs(arrays):
-    return {key[2:]: (arrays[key].astype(object) if arrays[key].dtype.kind == "U" else arrays[key])
-            for key in arrays.files if key.startswith("x_")}
+    return {
+        key[2:]: (arrays[key].astype(object) if arrays[key].dtype.kind == "U" else arrays[key])
+        for key in arrays.files
+        if key.startswith("x_")
+    }
 
 
 def test_fixtures_present():

@@ -23,8 +23,9 @@ def test_focal_loss_equals_keras_categorical_focal_crossentropy_on_a_batch():
     ours = SparseCategoricalFocalCrossentropy(alpha=0.5, gamma=1.5)(y_true, y_pred)
     keras_loss = keras.losses.CategoricalFocalCrossentropy(alpha=0.5, gamma=1.5)(np.eye(3)[y_true], y_pred)
     np.testing.assert_allclose(float(ours), float(keras_loss), rtol=1e-6)
-    restored = keras.losses.deserialize(json.loads(json.dumps(keras.losses.serialize(
-        SparseCategoricalFocalCrossentropy(alpha=0.5, gamma=1.5)))))
+    restored = keras.losses.deserialize(
+        json.loads(json.dumps(keras.losses.serialize(SparseCategoricalFocalCrossentropy(alpha=0.5, gamma=1.5))))
+    )
     assert (restored.alpha, restored.gamma) == (0.5, 1.5)
 
 
@@ -37,12 +38,13 @@ def test_focal_classification_config_round_trips_and_its_model_trains_with_the_f
     assert isinstance(task_from_config(old).loss(), keras.losses.SparseCategoricalCrossentropy)
 
     keras.utils.set_random_seed(0)
-    model = mmzoo.build_model("early_fusion", [mmzoo.Features("x", shape=(4,), normalize=False)], task,
-                              head_units=(8,))
+    model = mmzoo.build_model("early_fusion", [mmzoo.Features("x", shape=(4,), normalize=False)], task, head_units=(8,))
     x = {"x": np.random.default_rng(1).normal(size=(12, 4)).astype("float32")}
     y = np.arange(12) % 3
     logs = model.evaluate(x, y, batch_size=12, return_dict=True, verbose=0)
-    reference = keras.losses.CategoricalFocalCrossentropy(alpha=0.5, gamma=2.0)(np.eye(3)[y], model.predict(x, verbose=0))
+    reference = keras.losses.CategoricalFocalCrossentropy(alpha=0.5, gamma=2.0)(
+        np.eye(3)[y], model.predict(x, verbose=0)
+    )
     assert logs["loss"] == pytest.approx(float(reference), rel=1e-5)
     model.save(tmp_path / "focal.keras")
     assert mmzoo.load(tmp_path / "focal.keras").task.focal_gamma == 2.0
@@ -85,8 +87,9 @@ def test_fit_with_balanced_class_weight_recalls_more_of_the_minority_class():
     train, test = _table(rng, 570, 30), _table(rng, 200, 200)
     recalls = {}
     for class_weight in (None, "balanced"):
-        model, result = mmzoo.fit(train, label="y", validation=None, epochs=10, batch_size=32, verbose=0,
-                                  class_weight=class_weight)
+        model, result = mmzoo.fit(
+            train, label="y", validation=None, epochs=10, batch_size=32, verbose=0, class_weight=class_weight
+        )
         x = {name: test[[name]].to_numpy("float32") for name in ("a", "b")}
         scores = mmzoo.evaluate(model, (x, (test["y"] == "rare").to_numpy("int64")))
         recalls[class_weight] = scores["per_class"]["rare"]["recall"]

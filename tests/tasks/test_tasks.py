@@ -26,7 +26,7 @@ def test_f1_matches_reference(k):
     probs[np.arange(200)[:120], y[:120]] += 1.0  # mostly right
     metric = F1Score(num_classes=k)
     for i in range(0, 200, 64):  # accumulated across batches
-        metric.update_state(y[i:i + 64], probs[i:i + 64])
+        metric.update_state(y[i : i + 64], probs[i : i + 64])
     scores = _f1_reference(y, probs.argmax(1), k)
     expected = scores[1] if k == 2 else np.mean(scores)
     assert abs(float(metric.result()) - expected) < 1e-6
@@ -92,7 +92,7 @@ def test_pearson_matches_numpy():
     y = 0.6 * x + 0.8 * rng.standard_normal(500)
     metric = PearsonCorrelation()
     for i in range(0, 500, 128):
-        metric.update_state(x[i:i + 128], y[i:i + 128])
+        metric.update_state(x[i : i + 128], y[i : i + 128])
     assert abs(float(metric.result()) - np.corrcoef(x, y)[0, 1]) < 1e-5
 
 

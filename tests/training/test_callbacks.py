@@ -44,8 +44,7 @@ def test_best_weights_restores_the_best_epoch_and_stops_after_patience():
     model, seen = _tiny(), []
     record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(model.get_weights()))
     best = BestWeights(monitor="loss", mode="max", patience=2)  # the loss falls: epoch 0 stays the best
-    history = model.fit(np.ones((8, 2), "float32"), np.full(8, 3.0), epochs=10, verbose=0,
-                        callbacks=[record, best])
+    history = model.fit(np.ones((8, 2), "float32"), np.full(8, 3.0), epochs=10, verbose=0, callbacks=[record, best])
     assert len(history.history["loss"]) == 3 and best.stopped and (best.best_epoch, best.wait) == (0, 2)
     assert_bit_identical(seen[0], model.get_weights())
     assert not np.array_equal(seen[-1][0], seen[0][0])
@@ -63,8 +62,14 @@ def test_checkpoint_writer_keeps_the_early_stopping_wait_across_a_resume(tmp_pat
         writer = CheckpointWriter(tmp_path, best=best)
         start = writer.restore(model)
         assert start == initial_epoch
-        model.fit(np.ones((8, 2), "float32"), np.full(8, 3.0), epochs=epochs, initial_epoch=start, verbose=0,
-                  callbacks=[best, writer])
+        model.fit(
+            np.ones((8, 2), "float32"),
+            np.full(8, 3.0),
+            epochs=epochs,
+            initial_epoch=start,
+            verbose=0,
+            callbacks=[best, writer],
+        )
         return best, writer
 
     run(epochs=2)  # epochs 0 (best) and 1 (wait 1), then the process ends
@@ -76,8 +81,13 @@ def test_checkpoint_writer_keeps_the_early_stopping_wait_across_a_resume(tmp_pat
 def test_checkpoint_writer_names_callbacks_in_the_wrong_order(tmp_path):
     best = BestWeights(monitor="loss")
     with pytest.raises(ValueError, match="list it before the CheckpointWriter"):
-        _tiny().fit(np.ones((4, 2), "float32"), np.ones(4), epochs=1, verbose=0,
-                    callbacks=[CheckpointWriter(tmp_path, best=best), best])
+        _tiny().fit(
+            np.ones((4, 2), "float32"),
+            np.ones(4),
+            epochs=1,
+            verbose=0,
+            callbacks=[CheckpointWriter(tmp_path, best=best), best],
+        )
 
 
 def test_epoch_data_order_needs_an_epoch_seeded_mmzoo_dataset():

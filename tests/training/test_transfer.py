@@ -30,8 +30,10 @@ def _sample(world, n, seed):
     """
     rng = np.random.default_rng(seed)
     z = rng.integers(0, CLASSES, n)
-    x = {m: world[m][z, rng.integers(0, SUBCLUSTERS, n)] + 0.3 * rng.standard_normal((n, DIM)).astype("float32")
-         for m in "ab"}
+    x = {
+        m: world[m][z, rng.integers(0, SUBCLUSTERS, n)] + 0.3 * rng.standard_normal((n, DIM)).astype("float32")
+        for m in "ab"
+    }
     return x, z
 
 
@@ -55,8 +57,9 @@ def setup():
     labelled, test = _sample(world, 40, 2), _sample(world, 1000, 3)
     keras.utils.set_random_seed(SEED)
     specs = [mmzoo.Features("a", shape=(DIM,)), mmzoo.Features("b", shape=(DIM,))]
-    clip = pretrain_contrastive(specs, unlabelled, embedding_dim=16, epochs=12, encoders=ENCODERS,
-                                batch_size=256, learning_rate=1e-2, seed=SEED)
+    clip = pretrain_contrastive(
+        specs, unlabelled, embedding_dim=16, epochs=12, encoders=ENCODERS, batch_size=256, learning_rate=1e-2, seed=SEED
+    )
     assert all(s.adapted for s in specs)  # statistics adapted on the unlabelled pairs, in place
     return specs, clip, labelled, test
 
@@ -77,8 +80,10 @@ def test_pretraining_beats_training_from_scratch(setup, fine_tuned):
     assert clip.history.history["loss"][-1] < 0.7 * clip.history.history["loss"][0]
     scratch = _classifier(specs, ENCODERS)
     fine_tune(scratch, labelled, epochs=40, batch_size=40, learning_rate=3e-3)
-    accuracy = {name: m.evaluate(x_test, y_test, return_dict=True, verbose=0)["accuracy"]
-                for name, m in (("scratch", scratch), ("fine_tuned", fine_tuned))}
+    accuracy = {
+        name: m.evaluate(x_test, y_test, return_dict=True, verbose=0)["accuracy"]
+        for name, m in (("scratch", scratch), ("fine_tuned", fine_tuned))
+    }
     # seeds 0, 1, 2 measured: scratch 0.41-0.46, fine-tuned 0.99-1.00
     assert accuracy["fine_tuned"] > accuracy["scratch"] + 0.3, accuracy
     assert accuracy["fine_tuned"] >= 0.9, accuracy
@@ -136,8 +141,9 @@ def test_fine_tuned_model_saves_reloads_and_exports(setup, fine_tuned, tmp_path)
     optimizer = reloaded.optimizer
     assert isinstance(optimizer, SplitOptimizer)
     assert optimizer.encoder_paths == fine_tuned.optimizer.encoder_paths
-    np.testing.assert_allclose([float(optimizer.learning_rate), float(optimizer.encoder_optimizer.learning_rate)],
-                               [3e-3, 3e-4], rtol=1e-6)
+    np.testing.assert_allclose(
+        [float(optimizer.learning_rate), float(optimizer.encoder_optimizer.learning_rate)], [3e-3, 3e-4], rtol=1e-6
+    )
     for a, b in zip(optimizer.variables, fine_tuned.optimizer.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     optimizer.learning_rate = 1e-3  # e.g. ReduceLROnPlateau: the ratio is kept
@@ -175,8 +181,9 @@ def test_errors_name_what_is_wrong():
     inputs = keras.Input((4,))
     with pytest.raises(TypeError, match="needs an mmzoo model"):
         fine_tune(keras.Model(inputs, keras.layers.Dense(1)(inputs)), data)
-    split = SplitOptimizer.for_model(model, [model.get_layer("a_encoder")], keras.optimizers.Adam(),
-                                     keras.optimizers.Adam())
+    split = SplitOptimizer.for_model(
+        model, [model.get_layer("a_encoder")], keras.optimizers.Adam(), keras.optimizers.Adam()
+    )
     n = len(model.trainable_variables)
     with pytest.raises(ValueError, match=f"made for a model with {n} trainable variables; received 2"):
         split.build(model.trainable_variables[:2])

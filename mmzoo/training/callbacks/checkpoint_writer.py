@@ -70,8 +70,10 @@ class CheckpointWriter(keras.callbacks.Callback):
         if non_finite_variables(float_variables(self.model)):
             return
         if self.best is not None and self.best.last_epoch != epoch:
-            raise ValueError(f"CheckpointWriter(best=...) saves the state of {type(self.best).__name__} after it "
-                             f"saw the epoch; list it before the CheckpointWriter in callbacks.")
+            raise ValueError(
+                f"CheckpointWriter(best=...) saves the state of {type(self.best).__name__} after it "
+                f"saw the epoch; list it before the CheckpointWriter in callbacks."
+            )
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         state = {"history": self.history}
@@ -85,6 +87,9 @@ class CheckpointWriter(keras.callbacks.Callback):
         try:
             return self.store.model_weights(self.model, epoch)
         except CheckpointError as error:
-            warnings.warn(f"Cannot restore the weights of the best epoch ({epoch}) from {self.store.path(epoch)}: "
-                          f"{error} Keeping the final weights.", stacklevel=3)
+            warnings.warn(
+                f"Cannot restore the weights of the best epoch ({epoch}) from {self.store.path(epoch)}: "
+                f"{error} Keeping the final weights.",
+                stacklevel=3,
+            )
             return None

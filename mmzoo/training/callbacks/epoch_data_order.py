@@ -33,10 +33,12 @@ class EpochDataOrder(keras.callbacks.Callback):
         super().__init__()
         order = data_order(dataset)
         if order is None or not order.epoch_variables:
-            raise ValueError(f"EpochDataOrder needs a dataset shuffled by mmzoo.data with a seed "
-                             f"(shuffle=True, seed=...); this one has {order or 'no mmzoo order'}. Build it with "
-                             f"mmzoo.data, and carry the order through later transformations with "
-                             f"mmzoo.data.order.keep_order(new, old).")
+            raise ValueError(
+                f"EpochDataOrder needs a dataset shuffled by mmzoo.data with a seed "
+                f"(shuffle=True, seed=...); this one has {order or 'no mmzoo order'}. Build it with "
+                f"mmzoo.data, and carry the order through later transformations with "
+                f"mmzoo.data.order.keep_order(new, old)."
+            )
         self.order = order
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -27,8 +27,9 @@ def non_finite_variables(variables):
         >>> non_finite_variables([keras.Variable([1.0, float("nan")], name="w")])
         'w'
     """
-    names = [v.path for v in variables
-             if not np.isfinite(keras.ops.convert_to_numpy(v).astype("float64", copy=False)).all()]
+    names = [
+        v.path for v in variables if not np.isfinite(keras.ops.convert_to_numpy(v).astype("float64", copy=False)).all()
+    ]
     return ", ".join(names[:3]) + (f" (and {len(names) - 3} more)" if len(names) > 3 else "")
 
 
@@ -68,7 +69,8 @@ class NaNStop(keras.callbacks.Callback):
         self.failure = None
         trainable = [v.value for v in self.model.trainable_variables]
         self._weights_finite = tf.function(
-            lambda: tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in trainable]))
+            lambda: tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in trainable])
+        )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -80,8 +82,11 @@ class NaNStop(keras.callbacks.Callback):
         if loss is not None and not np.isfinite(float(loss)):
             self._fail(batch, f"the loss became {float(loss)}")
         elif self._weights_finite is not None and not bool(self._weights_finite()):
-            self._fail(batch, f"the weights {non_finite_variables(self.model.trainable_variables)} "
-                              f"became NaN/Inf while the loss stayed finite")
+            self._fail(
+                batch,
+                f"the weights {non_finite_variables(self.model.trainable_variables)} "
+                f"became NaN/Inf while the loss stayed finite",
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

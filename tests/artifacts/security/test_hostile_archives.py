@@ -66,8 +66,11 @@ def audited():
 
 
 def opened(events, path):
-    return [e for e in events if e[0] == "open" and isinstance(e[1], (str, bytes, os.PathLike))
-            and os.fspath(e[1]) == os.fspath(path)]
+    return [
+        e
+        for e in events
+        if e[0] == "open" and isinstance(e[1], (str, bytes, os.PathLike)) and os.fspath(e[1]) == os.fspath(path)
+    ]
 
 
 def network(events):
@@ -118,8 +121,12 @@ def no_keras_load(monkeypatch):
 def test_config_bomb_declaring_a_huge_size_is_refused_before_inflating(tmp_path, monkeypatch, no_keras_load):
     benign_model().save(tmp_path / "ok.keras")
     padded = b'{"config": {}}' + b" " * (safety.MAX_JSON_BYTES + 1)  # valid JSON if it were read
-    path = rebuild(tmp_path / "ok.keras", tmp_path / "bomb.keras", members={"config.json": padded},
-                   compression=zipfile.ZIP_DEFLATED)
+    path = rebuild(
+        tmp_path / "ok.keras",
+        tmp_path / "bomb.keras",
+        members={"config.json": padded},
+        compression=zipfile.ZIP_DEFLATED,
+    )
     assert os.path.getsize(path) < safety.MAX_JSON_BYTES // 100  # a real bomb: tiny on disk
     inflated = []
     monkeypatch.setattr(safety, "_read_capped", lambda *a: inflated.append(a))
@@ -134,10 +141,10 @@ def _patch_declared_size(data, name, size):
     data = bytearray(data)
     encoded = name.encode()
     local = data.index(b"PK\x03\x04")
-    while data[local + 30:local + 30 + len(encoded)] != encoded:
+    while data[local + 30 : local + 30 + len(encoded)] != encoded:
         local = data.index(b"PK\x03\x04", local + 4)
     central = data.index(b"PK\x01\x02")
-    while data[central + 46:central + 46 + len(encoded)] != encoded:
+    while data[central + 46 : central + 46 + len(encoded)] != encoded:
         central = data.index(b"PK\x01\x02", central + 4)
     struct.pack_into("<I", data, local + 22, size)
     struct.pack_into("<I", data, central + 24, size)
@@ -147,8 +154,12 @@ def _patch_declared_size(data, name, size):
 def test_config_bomb_whose_declared_size_lies_is_refused(tmp_path, no_keras_load):
     benign_model().save(tmp_path / "ok.keras")
     padded = b'{"config": {}}' + b" " * (safety.MAX_JSON_BYTES + 1)
-    honest = rebuild(tmp_path / "ok.keras", tmp_path / "honest.keras", members={"config.json": padded},
-                     compression=zipfile.ZIP_DEFLATED)
+    honest = rebuild(
+        tmp_path / "ok.keras",
+        tmp_path / "honest.keras",
+        members={"config.json": padded},
+        compression=zipfile.ZIP_DEFLATED,
+    )
     with open(honest, "rb") as f:
         lying = _patch_declared_size(f.read(), "config.json", 1000)
     path = tmp_path / "lying.keras"
@@ -234,8 +245,12 @@ def test_predict_metadata_read_is_bounded(tmp_path):
 
     benign_model().save(tmp_path / "ok.keras")
     padded = b'{"config": {}}' + b" " * (safety.MAX_JSON_BYTES + 1)
-    path = rebuild(tmp_path / "ok.keras", tmp_path / "bomb.keras", members={"config.json": padded},
-                   compression=zipfile.ZIP_DEFLATED)
+    path = rebuild(
+        tmp_path / "ok.keras",
+        tmp_path / "bomb.keras",
+        members={"config.json": padded},
+        compression=zipfile.ZIP_DEFLATED,
+    )
     with pytest.raises(UnsafeArtifactError, match="'config.json' declares .* over the .*-byte limit"):
         artifact_metadata(path)
 
@@ -255,8 +270,12 @@ LOAD_DATA = serialization_lib.serialize_with_public_fn(keras.datasets.mnist.load
 
 
 def test_the_gadget_is_live_in_plain_keras():
-    assert LOAD_DATA == {"module": "keras.datasets.mnist", "class_name": "function",
-                         "config": "load_data", "registered_name": "load_data"}
+    assert LOAD_DATA == {
+        "module": "keras.datasets.mnist",
+        "class_name": "function",
+        "config": "load_data",
+        "registered_name": "load_data",
+    }
     # Keras's safe mode resolves it; an optimizer would call it for its learning rate (a download)
     assert serialization_lib.deserialize_keras_object(LOAD_DATA, safe_mode=True) is keras.datasets.mnist.load_data
 
@@ -274,42 +293,94 @@ def test_keras_datasets_load_data_is_refused_by_the_allowlist(tmp_path, where, n
     path = rebuild(tmp_path / "ok.keras", tmp_path / "gadget.keras", config=inject)
     with audited() as events:
         message = refusal(path)
-    entry = {"learning_rate": "compile_config.optimizer.config.learning_rate (layer 'adam')",
-             "activation": "config.layers[1].config.activation (layer 'dense')"}[where]
-    assert (f"{entry}: function 'load_data' from module 'keras.datasets.mnist' resolves to "
-            f"keras.src.datasets.mnist.load_data, which is not on the allowlist") in message
+    entry = {
+        "learning_rate": "compile_config.optimizer.config.learning_rate (layer 'adam')",
+        "activation": "config.layers[1].config.activation (layer 'dense')",
+    }[where]
+    assert (
+        f"{entry}: function 'load_data' from module 'keras.datasets.mnist' resolves to "
+        f"keras.src.datasets.mnist.load_data, which is not on the allowlist"
+    ) in message
     assert network(events) == []
     assert not [e for e in events if e[0] == "open" and "mnist" in str(e[1])]
 
 
-@pytest.mark.parametrize("entry,fragment", [
-    ({"module": "keras.utils", "class_name": "function", "config": "normalize",
-      "registered_name": "normalize"}, "function 'normalize' from module 'keras.utils' resolves to"),
-    ({"module": "keras.callbacks", "class_name": "TensorBoard", "config": {"log_dir": "/tmp/x"},
-      "registered_name": None}, "class 'TensorBoard' from module 'keras.callbacks' resolves to"),
-    ({"module": "keras.layers", "class_name": "NoSuchLayer", "config": {}, "registered_name": None},
-     "class 'NoSuchLayer' from module 'keras.layers' is neither a Keras object nor one registered"),
-    # how Keras saves its loss functions ("builtins" then means: search Keras's built-in modules)
-    ({"module": "builtins", "class_name": "function", "config": "print", "registered_name": "function"},
-     "function 'print' from module 'builtins' is neither a Keras object nor one registered"),
-    ({"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"},
-     "config 'exec' names exec"),
-])
+@pytest.mark.parametrize(
+    "entry,fragment",
+    [
+        (
+            {"module": "keras.utils", "class_name": "function", "config": "normalize", "registered_name": "normalize"},
+            "function 'normalize' from module 'keras.utils' resolves to",
+        ),
+        (
+            {
+                "module": "keras.callbacks",
+                "class_name": "TensorBoard",
+                "config": {"log_dir": "/tmp/x"},
+                "registered_name": None,
+            },
+            "class 'TensorBoard' from module 'keras.callbacks' resolves to",
+        ),
+        (
+            {"module": "keras.layers", "class_name": "NoSuchLayer", "config": {}, "registered_name": None},
+            "class 'NoSuchLayer' from module 'keras.layers' is neither a Keras object nor one registered",
+        ),
+        # how Keras saves its loss functions ("builtins" then means: search Keras's built-in modules)
+        (
+            {"module": "builtins", "class_name": "function", "config": "print", "registered_name": "function"},
+            "function 'print' from module 'builtins' is neither a Keras object nor one registered",
+        ),
+        (
+            {"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"},
+            "config 'exec' names exec",
+        ),
+    ],
+)
 def test_other_keras_objects_outside_the_allowlist_are_refused(entry, fragment):
-    problems = safety.config_problems({"config": {"layers": [{"module": "keras.layers", "class_name": "Dense",
-                                                              "config": {"name": "d", "kernel_initializer": entry}}]}})
+    problems = safety.config_problems(
+        {
+            "config": {
+                "layers": [
+                    {
+                        "module": "keras.layers",
+                        "class_name": "Dense",
+                        "config": {"name": "d", "kernel_initializer": entry},
+                    }
+                ]
+            }
+        }
+    )
     assert len(problems) == 1 and fragment in problems[0], problems
     assert problems[0].startswith("config.layers[0].config.kernel_initializer (layer 'd'): ")
 
 
 def test_modelling_objects_are_on_the_allowlist():
-    for obj in (keras.activations.gelu, keras.losses.mean_squared_error, keras.metrics.top_k_categorical_accuracy,
-                keras.layers.Dense, keras.Sequential, keras.initializers.GlorotUniform, keras.regularizers.L2,
-                keras.constraints.MaxNorm, keras.losses.Huber, keras.metrics.AUC, keras.optimizers.AdamW,
-                keras.optimizers.schedules.CosineDecay, keras.DTypePolicy, mmzoo.MultimodalModel):
+    for obj in (
+        keras.activations.gelu,
+        keras.losses.mean_squared_error,
+        keras.metrics.top_k_categorical_accuracy,
+        keras.layers.Dense,
+        keras.Sequential,
+        keras.initializers.GlorotUniform,
+        keras.regularizers.L2,
+        keras.constraints.MaxNorm,
+        keras.losses.Huber,
+        keras.metrics.AUC,
+        keras.optimizers.AdamW,
+        keras.optimizers.schedules.CosineDecay,
+        keras.DTypePolicy,
+        mmzoo.MultimodalModel,
+    ):
         assert safety.allowed_object(obj), obj
-    for obj in (keras.activations.get, keras.losses.deserialize, keras.utils.get_file, keras.layers.TFSMLayer,
-                keras.datasets.mnist.load_data, keras.callbacks.ModelCheckpoint, os.system):
+    for obj in (
+        keras.activations.get,
+        keras.losses.deserialize,
+        keras.utils.get_file,
+        keras.layers.TFSMLayer,
+        keras.datasets.mnist.load_data,
+        keras.callbacks.ModelCheckpoint,
+        os.system,
+    ):
         assert not safety.allowed_object(obj), obj
 
 
@@ -317,8 +388,11 @@ def test_a_saved_learning_rate_schedule_and_loss_function_pass(tmp_path):
     inputs = keras.Input((2,), name="x")
     model = keras.Model(inputs, keras.layers.Dense(1, activation=keras.activations.gelu, name="dense")(inputs))
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, decay_steps=10, decay_rate=0.9)
-    model.compile(keras.optimizers.Adam(schedule), loss=keras.losses.mean_squared_error,
-                  metrics=[keras.metrics.mean_absolute_error])
+    model.compile(
+        keras.optimizers.Adam(schedule),
+        loss=keras.losses.mean_squared_error,
+        metrics=[keras.metrics.mean_absolute_error],
+    )
     path = str(tmp_path / "schedule.keras")
     model.save(path)
     x = np.ones((2, 2), "float32")
@@ -334,15 +408,21 @@ def pretrained(tmp_path_factory):
     waves = np.random.default_rng(0).standard_normal((8, 1000)).astype("float32")
     weights = str(folder / "voice.weights.h5")
     pretrain_autoencoder(spec, waves, epochs=1, units=8, filters=(4,), save_path=weights)
-    model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(num_classes=2),
-                              encoders={"voice": ("conv_autoencoder", {"weights": weights})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        [spec],
+        mmzoo.Classification(num_classes=2),
+        encoders={"voice": ("conv_autoencoder", {"weights": weights})},
+    )
     path = str(folder / "model.keras")
     model.save(path)
     return path, weights, {"voice": waves[:4]}, model.predict({"voice": waves[:4]}, verbose=0)
 
 
 def _encoder_config(config):
-    return next(layer["config"] for layer in config["config"]["layers"] if layer["class_name"] == "ConvAutoencoderEncoder")
+    return next(
+        layer["config"] for layer in config["config"]["layers"] if layer["class_name"] == "ConvAutoencoderEncoder"
+    )
 
 
 @pytest.mark.parametrize("loader", ["keras.saving.load_model", "mmzoo.load"])
@@ -382,8 +462,9 @@ def test_application_encoder_from_config_ignores_a_weights_path(tmp_path):
     assert "weights" not in config
     with audited() as events:
         clone = type(encoder).from_config({**config, "weights": str(secret)})
-        auto = ConvAutoencoderEncoder.from_config({**ConvAutoencoderEncoder(units=8).get_config(),
-                                                   "weights": str(secret)})
+        auto = ConvAutoencoderEncoder.from_config(
+            {**ConvAutoencoderEncoder(units=8).get_config(), "weights": str(secret)}
+        )
     assert opened(events, secret) == []
     assert clone.get_config() == config and auto.weights_path is None
 
@@ -411,8 +492,12 @@ def _with_hostile_weights(tmp_path, attack, compression=zipfile.ZIP_STORED):
         buffer = io.BytesIO(archive.read("model.weights.h5"))
     with h5py.File(buffer, "a") as f:
         attack(f, str(secret), str(raw))
-    path = rebuild(tmp_path / "ok.keras", tmp_path / "hdf5.keras", compression=compression,
-                   members={"model.weights.h5": buffer.getvalue()})
+    path = rebuild(
+        tmp_path / "ok.keras",
+        tmp_path / "hdf5.keras",
+        compression=compression,
+        members={"model.weights.h5": buffer.getvalue()},
+    )
     return path, secret, raw
 
 
@@ -423,14 +508,21 @@ def _virtual(f, secret, raw):
 
 
 ATTACKS = {
-    "external_link": (lambda f, secret, raw: f["layers/dense"].__setitem__("stolen", h5py.ExternalLink(secret, "/data")),
-                      "/layers/dense/stolen: an HDF5 external link to '{secret}'"),
-    "soft_link": (lambda f, secret, raw: f.__setitem__("alias", h5py.SoftLink("/layers/dense/vars/0")),
-                  "/alias: an HDF5 soft link to '/layers/dense/vars/0'"),
+    "external_link": (
+        lambda f, secret, raw: f["layers/dense"].__setitem__("stolen", h5py.ExternalLink(secret, "/data")),
+        "/layers/dense/stolen: an HDF5 external link to '{secret}'",
+    ),
+    "soft_link": (
+        lambda f, secret, raw: f.__setitem__("alias", h5py.SoftLink("/layers/dense/vars/0")),
+        "/alias: an HDF5 soft link to '/layers/dense/vars/0'",
+    ),
     "virtual_dataset": (_virtual, "/layers/dense/vars/2: an HDF5 virtual dataset mapping data from {secret}"),
-    "external_storage": (lambda f, secret, raw: f["layers/dense/vars"].create_dataset(
-        "3", shape=(4,), dtype="float32", external=[(raw, 0, 16)]),
-        "/layers/dense/vars/3: an HDF5 dataset stored in external files {raw}"),
+    "external_storage": (
+        lambda f, secret, raw: f["layers/dense/vars"].create_dataset(
+            "3", shape=(4,), dtype="float32", external=[(raw, 0, 16)]
+        ),
+        "/layers/dense/vars/3: an HDF5 dataset stored in external files {raw}",
+    ),
 }
 
 

@@ -97,8 +97,9 @@ def test_trust_loads_a_benign_lambda_model(tmp_path):
     with pytest.raises(UnsafeArtifactError, match="Lambda"):
         mmzoo.load(path)
     x = np.arange(6, dtype="float32").reshape(3, 2)
-    np.testing.assert_allclose(mmzoo.load(path, trust=True).predict(x, verbose=0),
-                               model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        mmzoo.load(path, trust=True).predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
+    )
 
 
 def test_h5_model_is_refused_without_trust(tmp_path):
@@ -118,9 +119,12 @@ def test_tfsm_layer_is_refused_and_no_savedmodel_is_opened(tmp_path, monkeypatch
     monkeypatch.setattr(tf.saved_model, "load", lambda *a, **k: opened.append(a))
     src = tmp_path / "benign.keras"
     benign_model().save(src)
-    tfsm = {"module": "keras.layers", "class_name": "TFSMLayer", "registered_name": None,
-            "config": {"name": "served", "filepath": str(tmp_path / "sm"),
-                       "call_endpoint": "serve"}}
+    tfsm = {
+        "module": "keras.layers",
+        "class_name": "TFSMLayer",
+        "registered_name": None,
+        "config": {"name": "served", "filepath": str(tmp_path / "sm"), "call_endpoint": "serve"},
+    }
 
     def mutate(config):
         config["config"]["layers"].insert(1, tfsm)
@@ -132,11 +136,14 @@ def test_tfsm_layer_is_refused_and_no_savedmodel_is_opened(tmp_path, monkeypatch
 
 
 # --- configs naming code -----------------------------------------------------------------------
-@pytest.mark.parametrize("module,name,args", [
-    ("os", "system", lambda m: {"command": f"touch {m}"}),
-    ("subprocess", "Popen", lambda m: {"args": ["touch", str(m)]}),
-    ("builtins", "exec", lambda m: {"source": f"open({str(m)!r}, 'w')"}),
-])
+@pytest.mark.parametrize(
+    "module,name,args",
+    [
+        ("os", "system", lambda m: {"command": f"touch {m}"}),
+        ("subprocess", "Popen", lambda m: {"args": ["touch", str(m)]}),
+        ("builtins", "exec", lambda m: {"source": f"open({str(m)!r}, 'w')"}),
+    ],
+)
 def test_config_naming_an_arbitrary_module_is_refused(tmp_path, module, name, args):
     marker = tmp_path / "marker"
     entry = {"module": module, "class_name": name, "config": args(marker), "registered_name": None}
@@ -152,9 +159,12 @@ def test_enable_unsafe_deserialization_then_lambda_chain_is_refused(tmp_path):
     marker = tmp_path / "marker"
     lambda_model(touching_lambda(marker)).save(tmp_path / "lambda.keras")
     marker.unlink()  # building the model called the lambda once
-    switch = {"module": "keras.config", "class_name": "function",
-              "config": "enable_unsafe_deserialization",
-              "registered_name": "enable_unsafe_deserialization"}
+    switch = {
+        "module": "keras.config",
+        "class_name": "function",
+        "config": "enable_unsafe_deserialization",
+        "registered_name": "enable_unsafe_deserialization",
+    }
 
     def mutate(config):  # the switch is deserialised first, as the input layer's dtype
         config["config"]["layers"][0]["config"]["dtype"] = switch
@@ -162,21 +172,31 @@ def test_enable_unsafe_deserialization_then_lambda_chain_is_refused(tmp_path):
     path = rewrite(tmp_path / "lambda.keras", tmp_path / "chain.keras", mutate)
     before = serialization_lib.in_safe_mode()
     message = refusal(path)
-    assert ("config.layers[0].config.dtype (layer 'x'): module 'keras.config' (class_name "
-            "'function') holds saving, loading or configuration switches") in message
+    assert (
+        "config.layers[0].config.dtype (layer 'x'): module 'keras.config' (class_name "
+        "'function') holds saving, loading or configuration switches"
+    ) in message
     assert "names enable_unsafe_deserialization" in message
     assert "class_name 'Lambda'" in message  # every problem is listed, not just the first
     assert serialization_lib.in_safe_mode() == before
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("module,name", [("keras.utils", "get_file"), ("keras.saving", "load_model"),
-                                         ("keras.models", "load_model")])
+@pytest.mark.parametrize(
+    "module,name", [("keras.utils", "get_file"), ("keras.saving", "load_model"), ("keras.models", "load_model")]
+)
 def test_loading_and_downloading_helpers_are_refused(tmp_path, module, name):
     (tmp_path / "payload.txt").write_text("not a model")
-    entry = {"module": module, "class_name": name, "registered_name": name,
-             "config": {"fname": "fetched.txt", "origin": (tmp_path / "payload.txt").as_uri(),
-                        "cache_dir": str(tmp_path / "cache")}}
+    entry = {
+        "module": module,
+        "class_name": name,
+        "registered_name": name,
+        "config": {
+            "fname": "fetched.txt",
+            "origin": (tmp_path / "payload.txt").as_uri(),
+            "cache_dir": str(tmp_path / "cache"),
+        },
+    }
     message = refusal(with_activation(tmp_path, entry))
     assert "config.layers[1].config.activation (layer 'dense')" in message
     assert f"class_name {name!r} names {name}" in message
@@ -189,36 +209,45 @@ def test_lookup_vocabulary_path_is_refused_and_the_file_is_not_read(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("password\nhunter2\n")
     inputs = keras.Input((1,), dtype="string", name="s")
-    keras.Model(inputs, keras.layers.StringLookup(vocabulary=["a", "b"], name="lookup")(inputs)
-                ).save(tmp_path / "lookup.keras")
+    keras.Model(inputs, keras.layers.StringLookup(vocabulary=["a", "b"], name="lookup")(inputs)).save(
+        tmp_path / "lookup.keras"
+    )
 
     def mutate(config):
         config["config"]["layers"][1]["config"]["vocabulary"] = str(secret)
 
     path = rewrite(tmp_path / "lookup.keras", tmp_path / "evil.keras", mutate, drop_assets=True)
     message = refusal(path)
-    assert (f"config.layers[1].config.vocabulary (layer 'lookup'): reads the vocabulary from the "
-            f"file path '{secret}'") in message
+    assert (
+        f"config.layers[1].config.vocabulary (layer 'lookup'): reads the vocabulary from the file path '{secret}'"
+    ) in message
     # the payload is live: a trusted load reads the file into the model
     vocabulary = mmzoo.load(path, trust=True).get_layer("lookup").get_vocabulary()
     assert "hunter2" in vocabulary
 
 
 def test_text_vectorization_vocabulary_path_is_named():
-    layer = {"module": "keras.layers", "class_name": "TextVectorization",
-             "config": {"name": "tv", "vocabulary": "/etc/passwd"}}
+    layer = {
+        "module": "keras.layers",
+        "class_name": "TextVectorization",
+        "config": {"name": "tv", "vocabulary": "/etc/passwd"},
+    }
     problems = config_problems({"config": {"layers": [layer]}})
-    assert problems == ["config.layers[0].config.vocabulary (layer 'tv'): reads the vocabulary "
-                        "from the file path '/etc/passwd', outside the archive"]
+    assert problems == [
+        "config.layers[0].config.vocabulary (layer 'tv'): reads the vocabulary "
+        "from the file path '/etc/passwd', outside the archive"
+    ]
 
 
 # --- archive members ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["dotdot", "absolute", "backslash"])
 def test_archive_member_escaping_the_folder_is_refused(tmp_path, kind):
     target = tmp_path / "escaped.txt"
-    name = {"dotdot": "assets/" + "../" * 40 + str(target).lstrip("/"),
-            "absolute": str(target),
-            "backslash": "assets\\..\\..\\escaped.txt"}[kind]
+    name = {
+        "dotdot": "assets/" + "../" * 40 + str(target).lstrip("/"),
+        "absolute": str(target),
+        "backslash": "assets\\..\\..\\escaped.txt",
+    }[kind]
     benign_model().save(tmp_path / "benign.keras")
     path = rewrite(tmp_path / "benign.keras", tmp_path / "zip.keras", extra=[(name, b"owned")])
     message = refusal(path)
@@ -231,7 +260,7 @@ def test_member_checks():
     assert "absolute" in member_problem("C:/Windows/x")
     assert "'..'" in member_problem("a/../../b")
     link = zipfile.ZipInfo("assets/link")
-    link.external_attr = (0o120777 << 16)
+    link.external_attr = 0o120777 << 16
     assert member_problem(link) == "it is a symbolic link"
 
 
@@ -277,12 +306,15 @@ def test_benign_model_passes_the_inspector_and_loads(tmp_path):
     np.testing.assert_allclose(mmzoo.load(path).predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("module,name,why", [
-    ("keras.src.utils.python_utils", "func_load", "holds saving, loading or configuration switches"),
-    ("keras.src.saving.serialization_lib", "deserialize_keras_object", "names deserialize_keras_object"),
-    ("keras_evil.layers", "Dense", "outside the allowed packages"),  # a prefix is not the package
-    ("mmzoo_evil", "Dense", "outside the allowed packages"),
-])
+@pytest.mark.parametrize(
+    "module,name,why",
+    [
+        ("keras.src.utils.python_utils", "func_load", "holds saving, loading or configuration switches"),
+        ("keras.src.saving.serialization_lib", "deserialize_keras_object", "names deserialize_keras_object"),
+        ("keras_evil.layers", "Dense", "outside the allowed packages"),  # a prefix is not the package
+        ("mmzoo_evil", "Dense", "outside the allowed packages"),
+    ],
+)
 def test_keras_internal_gadgets_and_lookalike_packages_are_refused(module, name, why):
     entry = {"module": module, "class_name": name, "config": {"name": "g"}, "registered_name": None}
     problems = config_problems({"config": {"layers": [entry]}})

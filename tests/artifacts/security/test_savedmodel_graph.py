@@ -72,11 +72,16 @@ def save_checkpoint(marker):
 
 def mmzoo_metadata():
     """The `assets.extra/mmzoo.json` `mmzoo.export` writes for a one-input (x: 3 floats) classifier."""
-    model = mmzoo.build_model("early_fusion", [mmzoo.Features("x", shape=(3,), normalize=False)],
-                              mmzoo.Classification(num_classes=2))
-    return model, {"format": "mmzoo-savedmodel", "mmzoo_version": mmzoo.__version__,
-                   "inputs": model.spec_configs, "task": model.task_config,
-                   "signature": {"serve": {"inputs": {"x": "float32 (None, 3)"}, "outputs": ["probabilities"]}}}
+    model = mmzoo.build_model(
+        "early_fusion", [mmzoo.Features("x", shape=(3,), normalize=False)], mmzoo.Classification(num_classes=2)
+    )
+    return model, {
+        "format": "mmzoo-savedmodel",
+        "mmzoo_version": mmzoo.__version__,
+        "inputs": model.spec_configs,
+        "task": model.task_config,
+        "signature": {"serve": {"inputs": {"x": "float32 (None, 3)"}, "outputs": ["probabilities"]}},
+    }
 
 
 def hostile_savedmodel(folder, action=write_file, name="hostile"):
@@ -96,8 +101,12 @@ def functions_with(path, op):
     """Names of the library functions of the SavedModel at `path` holding a node of type `op`."""
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         saved = saved_model_pb2.SavedModel.FromString(f.read())
-    return [f.signature.name for graph in saved.meta_graphs for f in graph.graph_def.library.function
-            if any(node.op == op for node in f.node_def)]
+    return [
+        f.signature.name
+        for graph in saved.meta_graphs
+        for f in graph.graph_def.library.function
+        if any(node.op == op for node in f.node_def)
+    ]
 
 
 def edit_graph(path, mutate):
@@ -220,8 +229,21 @@ def test_a_link_inside_the_savedmodel_is_refused(tmp_path):
 
 
 def test_the_allowlist_holds_no_file_or_python_ops():
-    for op in ("WriteFile", "ReadFile", "DeleteFile", "MatchingFiles", "PyFunc", "EagerPyFunc", "PrintV2",
-               "SaveV2", "Save", "SaveSlices", "MergeV2Checkpoints", "ImmutableConst", "WholeFileReaderV2"):
+    for op in (
+        "WriteFile",
+        "ReadFile",
+        "DeleteFile",
+        "MatchingFiles",
+        "PyFunc",
+        "EagerPyFunc",
+        "PrintV2",
+        "SaveV2",
+        "Save",
+        "SaveSlices",
+        "MergeV2Checkpoints",
+        "ImmutableConst",
+        "WholeFileReaderV2",
+    ):
         assert op not in ALLOWED_OPS
     assert not SAVER_OPS & {"WriteFile", "PyFunc", "EagerPyFunc", "DeleteFile"}
 

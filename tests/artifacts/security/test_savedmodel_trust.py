@@ -29,8 +29,12 @@ def test_foreign_savedmodel_needs_trust(tmp_path):
 
 def test_mmzoo_savedmodel_loads_without_trust(tmp_path):
     specs, x, n = small_inputs(("image", "features"))
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={"image": ("cnn", {"filters": (4,), "units": 4})})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=2),
+        encoders={"image": ("cnn", {"filters": (4,), "units": 4})},
+    )
     path = mmzoo.export(model, str(tmp_path / "exported"))
     serve = mmzoo.load(path).signatures["serve"]
     out = serve(**{k: tf.constant(v) for k, v in x.items()})["probabilities"].numpy()

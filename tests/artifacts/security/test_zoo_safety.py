@@ -47,7 +47,8 @@ def test_keras_is_pinned_above_the_known_bypasses():
         for below in ("3.13.1", "3.14.0", "3.15.0"):  # 3.14.0 has all three CVEs
             assert not requirement.specifier.contains(below), f"{source} admits {below}"
         assert requirement.specifier.contains(keras.__version__), (
-            f"installed keras {keras.__version__} does not satisfy {source}: {requirement}")
+            f"installed keras {keras.__version__} does not satisfy {source}: {requirement}"
+        )
     assert Version(keras.__version__) >= MIN_KERAS
 
 
@@ -65,19 +66,27 @@ def test_every_encoder_config_passes_the_inspector(encoder, modality):
     overrides = {modality: ENCODERS.meta(encoder).get("spec_options", {})}
     specs, _, _ = small_inputs((modality, other), overrides=overrides)
     options = SMALL_OPTIONS.get(encoder, {})
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={modality: (encoder, options)})
+    model = mmzoo.build_model(
+        "early_fusion", specs, mmzoo.Classification(num_classes=2), encoders={modality: (encoder, options)}
+    )
     assert code_layers(model) == []
     assert config_problems(keras.saving.serialize_keras_object(model)) == []
 
 
 def test_keras_applications_backbone_loads_in_safe_mode(tmp_path):
     specs, x, _ = small_inputs(("image", "features"), overrides={"image": {"shape": (32, 32, 3)}})
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(num_classes=2),
-                              encoders={"image": ("mobilenet_v3_small", SMALL_OPTIONS["mobilenet_v3_small"])})
+    model = mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=2),
+        encoders={"image": ("mobilenet_v3_small", SMALL_OPTIONS["mobilenet_v3_small"])},
+    )
     assert code_layers(model) == []
     path = str(tmp_path / "mobilenet.keras")
     model.save(path)
     reloaded = mmzoo.load(path)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x, training=False)),
-                               keras.ops.convert_to_numpy(model(x, training=False)), atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded(x, training=False)),
+        keras.ops.convert_to_numpy(model(x, training=False)),
+        atol=1e-5,
+    )

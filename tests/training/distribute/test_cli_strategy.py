@@ -25,8 +25,25 @@ def test_unknown_values_are_refused_naming_the_flag(flag, value, capsys):
 
 
 def test_one_device_and_mixed_bfloat16_train_and_save_a_float32_model(tmp_path):
-    code = main(["train", "--strategy", "one_device", "--precision", "mixed_bfloat16", "--epochs", "1",
-                 "--limit-batches", "1", "--batch-size", "16", "--output", str(tmp_path), "--run-name", "run"])
+    code = main(
+        [
+            "train",
+            "--strategy",
+            "one_device",
+            "--precision",
+            "mixed_bfloat16",
+            "--epochs",
+            "1",
+            "--limit-batches",
+            "1",
+            "--batch-size",
+            "16",
+            "--output",
+            str(tmp_path),
+            "--run-name",
+            "run",
+        ]
+    )
     assert code == 0
     run = tmp_path / "run"
     config = json.loads((run / "config.json").read_text())

@@ -19,11 +19,17 @@ ROOT = str(paths.ROOT)
 
 @pytest.mark.slow
 def test_mirrored_on_two_logical_cpus_matches_one_device():
-    result = subprocess.run([sys.executable, "-m", "tests.training.distribute.mirrored_script"], cwd=ROOT, text=True,
-                            capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.training.distribute.mirrored_script"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("REPORT "))
-    report = json.loads(line[len("REPORT "):])
+    report = json.loads(line[len("REPORT ") :])
 
     assert report["auto_replicas"] == 1  # "auto" on CPUs: one device, however many logical CPUs
     assert report["auto"]["same_object"]  # ... and the model is trained as it is

@@ -39,11 +39,21 @@ def _run_workers(out, count=2, timeout=300):
     cluster = {"worker": [f"localhost:{port}" for port in _free_ports(count)]}
     processes = []
     for index in range(count):
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
-               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        processes.append(subprocess.Popen([sys.executable, "-m", "tests.training.distribute.worker_script", str(out)],
-                                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                          text=True))
+        env = {
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        }
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.training.distribute.worker_script", str(out)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     logs = []
     try:
         for process in processes:
@@ -96,5 +106,4 @@ def test_two_workers_shard_the_data_and_match_single_process_training(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(weights(saved), chief))
     assert sorted(p for p in os.listdir(tmp_path) if not p.startswith("worker-")) == ["checkpoints", "run"]
     assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-0001", "epoch-0002", "run_config.json", "worker-1"]
-    assert sorted(os.listdir(tmp_path / "checkpoints" / "worker-1")) == ["epoch-0001", "epoch-0002",
-                                                                          "run_config.json"]
+    assert sorted(os.listdir(tmp_path / "checkpoints" / "worker-1")) == ["epoch-0001", "epoch-0002", "run_config.json"]

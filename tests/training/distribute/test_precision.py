@@ -19,8 +19,11 @@ def _layer_dtypes(model):
     def walk(node):
         if isinstance(node, dict):
             config = node.get("config")
-            if isinstance(config, dict) and isinstance(config.get("dtype"), dict) and node.get("class_name") != \
-                    "__keras_tensor__":
+            if (
+                isinstance(config, dict)
+                and isinstance(config.get("dtype"), dict)
+                and node.get("class_name") != "__keras_tensor__"
+            ):
                 found.append((node["class_name"], config.get("name"), config["dtype"]["config"]["name"]))
             for value in node.values():
                 walk(value)
@@ -46,8 +49,11 @@ def test_rebuilt_model_has_the_dtypes_of_a_fresh_mixed_build(name):
         keras.config.set_dtype_policy(previous)
     assert _layer_dtypes(placed) == _layer_dtypes(fresh)
     kept = {(c, n) for c, n, d in _layer_dtypes(placed) if d == "float32"}
-    assert kept == ({("L2Normalize", "a_embedding"), ("L2Normalize", "b_embedding"),
-                     ("ContrastiveLogits", "similarity")} if name == "clip" else {("Activation", "probabilities")})
+    assert kept == (
+        {("L2Normalize", "a_embedding"), ("L2Normalize", "b_embedding"), ("ContrastiveLogits", "similarity")}
+        if name == "clip"
+        else {("Activation", "probabilities")}
+    )
     assert type(placed.optimizer).__name__ == "LossScaleOptimizer"  # float16 needs loss scaling
     assert model.dtype_policy.name == "float32" and placed.dtype_policy.name == "mixed_float16"
     x = {"a": np.ones((2, 4), "float32"), "b": np.ones((2, 3), "float32")}
@@ -75,8 +81,11 @@ def test_train_under_mixed_bfloat16_trains_and_gives_the_weights_back():
 
 def test_bad_precision_names_the_argument():
     train_data, _, inputs = data()
-    with pytest.raises(ValueError, match=r"precision must be one of 'float32', 'mixed_float16', "
-                                         r"'mixed_bfloat16' \(or None: keep the model's own\); received 'float64'"):
+    with pytest.raises(
+        ValueError,
+        match=r"precision must be one of 'float32', 'mixed_float16', "
+        r"'mixed_bfloat16' \(or None: keep the model's own\); received 'float64'",
+    ):
         train(build(inputs), train_data, epochs=1, verbose=0, precision="float64")
 
 

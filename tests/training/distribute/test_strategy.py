@@ -13,8 +13,11 @@ from tests.training.distribute.workload import build, data, weights
 
 
 def test_unknown_strategy_names_the_argument_and_the_choices():
-    with pytest.raises(ValueError, match=r"strategy must be one of 'auto', 'one_device', 'mirrored', "
-                                         r"'multi_worker', 'tpu' or a tf.distribute.Strategy; received 'gpu'"):
+    with pytest.raises(
+        ValueError,
+        match=r"strategy must be one of 'auto', 'one_device', 'mirrored', "
+        r"'multi_worker', 'tpu' or a tf.distribute.Strategy; received 'gpu'",
+    ):
         distribute.get_strategy("gpu")
 
 
@@ -32,8 +35,11 @@ def test_multi_worker_after_tensorflow_started_says_to_create_it_first(monkeypat
     cluster = {"worker": ["localhost:1", "localhost:2"]}
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
     tf.constant(1.0) + 1.0  # TensorFlow is running
-    with pytest.raises(ValueError, match=r"must be created before TensorFlow runs anything .* Call "
-                                         r"mmzoo.training.distribute.get_strategy\('multi_worker'\) first thing"):
+    with pytest.raises(
+        ValueError,
+        match=r"must be created before TensorFlow runs anything .* Call "
+        r"mmzoo.training.distribute.get_strategy\('multi_worker'\) first thing",
+    ):
         distribute.get_strategy("multi_worker")
 
 
@@ -72,6 +78,8 @@ def test_the_multi_worker_loop_takes_datasets_only():
     from mmzoo.training.distributed_fit import distributed_fit
 
     train_data, _, inputs = data()
-    with pytest.raises(ValueError, match="validation_data must be a tf.data.Dataset of batches under a "
-                                         "multi-worker strategy; received tuple"):
+    with pytest.raises(
+        ValueError,
+        match="validation_data must be a tf.data.Dataset of batches under a multi-worker strategy; received tuple",
+    ):
         distributed_fit(build(inputs), train_data, validation_data=({"a": None}, None), verbose=0)

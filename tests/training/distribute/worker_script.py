@@ -28,16 +28,34 @@ task_type, index = distribute.worker_task(strategy)
 # The examples this worker gets in epoch 0, through the distribution train() uses.
 order = ids()
 set_epoch(order, 0)
-seen = [[int(i) for t in strategy.experimental_local_results(batch[0]["id"]) for i in t.numpy()]
-        for batch in distribute.distribute_dataset(strategy, order)]
+seen = [
+    [int(i) for t in strategy.experimental_local_results(batch[0]["id"]) for i in t.numpy()]
+    for batch in distribute.distribute_dataset(strategy, order)
+]
 
 train_data, validation, inputs = data()
 model = build(inputs)
-history = train(model, train_data, validation, epochs=epochs, seed=0, verbose=0, strategy="multi_worker",
-                checkpoint_dir=os.path.join(out, "checkpoints"), precision=precision)
+history = train(
+    model,
+    train_data,
+    validation,
+    epochs=epochs,
+    seed=0,
+    verbose=0,
+    strategy="multi_worker",
+    checkpoint_dir=os.path.join(out, "checkpoints"),
+    precision=precision,
+)
 if distribute.is_chief(strategy):
     save_artifacts(model, os.path.join(out, "run"), history=history)
 np.savez(os.path.join(out, f"worker-{index}.npz"), *weights(model))
 with open(os.path.join(out, f"worker-{index}.json"), "w") as f:
-    json.dump({"chief": distribute.is_chief(strategy), "replicas": strategy.num_replicas_in_sync,
-               "seen": seen, "history": history.history}, f)
+    json.dump(
+        {
+            "chief": distribute.is_chief(strategy),
+            "replicas": strategy.num_replicas_in_sync,
+            "seen": seen,
+            "history": history.history,
+        },
+        f,
+    )

@@ -39,8 +39,9 @@ def build(inputs):
     """An early-fusion model without dropout (dropout masks differ per replica), from seed 0."""
     keras.utils.set_random_seed(0)
     encoders = {"a": ("mlp", {"units": (8,), "dropout": 0.0}), "b": ("mlp", {"units": (8,), "dropout": 0.0})}
-    return mmzoo.build_model("early_fusion", inputs, mmzoo.Classification(2), encoders=encoders, dropout=0.0,
-                             learning_rate=1e-2)
+    return mmzoo.build_model(
+        "early_fusion", inputs, mmzoo.Classification(2), encoders=encoders, dropout=0.0, learning_rate=1e-2
+    )
 
 
 def weights(model):

@@ -12,8 +12,9 @@ X, Y, INPUTS = make_xor(160, ("image", "features"), seed=1)
 
 def splits(batch_size=32, seed=3):
     """A shuffled (epoch-seeded) train split of 128 examples and a validation split of 32."""
-    train = from_arrays({k: v[:128] for k, v in X.items()}, Y[:128], inputs=INPUTS, batch_size=batch_size,
-                        shuffle=True, seed=seed)
+    train = from_arrays(
+        {k: v[:128] for k, v in X.items()}, Y[:128], inputs=INPUTS, batch_size=batch_size, shuffle=True, seed=seed
+    )
     validation = from_arrays({k: v[128:] for k, v in X.items()}, Y[128:], inputs=INPUTS, batch_size=32)
     return train, validation
 
@@ -22,8 +23,14 @@ def build(units=16, dropout=0.3, seed=0, learning_rate=3e-3):
     """A small early-fusion model with dropout (so RNG state matters), built from a fixed seed."""
     keras.utils.set_random_seed(seed)
     encoders = {"image": ("cnn", {"filters": (8,), "units": units}), "features": ("mlp", {"units": (units,)})}
-    return mmzoo.build_model("early_fusion", INPUTS, mmzoo.Classification(num_classes=2), encoders=encoders,
-                             learning_rate=learning_rate, dropout=dropout)
+    return mmzoo.build_model(
+        "early_fusion",
+        INPUTS,
+        mmzoo.Classification(num_classes=2),
+        encoders=encoders,
+        learning_rate=learning_rate,
+        dropout=dropout,
+    )
 
 
 def weights(model):
@@ -34,7 +41,8 @@ def assert_bit_identical(expected, actual):
     assert len(expected) == len(actual)
     for i, (a, b) in enumerate(zip(expected, actual)):
         assert a.dtype == b.dtype and np.array_equal(a, b), (
-            f"weight {i} differs: max |diff| {np.max(np.abs(a.astype(np.float64) - b)):.3g}")
+            f"weight {i} differs: max |diff| {np.max(np.abs(a.astype(np.float64) - b)):.3g}"
+        )
 
 
 class Interrupt(Exception):

@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-import mmzoo.training.checkpoint
 import mmzoo.experiments.artifacts
+import mmzoo.training.checkpoint
+from mmzoo.experiments.artifacts import save_artifacts
 from mmzoo.training.atomic import atomic_directory, atomic_file, check_writable, remove_stale_temporaries
 from mmzoo.training.checkpoint import Checkpoints
-from mmzoo.experiments.artifacts import save_artifacts
 from tests.training.faults.helpers import build
 
 
@@ -84,8 +84,12 @@ def test_a_killed_writer_leaves_temporaries_that_the_next_restore_removes(tmp_pa
 
 def test_a_folder_swap_killed_between_its_renames_is_rolled_back_to_the_previous_version(tmp_path):
     """atomic_directory renames the old folder aside, then the new one in: killed in between, neither is in place."""
-    for name, text in ((".savedmodel.old-99999999", "old"), (".savedmodel.tmp-99999999", "new"),
-                       ("epoch-0001", "kept"), (".epoch-0001.old-99999999", "replaced")):
+    for name, text in (
+        (".savedmodel.old-99999999", "old"),
+        (".savedmodel.tmp-99999999", "new"),
+        ("epoch-0001", "kept"),
+        (".epoch-0001.old-99999999", "replaced"),
+    ):
         (tmp_path / name).mkdir()
         (tmp_path / name / "saved_model.pb").write_text(text)
     for name in (".notes.tmp-draft", "a.tmp-1", ".mmzoo.lock"):  # not what an mmzoo writer leaves
@@ -114,8 +118,9 @@ def test_save_artifacts_replaces_every_artifact_atomically(tmp_path, monkeypatch
         save_artifacts(model, str(run), metrics={"test": {"accuracy": 0.9}}, config={"seed": 1})
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
     # model.keras was rewritten (same model); the SavedModel and the JSON files are the old, complete ones
-    assert {k: v for k, v in after.items() if k.name != "model.keras"} == \
-        {k: v for k, v in before.items() if k.name != "model.keras"}
+    assert {k: v for k, v in after.items() if k.name != "model.keras"} == {
+        k: v for k, v in before.items() if k.name != "model.keras"
+    }
     assert _leftovers(run) == []
 
 

@@ -18,25 +18,39 @@ from mmzoo.training.checkpoint import Checkpoints
 from tests.helpers import run_cli
 
 EPOCHS = 3
-TRAIN = ["train", "--epochs", str(EPOCHS), "--batch-size", "32", "--limit-batches", "3", "--run-name", "run",
-         "--output", "runs"]
+TRAIN = [
+    "train",
+    "--epochs",
+    str(EPOCHS),
+    "--batch-size",
+    "32",
+    "--limit-batches",
+    "3",
+    "--run-name",
+    "run",
+    "--output",
+    "runs",
+]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 
 
 def _run(args, cwd):
     cwd.mkdir(exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "mmzoo", *args], capture_output=True, text=True, cwd=cwd,
-                          env=ENV, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mmzoo", *args], capture_output=True, text=True, cwd=cwd, env=ENV, timeout=600
+    )
 
 
 def _kill_mid_epoch_two(cwd):
     """Starts the command, SIGKILLs it once epoch 1 is checkpointed and epoch 2 has begun; returns its output."""
     cwd.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "mmzoo", *TRAIN], cwd=cwd, env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mmzoo", *TRAIN], cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     output = bytearray()
-    reader = threading.Thread(target=lambda: [output.extend(chunk) for chunk in iter(
-        lambda: process.stdout.read1(4096), b"")], daemon=True)
+    reader = threading.Thread(
+        target=lambda: [output.extend(chunk) for chunk in iter(lambda: process.stdout.read1(4096), b"")], daemon=True
+    )
     reader.start()
     checkpoint = cwd / "runs" / "run" / "checkpoints" / "epoch-0001"
     deadline = time.time() + 300
@@ -68,24 +82,42 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes_to_bit_identical_weight
 
     resumed = _run(TRAIN, tmp_path / "killed")  # the very same command
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resuming from {os.path.join('runs', 'run', 'checkpoints', f'epoch-{done:04d}')} " \
-           f"({done} of {EPOCHS} epochs done)" in resumed.stdout
+    assert (
+        f"resuming from {os.path.join('runs', 'run', 'checkpoints', f'epoch-{done:04d}')} "
+        f"({done} of {EPOCHS} epochs done)" in resumed.stdout
+    )
     assert f"Epoch {done + 1}/{EPOCHS}" in resumed.stdout and "Epoch 1/" not in resumed.stdout
 
     expected, actual = _weights(tmp_path / "uninterrupted" / "runs" / "run"), _weights(run)
     assert len(expected) == len(actual)
     for a, b in zip(expected, actual):
         assert np.array_equal(a, b), f"max |diff| {np.max(np.abs(a - b)):.3g}"
-    history = [json.loads((r / "metrics.json").read_text())["history"]
-               for r in (tmp_path / "uninterrupted" / "runs" / "run", run)]
+    history = [
+        json.loads((r / "metrics.json").read_text())["history"]
+        for r in (tmp_path / "uninterrupted" / "runs" / "run", run)
+    ]
     assert history[0] == history[1] and len(history[1]["loss"]) == EPOCHS  # all epochs, equal values
     assert not (run / "checkpoints").exists()  # removed once the artifacts are written
 
 
 def test_nan_loss_exits_non_zero_with_the_epoch_and_batch(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli("train", "--epochs", "1", "--batch-size", "32", "--limit-batches", "3",
-                           "--learning-rate", "1e30", "--run-name", "nan", "--output", "runs", capsys=capsys)
+    code, _, err = run_cli(
+        "train",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--limit-batches",
+        "3",
+        "--learning-rate",
+        "1e30",
+        "--run-name",
+        "nan",
+        "--output",
+        "runs",
+        capsys=capsys,
+    )
     assert code != 0
     # with fused BatchNorm the normalised loss can stay finite while the weights overflow: either guard stops it
     assert re.search(r"mmzoo train: Training stopped: the (loss|weights .*) became", err)

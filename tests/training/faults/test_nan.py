@@ -27,10 +27,12 @@ def test_nan_loss_stops_at_that_batch_and_keeps_the_last_good_checkpoint(tmp_pat
     good = Checkpoints(folder).model_weights(model, 2)
 
     steps = CountSteps()
-    with pytest.raises(FloatingPointError, match=r"the loss became nan at epoch 3, batch 3 .*"
-                                                 r"last good checkpoint, .*epoch-0002 \(epoch 2\), is kept"):
-        train(model, _poisoned(2, np.nan), epochs=4, seed=0, verbose=0, checkpoint_dir=folder,
-              callbacks=[steps])
+    with pytest.raises(
+        FloatingPointError,
+        match=r"the loss became nan at epoch 3, batch 3 .*"
+        r"last good checkpoint, .*epoch-0002 \(epoch 2\), is kept",
+    ):
+        train(model, _poisoned(2, np.nan), epochs=4, seed=0, verbose=0, checkpoint_dir=folder, callbacks=[steps])
     assert steps.epochs == [2] and steps.steps == 3  # stopped at the poisoned batch, no further steps
     assert Checkpoints(folder).epochs() == [1, 2]  # nothing written for the poisoned epoch
     assert_bit_identical(good, weights(model))  # and the model holds the last good weights again
@@ -53,8 +55,11 @@ def test_nan_input_that_leaves_the_loss_finite_is_caught_through_the_weights(tmp
     features = {"image": X["image"][:64], "features": values}
     data = tf.data.Dataset.from_tensor_slices((features, Y[:64])).batch(32)
     model, steps = build(dropout=0.0), CountSteps()
-    with pytest.raises(FloatingPointError, match=r"the weights .*features_encoder.* became NaN/Inf while the loss "
-                                                 r"stayed finite at epoch 1, batch 2"):
+    with pytest.raises(
+        FloatingPointError,
+        match=r"the weights .*features_encoder.* became NaN/Inf while the loss "
+        r"stayed finite at epoch 1, batch 2",
+    ):
         train(model, data, epochs=2, seed=0, verbose=0, checkpoint_dir=tmp_path, callbacks=[steps])
     assert steps.steps == 2
     assert Checkpoints(tmp_path).epochs() == []

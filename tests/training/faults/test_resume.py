@@ -31,8 +31,17 @@ STEPS_PER_EPOCH = 4  # 128 examples, 32 per batch
 
 def _train(model, checkpoint_dir=None, callbacks=(), epochs=EPOCHS, seed=0):
     train_data, validation = splits()
-    return train(model, train_data, validation, epochs=epochs, seed=seed, restore_best=True, verbose=0,
-                 checkpoint_dir=checkpoint_dir, callbacks=list(callbacks))
+    return train(
+        model,
+        train_data,
+        validation,
+        epochs=epochs,
+        seed=seed,
+        restore_best=True,
+        verbose=0,
+        checkpoint_dir=checkpoint_dir,
+        callbacks=list(callbacks),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +122,14 @@ def one_epoch_folder(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("change, expected", [
-    (dict(units=32), r"image_encoder\]?\.config\.units: 16 -> 32"),
-    (dict(learning_rate=1e-2), r"compile\.optimizer\.config\.learning_rate: 0\.003 -> 0\.01"),
-    (dict(seed=1), r"training\.seed: 0 -> 1"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (dict(units=32), r"image_encoder\]?\.config\.units: 16 -> 32"),
+        (dict(learning_rate=1e-2), r"compile\.optimizer\.config\.learning_rate: 0\.003 -> 0\.01"),
+        (dict(seed=1), r"training\.seed: 0 -> 1"),
+    ],
+)
 def test_resuming_with_a_changed_configuration_is_refused_with_a_diff(one_epoch_folder, change, expected):
     folder = one_epoch_folder
     before = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}

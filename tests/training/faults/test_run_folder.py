@@ -29,8 +29,20 @@ from mmzoo.training.trainer import train
 from tests.helpers import run_cli
 from tests.training.faults.helpers import CountSteps, build, splits, weights
 
-TRAIN = ("train", "--epochs", "2", "--batch-size", "32", "--limit-batches", "2", "--run-name", "run",
-         "--output", "runs", "--keep-checkpoints")
+TRAIN = (
+    "train",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+    "--limit-batches",
+    "2",
+    "--run-name",
+    "run",
+    "--output",
+    "runs",
+    "--keep-checkpoints",
+)
 RUN = os.path.join("runs", "run")
 PID = 99999999  # above any pid_max: never a live process
 
@@ -75,6 +87,7 @@ def _lines(text):
 
 # --- a. a refused resume leaves config.yaml as it was ---------------------------------------------------------
 
+
 def test_a_refused_resume_leaves_config_yaml_as_it_was(run_copy, capsys):
     before = (run_copy / "config.yaml").read_bytes()
     code, out, err = run_cli(*TRAIN, "--learning-rate", "0.01", capsys=capsys)
@@ -92,7 +105,9 @@ def test_a_refused_resume_leaves_config_yaml_as_it_was(run_copy, capsys):
 
 STALE_FILES = [  # what SIGKILL in the middle of each atomic write leaves (pid PID)
     f".config.tmp-{PID}.yaml",  # save_config
-    f".model.tmp-{PID}.keras", f".metrics.tmp-{PID}.json", f".config.tmp-{PID}.json",  # save_artifacts
+    f".model.tmp-{PID}.keras",
+    f".metrics.tmp-{PID}.json",
+    f".config.tmp-{PID}.json",  # save_artifacts
     f".curves.tmp-{PID}.png",
     ".mmzoo-write-probe-k3j4h5",  # check_writable
     f"checkpoints/.run_config.tmp-{PID}.json",  # Checkpoints.check_config
@@ -104,8 +119,7 @@ STALE_FOLDERS = [
     f"checkpoints/.epoch-0002.tmp-{PID}",  # Checkpoints.save
     f"checkpoints/.epoch-0001.old-{PID}",
 ]
-KEPT = {"notes.txt": "mine", ".hidden": "mine too", ".draft.tmp-notes": "not a pid",
-        "checkpoints/README": "kept"}
+KEPT = {"notes.txt": "mine", ".hidden": "mine too", ".draft.tmp-notes": "not a pid", "checkpoints/README": "kept"}
 
 
 def test_the_next_run_removes_a_killed_runs_temporaries_and_nothing_else(run_copy, capsys):
@@ -146,8 +160,9 @@ with atomic.hold_folder(sys.argv[2], "run folder"):
 
 def _hold_in_another_process(folder):
     """A process (without TensorFlow: it loads mmzoo/atomic.py alone) that holds `folder` until killed."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, mmzoo.training.atomic.__file__, str(folder)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, mmzoo.training.atomic.__file__, str(folder)], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "held"
     return holder
 
@@ -159,8 +174,9 @@ def test_a_second_run_on_a_held_folder_is_refused_and_proceeds_once_the_holder_i
         code, out, err = run_cli(*TRAIN, capsys=capsys)
         assert code != 0
         assert len(_lines(err)) == 1
-        assert err.startswith(f"mmzoo train: The run folder '{RUN}' is in use by pid {holder.pid} on "
-                              f"{socket.gethostname()}, since ")
+        assert err.startswith(
+            f"mmzoo train: The run folder '{RUN}' is in use by pid {holder.pid} on {socket.gethostname()}, since "
+        )
         assert "Epoch" not in out
         now = {p.relative_to(run_copy): p.read_bytes() for p in run_copy.rglob("*") if p.is_file()}
         assert now.pop(Path(LOCK_FILE)) and now == before  # nothing written: config.yaml and checkpoints as they were
@@ -192,6 +208,7 @@ def test_train_refuses_a_checkpoint_directory_another_run_holds(tmp_path):
 
 # --- d. a full disk while writing a checkpoint -----------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def _disk_full_on_call(monkeypatch, failing_call):
     """Inside the block np.savez (the checkpoint's variables) fills the disk on its `failing_call`-th call."""
@@ -216,8 +233,10 @@ def test_a_full_disk_during_a_checkpoint_raises_one_line_naming_it_and_keeps_the
         train(build(), train_data, epochs=3, seed=0, verbose=0, checkpoint_dir=folder)
     message = str(error.value.strerror)
     assert error.value.errno == errno.ENOSPC and "\n" not in message
-    assert message.startswith(f"Cannot write the checkpoint {folder / 'epoch-0002'}: No space left on device. "
-                              f"The previous checkpoint, {folder / 'epoch-0001'}, is intact; free space")
+    assert message.startswith(
+        f"Cannot write the checkpoint {folder / 'epoch-0002'}: No space left on device. "
+        f"The previous checkpoint, {folder / 'epoch-0001'}, is intact; free space"
+    )
     assert Checkpoints(folder).epochs() == [1] and _leftovers(tmp_path) == []
     assert not (folder / LOCK_FILE).exists()
     fresh = build(seed=1)
@@ -230,9 +249,11 @@ def test_the_cli_reports_a_full_disk_in_one_line_and_resumes_afterwards(run_copy
         code, _, err = run_cli(*TRAIN, capsys=capsys)
     checkpoints = os.path.join(RUN, "checkpoints")
     assert code != 0
-    expected = (f"mmzoo train: Cannot write the checkpoint {os.path.join(checkpoints, 'epoch-0002')}: "
-                f"No space left on device. The previous checkpoint, {os.path.join(checkpoints, 'epoch-0001')}, "
-                f"is intact; free space on its disk, then run the same training again to resume from it.")
+    expected = (
+        f"mmzoo train: Cannot write the checkpoint {os.path.join(checkpoints, 'epoch-0002')}: "
+        f"No space left on device. The previous checkpoint, {os.path.join(checkpoints, 'epoch-0001')}, "
+        f"is intact; free space on its disk, then run the same training again to resume from it."
+    )
     assert _lines(err) == [expected]  # one line: the path and the fix
     assert Checkpoints(run_copy / "checkpoints").epochs() == [1] and _leftovers(run_copy) == []
     assert not (run_copy / LOCK_FILE).exists()
