@@ -69,6 +69,7 @@ def data_order(ds):
     """The `DataOrder` mmzoo.data attached to `ds`, or None for a dataset mmzoo did not build.
 
     Example:
+        >>> import tensorflow as tf
         >>> data_order(tf.data.Dataset.range(3)) is None
         True
     """
@@ -88,6 +89,7 @@ def keep_order(new, old):
     """`new` carrying `old`'s `DataOrder`: for transformations of `old` that keep its order (map, take, prefetch).
 
     Example:
+        >>> import tensorflow as tf
         >>> from mmzoo.data.pipeline import finalize
         >>> ds = finalize(tf.data.Dataset.range(8), batch_size=4, shuffle=True, seed=1)
         >>> data_order(ds.take(1)) is None, data_order(keep_order(ds.take(1), ds)).kind

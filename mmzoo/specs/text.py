@@ -121,8 +121,8 @@ class Text(Spec):
         return config
 
     def get_vocabulary(self):
-        """The vocabulary in use (index 0 is padding, 1 out-of-vocabulary)."""
-        return [] if self._vectorizer is None else self._vectorizer.get_vocabulary()
+        """The vocabulary in use as plain strings (index 0 is padding, 1 out-of-vocabulary)."""
+        return [] if self._vectorizer is None else [str(token) for token in self._vectorizer.get_vocabulary()]
 
     def check_ready(self):
         if not self.adapted:

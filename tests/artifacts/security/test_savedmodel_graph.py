@@ -30,7 +30,7 @@ from mmzoo.artifacts.safety import UnsafeArtifactError
 from mmzoo.artifacts.savedmodel_scan import ALLOWED_OPS, SAVER_OPS, savedmodel_problems
 from tests.helpers import run_cli
 
-export_module = importlib.import_module("mmzoo.export")  # `mmzoo.export` is also the function
+export_module = importlib.import_module("mmzoo.artifacts.export")  # `mmzoo.export` is also the function
 
 X = np.array([[1.0, 2.0, 3.0]], "float32")
 
