@@ -18,6 +18,9 @@ copy saves with `model.save` and reloads quantized with `mmzoo.load`;
 For TFLite quantization (dynamic range, float16, full int8) use
 `mmzoo.export(model, "m.tflite", format="tflite", quantize=...)`.
 `benchmarks/compression.py` compares both on real data.
+
+Magnitude pruning (`prune`, `sparsity`, `gzip_size`) lives in
+`mmzoo.analysis.pruning` and is re-exported here.
 """
 
 import dataclasses
@@ -27,9 +30,11 @@ import warnings
 
 import keras
 
+from mmzoo.analysis.pruning import gzip_size, prune, sparsity
 from mmzoo.models.quantized_layers import is_leaf, walk
 
 MODES = ("int8", "int4", "float8")
+__all__ = ["MODES", "QuantizationReport", "gzip_size", "model_size_bytes", "prune", "quantize", "sparsity"]
 
 
 @dataclasses.dataclass
