@@ -208,7 +208,8 @@ def _check(teacher, student, data, temperature, alpha):
             f"The teacher '{teacher.name}' predicts {classes['teacher']} classes but the student "
             f"'{student.name}' {classes['student']}; build the student with the teacher's task."
         )
-    features = data.element_spec[0] if isinstance(data.element_spec, tuple) else data.element_spec
+    spec = getattr(data, "element_spec", None)  # a tf.data dataset; other data is checked by Keras
+    features = spec[0] if isinstance(spec, tuple) else spec
     available = sorted(features) if isinstance(features, dict) else None
     for role, model in (("student", student), ("teacher", teacher)):
         missing = [name for name in _input_names(model) if available is not None and name not in available]
