@@ -41,6 +41,7 @@ _PUBLIC = {
     "fit": ("mmzoo.experiments.own_data", "fit"),
     "save_artifacts": ("mmzoo.experiments.artifacts", "save_artifacts"),
     "SplitOptimizer": ("mmzoo.training.split_optimizer", "SplitOptimizer"),
+    "distill": ("mmzoo.training.distillation", "distill"),
     "fine_tune": ("mmzoo.training.transfer", "fine_tune"),
     "pretrain_contrastive": ("mmzoo.training.transfer", "pretrain_contrastive"),
     "pretrained_encoders": ("mmzoo.training.transfer", "pretrained_encoders"),

@@ -1,5 +1,6 @@
 """Training: `train` (trainer) and the callbacks it composes, checkpoints, atomic writes, distribution
-strategies and placement, the split optimizer, transfer learning and class weights for imbalanced data.
+strategies and placement, the split optimizer, transfer learning, distillation
+(`mmzoo.training.distillation`) and class weights for imbalanced data.
 A run's artifacts are written by the experiment runner (`mmzoo.experiments.artifacts`), so training never
 imports export."""
 
