@@ -15,12 +15,13 @@ Usage, from the repository root (a few minutes on two CPU cores):
 """
 
 import argparse
-import json
 import os
 import platform
 import time
 
 import numpy as np
+
+from benchmarks.output import save
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEACHER_ENCODER = ("cnn", {"filters": (16, 32, 64), "units": 64})
@@ -171,11 +172,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     settings = [tuple(float(v) for v in setting.split(":")) for setting in args.settings]
     summary = run(args.epochs, settings, args.seed)
-    with open(args.out, "w") as f:
-        json.dump(summary, f, indent=2)
-    with open(args.report, "w") as f:
-        f.write(report(summary))
-    print(report(summary))
+    print(save(summary, args.out, args.report, report))
 
 
 if __name__ == "__main__":

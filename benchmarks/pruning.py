@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from benchmarks.compression import load, save_bare, train
+from benchmarks.output import save
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -132,12 +133,7 @@ def main(argv=None):
     parser.add_argument("--report", default=os.path.join(HERE, "PRUNING.md"))
     args = parser.parse_args(argv)
     results = run(args)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=2)
-    with open(args.report, "w") as f:
-        f.write(report(results))
-    print(report(results))
+    print(save(results, args.out, args.report, report))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,21 @@ def small_inputs(modalities=("text", "image", "audio", "features"), overrides=No
     return specs, x, n
 
 
+def tiny_early_fusion(specs, num_classes=2):
+    """`early_fusion` over `specs` with the smallest encoders (4 filters/units): for input-checking tests."""
+    small = {"filters": (4,), "units": 4}
+    return mmzoo.build_model(
+        "early_fusion",
+        specs,
+        mmzoo.Classification(num_classes=num_classes),
+        encoders={
+            "image": ("cnn", small),
+            "audio": ("cnn", small),
+            "text": ("bilstm", {"units": 4, "embedding_dim": 4}),
+        },
+    )
+
+
 def run_cli(*args, capsys):
     """`python -m mmzoo ARGS` in this process: `(exit code, stdout, stderr)`.
 

@@ -17,7 +17,7 @@ import mmzoo
 from mmzoo.cli.commands import main
 from mmzoo.data import from_csv, from_dataframe
 from mmzoo.data.decode import read_wav_header
-from tests.helpers import small_inputs
+from tests.helpers import small_inputs, tiny_early_fusion
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 
@@ -28,18 +28,7 @@ def model_and_data():
     specs, x, _ = small_inputs()
     specs[1] = mmzoo.Image("image", shape=(12, 12, 3), dtype="float32")
     x["image"] = (x["image"] / 255).astype("float32")
-    small = {"filters": (4,), "units": 4}
-    model = mmzoo.build_model(
-        "early_fusion",
-        specs,
-        mmzoo.Classification(num_classes=2),
-        encoders={
-            "image": ("cnn", small),
-            "audio": ("cnn", small),
-            "text": ("bilstm", {"units": 4, "embedding_dim": 4}),
-        },
-    )
-    return model, x
+    return tiny_early_fusion(specs), x
 
 
 def _spoiled(x, name, index, value):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import mmzoo
-from tests.helpers import small_inputs
+from tests.helpers import small_inputs, tiny_early_fusion
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 IMAGE = r"Image input 'image' expects uint8 values of shape \(batch, 12, 12, 3\)"
@@ -23,18 +23,7 @@ FEATURES = r"Features input 'features' expects float32 values of shape \(batch, 
 @pytest.fixture(scope="module")
 def model_and_data():
     specs, x, _ = small_inputs()
-    small = {"filters": (4,), "units": 4}
-    model = mmzoo.build_model(
-        "early_fusion",
-        specs,
-        mmzoo.Classification(num_classes=2),
-        encoders={
-            "image": ("cnn", small),
-            "audio": ("cnn", small),
-            "text": ("bilstm", {"units": 4, "embedding_dim": 4}),
-        },
-    )
-    return model, x
+    return tiny_early_fusion(specs), x
 
 
 def _bad(x):
