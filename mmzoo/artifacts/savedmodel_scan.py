@@ -42,6 +42,7 @@ ALLOWED_OPS = frozenset(
         "ConcatV2",
         "Const",
         "Conv2D",
+        "Conv3D",  # the C3D video encoder's 3x3x3 convolutions: pure arithmetic on its input and weights
         "Cos",
         "Cumsum",
         "DecodeImage",

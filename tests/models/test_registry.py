@@ -31,6 +31,10 @@ SMALL_OPTIONS = {
     "mobilenet_v3_small": {"units": 16, "backbone_options": {"alpha": 0.75, "minimalistic": True}},
     "efficientnet_b0": {"units": 16},
     "resnet50": {"units": 16},
+    "frame_pool": {"image_options": {"filters": (8,)}, "units": 16},
+    "frame_rnn": {"image_options": {"filters": (8,)}, "units": 8},
+    "r2plus1d": {"filters": (8,), "units": 16},
+    "c3d": {"filters": (8,), "units": 16},
 }
 
 # keras.applications backbones take a minute or more each to trace on 2 CPU cores: marked slow
