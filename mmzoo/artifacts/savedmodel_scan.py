@@ -46,6 +46,7 @@ ALLOWED_OPS = frozenset(
         "Cos",
         "Cumsum",
         "DecodeImage",
+        "DecodeGif",  # serve_bytes of Video inputs: decodes the GIF bytes it is given (reads no file)
         "DecodeWav",
         "DenseBincount",
         "DepthwiseConv2dNative",
@@ -56,6 +57,7 @@ ALLOWED_OPS = frozenset(
         "Exp",
         "ExpandDims",
         "Fill",
+        "Floor",  # serve_bytes of Video inputs: the indices of uniformly sampled frames
         "FloorDiv",
         "FloorMod",
         "GatherV2",
@@ -101,8 +103,10 @@ ALLOWED_OPS = frozenset(
         "RealDiv",
         "Relu",
         "Reshape",
+        "ResizeBilinear",  # Video(resize=...): frames resized in the graph (pure arithmetic)
         "RestoreV2",
         "ReverseV2",
+        "Round",  # serve_bytes of grey Video inputs: RGB -> grey pixels rounded to uint8
         "Rsqrt",
         "SelectV2",
         "Shape",
