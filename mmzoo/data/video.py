@@ -169,8 +169,8 @@ def read_frames(path, indices, height=None, width=None, channels=3):
     """
     av = import_av()
     path = path.decode() if isinstance(path, bytes) else os.fspath(path)
-    wanted = sorted(set(int(i) for i in indices))
-    kept, last = {}, wanted[-1]
+    wanted = set(int(i) for i in indices)
+    kept, last = {}, max(wanted)
     fmt = "gray" if channels == 1 else "rgb24"
     size = {} if height is None else {"width": int(width), "height": int(height)}
     with av.open(path) as container:
