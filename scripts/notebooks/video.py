@@ -53,7 +53,7 @@ CELLS = [
         train = mmzoo.data.from_csv('clips/train.csv', inputs, shuffle=True, seed=0, **options)
         test = mmzoo.data.from_csv('clips/train.csv', inputs, **options)
         model = mmzoo.build_model(
-            'early_fusion', inputs, mmzoo.Classification(2),
+            'early_fusion', inputs, mmzoo.Classification(2), learning_rate=3e-3,
             encoders={'clip': ('r2plus1d', {'filters': (8,), 'units': 16}),
                       'voice': ('cnn', {'filters': (8, 16), 'units': 16})},
         )
@@ -70,6 +70,7 @@ CELLS = [
         probabilities = served.signatures['serve'](clip=x['clip'], voice=x['voice'])['probabilities']
         print('max |keras - savedmodel| =', np.abs(probabilities - model.predict(x, verbose=0)).max())
         gif = open(write_video('clip.gif', np.full((8, 32, 32, 3), 90, 'uint8')), 'rb').read()
-        served.signatures['serve_bytes'](clip=tf.constant([gif]), voice=x['voice'][:1])['probabilities']
+        wav = tf.audio.encode_wav(x['voice'][0][:, None], rate)
+        served.signatures['serve_bytes'](clip=tf.constant([gif]), voice=tf.reshape(wav, [1]))['probabilities']
     """),
 ]
