@@ -81,3 +81,31 @@ def test_infer_inputs_and_tfrecords_of_decoded_clips(video_dir, tmp_path):
     assert specs[0] == inputs[0]
     np.testing.assert_array_equal(x["clip"].numpy(), np.concatenate([b[0]["clip"].numpy() for b in ds]))
     np.testing.assert_allclose(x["clip"].numpy()[:, :, 20, 4, 1], [clip_pixels(v)[:, 20, 4, 1] for v in y], atol=6)
+
+
+def test_cli_predicts_one_mp4_and_sequence_fusions_get_frame_tokens(video_dir, tmp_path, capsys):
+    import json
+
+    from tests.helpers import run_cli
+
+    root, df = video_dir
+    spec = mmzoo.Video("clip", frames=4, shape=(32, 32, 3))
+    model = mmzoo.build_model(
+        "early_fusion",
+        [spec],
+        mmzoo.Classification(2),
+        fusion="transformer",
+        fusion_options={"units": 8, "num_heads": 2, "num_layers": 1},
+        sequences=True,  # every encoder returns tokens: one per frame here
+        encoders={"clip": ("frame_pool", {"image_options": {"filters": (4,)}, "units": 4})},
+    )
+    assert tuple(model.get_layer("clip_encoder").output.shape) == (None, 4, 4)
+    model.save(tmp_path / "m.keras")
+    clip = os.path.join(root, "clip1.mp4")
+    code, out, err = run_cli(
+        "predict", "--model", str(tmp_path / "m.keras"), "--input", f"clip={clip}", "--json", capsys=capsys
+    )
+    assert code == 0, err
+    x = next(iter(mmzoo.data.from_dataframe(pd.DataFrame({"clip": [clip]}), [spec])))
+    want = model(x, training=False).numpy()  # eager: no predict function to trace
+    np.testing.assert_allclose(json.loads(out)["outputs"]["probabilities"], want, atol=1e-5)
