@@ -83,23 +83,20 @@ def test_infer_inputs_and_tfrecords_of_decoded_clips(video_dir, tmp_path):
     np.testing.assert_allclose(x["clip"].numpy()[:, :, 20, 4, 1], [clip_pixels(v)[:, 20, 4, 1] for v in y], atol=6)
 
 
-def test_cli_predicts_one_mp4_and_sequence_fusions_get_frame_tokens(video_dir, tmp_path, capsys):
+def test_cli_predicts_one_mp4_and_encoders_give_frame_tokens(video_dir, tmp_path, capsys):
     import json
 
     from tests.helpers import run_cli
 
     root, df = video_dir
+    from mmzoo.models.core import build_encoder
+
     spec = mmzoo.Video("clip", frames=4, shape=(32, 32, 3))
-    model = mmzoo.build_model(
-        "early_fusion",
-        [spec],
-        mmzoo.Classification(2),
-        fusion="transformer",
-        fusion_options={"units": 8, "num_heads": 2, "num_layers": 1},
-        sequences=True,  # every encoder returns tokens: one per frame here
-        encoders={"clip": ("frame_pool", {"image_options": {"filters": (4,)}, "units": 4})},
-    )
-    assert tuple(model.get_layer("clip_encoder").output.shape) == (None, 4, 4)
+    small = {"image_options": {"filters": (4,)}, "units": 4}
+    for name, options, steps in (("frame_pool", small, 4), ("frame_rnn", small, 4), ("c3d", {"filters": (4, 4)}, 2)):
+        tokens = build_encoder(spec, (name, options), sequences=True)  # as for the sequence fusions
+        assert tokens.compute_output_shape((None,) + spec.shape)[:2] == (None, steps)  # one token per time step
+    model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(2), encoders={"clip": ("frame_pool", small)})
     model.save(tmp_path / "m.keras")
     clip = os.path.join(root, "clip1.mp4")
     code, out, err = run_cli(

@@ -28,12 +28,9 @@ def test_pretrained_backbone_on_every_frame_keeps_weights_not_path(tmp_path):
         enc.frame_encoder.backbone(frame * 255.0).numpy(), source.backbone(frame * 255.0).numpy(), atol=1e-5
     )
     assert len(enc.frame_encoder.backbone.trainable_weights) == 0  # freeze=True reached the backbone
-    config = enc.get_config()
-    assert "weights" not in config["image_options"]  # a saved model holds the weights, never the path
-    clone = FrameEncoder.from_config(config)
-    clone(clips)
-    clone.set_weights(enc.get_weights())
-    np.testing.assert_allclose(clone(clips).numpy(), out, atol=1e-6)
+    assert out.shape == (2, 8)
+    # a saved model holds the weights, never the path (the config round trip is every registry case's)
+    assert "weights" not in enc.get_config()["image_options"]
 
 
 def test_temporal_models_and_bad_names():
