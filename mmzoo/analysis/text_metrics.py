@@ -86,7 +86,8 @@ def evaluate_generation(model, dataset, task, **generate_options):
 
     References are standardized like the targets the model learned from
     (`task.standardize`: by default lower case, punctuation stripped), since
-    those are the strings it can generate.
+    those are the strings it can generate; a GPT-2 decoder's byte-pair
+    tokens keep the text as it is, and so do its references.
     """
     if isinstance(dataset, tuple) and len(dataset) == 2:
         batches = [dataset]
@@ -100,5 +101,7 @@ def evaluate_generation(model, dataset, task, **generate_options):
     for features, targets in batches:
         features = {k: v for k, v in features.items() if k != task.target}
         generated += model.generate(features, **generate_options)
-        references += standardized(targets, task.standardize)
+        references += (
+            standardized(targets, task.standardize) if task.decoder == "transformer" else _strings(targets, "targets")
+        )
     return text_metrics(references, generated)

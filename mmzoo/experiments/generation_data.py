@@ -31,11 +31,12 @@ def _train_targets(dataset):
     return [t.decode("utf-8") for batch in dataset.map(lambda x, y: y) for t in batch.numpy().reshape(-1)]
 
 
-def generation_splits(config, dataset_task, parts, known, names):
+def generation_splits(config, dataset_task, parts, specs, names):
     """`(TextGeneration task adapted on the train targets, mapped splits, model input names)`."""
     from mmzoo.tasks.generation import TextGeneration
 
     target = config.task.target
+    known = list(specs)
     if target is None:
         raise ConfigError(
             f"task.target: kind text_generation needs a target: one of the dataset's inputs "
@@ -48,6 +49,8 @@ def generation_splits(config, dataset_task, parts, known, names):
             raise ConfigError("task.target: 'label' needs a dataset whose task has class names")
     elif target not in known:
         raise ConfigError(f"task.target: unknown input '{target}'; the dataset has inputs {', '.join(known)}")
+    elif specs[target].modality != "text":
+        raise ConfigError(f"task.target: input '{target}' is {specs[target].modality}, not text")
     elif config.inputs.names and target in config.inputs.names:
         raise ConfigError(f"inputs.names: '{target}' is the generation target; leave it out of the model's inputs")
     names = [n for n in names if n != target]

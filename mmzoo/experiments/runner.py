@@ -278,7 +278,7 @@ def load_data(config):
     if config.task.kind == "text_generation":
         from mmzoo.experiments.generation_data import generation_splits
 
-        task, parts, names = generation_splits(config, splits.task, parts, known, names)
+        task, parts, names = generation_splits(config, splits.task, parts, specs, names)
         inputs = [spec for spec in inputs if spec.name in names]
     else:
         task = (
