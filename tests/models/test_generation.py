@@ -189,3 +189,11 @@ def test_evaluate_reports_sacrebleu_scores_per_example(trained):
         sacrebleu.sentence_bleu(generated[0], [references[0]]).score
     )
     assert 0 < scores["bleu"] < 100 and 0 < scores["per_example"][0]["chrf"] < 100
+
+
+def test_predict_table_of_generated_text():
+    from mmzoo.cli.tables import prediction_table, summary_lines
+
+    table = prediction_table(np.array([b"red circle", "green"], object), {"kind": "text_generation"})
+    assert table["generated"].tolist() == ["red circle", "green"]
+    assert summary_lines(table) == ["  row 0: red circle", "  row 1: green"]
