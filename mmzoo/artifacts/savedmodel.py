@@ -182,6 +182,12 @@ def export_savedmodel(model, path, serve_bytes=True):
 
     archive = keras.export.ExportArchive()
     archive.track(model)
+    if is_generation(model) and model.task_config.get("decoder") == "gpt2":
+        # `serve` would hold GPT-2's byte-pair tokenizer, whose ops need tensorflow_text to load; `generate`
+        # needs none, so the SavedModel holds it alone and serves with TensorFlow only
+        meta = {"generate": add_generate_endpoint(archive, model)}
+        archive.write_out(path, verbose=False)
+        return meta
     archive.add_endpoint("serve", serve, input_signature=signature)
     meta = {"serve": {"inputs": {s.name: f"{s.dtype.name} {tuple(s.shape)}" for s in signature}, "outputs": outputs}}
     if specs and serve_bytes:

@@ -153,6 +153,10 @@ ALLOWED_OPS = frozenset(
         "UnsortedSegmentJoin",
         "Where",
         "XlaDynamicUpdateSlice",
+        # ... and with a GPT-2 decoder, its byte-level detokenizer: GPT-2's printable stand-ins for bytes
+        # back to bytes (UnicodeDecode to code points, UnicodeEncode to UTF-8). String compute only.
+        "UnicodeDecode",
+        "UnicodeEncode",
     }
 )
 
