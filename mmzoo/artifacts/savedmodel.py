@@ -182,9 +182,10 @@ def export_savedmodel(model, path, serve_bytes=True):
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    if is_generation(model) and model.task_config.get("decoder") == "gpt2":
-        # `serve` would hold GPT-2's byte-pair tokenizer, whose ops need tensorflow_text to load; `generate`
-        # needs none, so the SavedModel holds it alone and serves with TensorFlow only
+    if is_generation(model):
+        # text out: `generate` alone. `serve` would score given targets (teacher forcing), which a server
+        # has no use for, and with a GPT-2 decoder it would hold the byte-pair tokenizer, whose ops need
+        # tensorflow_text to load; `generate` needs TensorFlow only
         meta = {"generate": add_generate_endpoint(archive, model)}
         archive.write_out(path, verbose=False)
         return meta
@@ -213,8 +214,6 @@ def export_savedmodel(model, path, serve_bytes=True):
             },
             "outputs": outputs,
         }
-    if is_generation(model):
-        meta["generate"] = add_generate_endpoint(archive, model)
     archive.write_out(path, verbose=False)
     return meta
 

@@ -70,10 +70,10 @@ def test_samplers_return_vocabulary_words(trained):
     model, x, captions = trained
     assert model.generate(x, sampler="beam", num_beams=3) == list(captions)
     vocabulary = set(model.task_config["vocabulary"])
-    for sampler, options in [("top_k", {"k": 3, "seed": 1}), ("top_p", {"p": 0.9, "seed": 1, "temperature": 2.0})]:
-        texts = model.generate(x, sampler=sampler, max_length=3, **options)
-        assert len(texts) == len(captions)
-        assert all(set(t.split()) <= vocabulary and len(t.split()) <= 3 for t in texts)
+    # a sampling sampler (top_k runs in docs/generation.md): words of the vocabulary, at most max_length of them
+    texts = model.generate(x, sampler="top_p", max_length=3, p=0.9, seed=1, temperature=2.0)
+    assert len(texts) == len(captions)
+    assert all(set(t.split()) <= vocabulary and len(t.split()) <= 3 for t in texts)
 
 
 def test_generation_errors_name_the_fix(trained):
@@ -136,7 +136,7 @@ def test_savedmodel_generate_and_keras_round_trip_in_a_fresh_process(trained, tm
     model, x, _ = trained
     expected = model.generate(x)
     saved = mmzoo.export(model, str(tmp_path / "captioner"))
-    assert "generate" in json.load(open(os.path.join(saved, "assets.extra", "mmzoo.json")))["signature"]
+    assert list(json.load(open(os.path.join(saved, "assets.extra", "mmzoo.json")))["signature"]) == ["generate"]
     # `python -m mmzoo predict` loads it through mmzoo's op allowlist and prints the generated text
     features = ",".join(str(v) for v in x["x"][1])
     code, out, err = run_cli("predict", "--model", saved, "--features", features, capsys=capsys)
