@@ -168,12 +168,8 @@ class Generator:
             fn = tf.function(
                 lambda inputs: self.strings(inputs, max_length, chosen, use_cache), input_signature=[self.signature]
             )
-            self._functions[key] = (fn, chosen)
-        return self._functions[key][0]
-
-    def sampler(self, fn):
-        """The sampler a function from `function` decodes with."""
-        return next(chosen for f, chosen in self._functions.values() if f is fn)
+            self._functions[key] = fn
+        return self._functions[key]
 
     def batches(self, x, batch_size):
         """Batches of inputs (dicts of tensors) from a dict of arrays or a dataset."""
