@@ -10,6 +10,7 @@ classes), so a server needs neither mmzoo nor the task to read them.
 import keras
 import tensorflow as tf
 
+from mmzoo.models.generation import generator, is_generation, make_sampler
 from mmzoo.specs import spec_from_config
 
 
@@ -220,6 +221,13 @@ def export_savedmodel(model, path, serve_bytes=True):
 
     archive = keras.export.ExportArchive()
     archive.track(model)
+    if is_generation(model):
+        # text out: `generate` alone. `serve` would score given targets (teacher forcing), which a server
+        # has no use for, and with a GPT-2 decoder it would hold the byte-pair tokenizer, whose ops need
+        # tensorflow_text to load; `generate` needs TensorFlow only
+        meta = {"generate": add_generate_endpoint(archive, model)}
+        archive.write_out(path, verbose=False)
+        return meta
     archive.add_endpoint("serve", serve, input_signature=signature)
     meta = {"serve": {"inputs": {s.name: f"{s.dtype.name} {tuple(s.shape)}" for s in signature}, "outputs": outputs}}
     if specs and serve_bytes:
@@ -249,3 +257,24 @@ def export_savedmodel(model, path, serve_bytes=True):
         }
     archive.write_out(path, verbose=False)
     return meta
+
+
+def add_generate_endpoint(archive, model):
+    """The `generate` signature of a TextGeneration model: raw inputs in, `{"text": strings}` out.
+
+    The greedy decoding loop with its key/value cache (`model.generate`'s
+    default) runs inside the graph as a `While` op, so a server needs neither
+    mmzoo nor Keras; it returns the same strings as `model.generate`.
+    """
+    gen = generator(model)
+    names = sorted(gen.signature)
+    sampler = make_sampler("greedy")
+
+    def generate(*args):
+        return {"text": gen.strings(dict(zip(names, args)), gen.max_length, sampler)}
+
+    archive.add_endpoint("generate", generate, input_signature=[gen.signature[n] for n in names])
+    return {
+        "inputs": {n: f"{gen.signature[n].dtype.name} {tuple(gen.signature[n].shape)}" for n in names},
+        "outputs": ["text"],
+    }

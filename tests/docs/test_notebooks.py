@@ -32,6 +32,7 @@ SMALL = {
         "VOICE_LABELS = 32\nSEED = 0"
     ),
     "video.ipynb": "CLIPS = 8\nEPOCHS = 1\nOUT = 'saved_models/video'",
+    "generation.ipynb": "EPOCHS = 15\nEXAMPLES = 64\nOUT = 'saved_models/captioner'",
 }
 
 
