@@ -63,7 +63,7 @@ _PUBLIC = {
     "comparison_plots": ("mmzoo.plots.comparison", None),
 }
 # modules whose import registers layers a saved model can hold, beyond those the public names import
-_REGISTERING = ("mmzoo.artifacts.frontend",)
+_REGISTERING = ("mmzoo.artifacts.frontend", "mmzoo.training.warmup")
 
 __all__ = sorted(_PUBLIC)
 

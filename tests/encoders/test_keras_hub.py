@@ -4,16 +4,15 @@ import numpy as np
 import pytest
 
 import mmzoo
-from tests.encoders.hub_presets import write_presets
 
 keras_hub = pytest.importorskip("keras_hub")
 
 TEXTS = np.array(["a good film", "the bad movies", "great", "dull dull dull dull dull dull dull dull"], dtype=object)
 
 
-@pytest.fixture(scope="session")
-def presets(tmp_path_factory):
-    return write_presets(str(tmp_path_factory.mktemp("hub_presets")))
+@pytest.fixture(scope="module")
+def presets(hub_presets):
+    return hub_presets
 
 
 def _specs():

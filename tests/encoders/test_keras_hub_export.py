@@ -1,0 +1,123 @@
+"""Models with KerasHub encoders saved and served: `.keras` and SavedModel in a fresh process, TFLite and ONNX."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mmzoo
+
+keras_hub = pytest.importorskip("keras_hub")
+
+TEXTS = np.array(
+    ["A GOOD film!", "the bad movies, dull", "Café great", "films films films films films films"], dtype=object
+)
+
+FRESH = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+import tensorflow_text  # registers the tokenizer kernels the SavedModel's graph uses
+texts, pixels = {texts!r}, np.load({pixels!r})
+served = tf.saved_model.load({savedmodel!r}).signatures["serve"](review=tf.constant(texts), poster=tf.constant(pixels))
+result = {{"savedmodel": served["probabilities"].numpy().tolist(),
+          "imported": sorted(m for m in ("mmzoo", "keras_hub") if m in sys.modules)}}
+import mmzoo
+model = mmzoo.load({keras!r})
+result["keras"] = model.predict({{"review": np.array(texts, dtype=object), "poster": pixels}}, verbose=0).tolist()
+print(json.dumps(result))
+"""
+
+
+@pytest.fixture(scope="module")
+def model(hub_presets):
+    specs = [mmzoo.Text("review", sequence_length=8), mmzoo.Image("poster", shape=(32, 32, 3))]
+    encoders = {
+        "review": ("keras_hub", {"preset": hub_presets["bert"], "trainable_blocks": 1}),
+        "poster": ("keras_hub", {"preset": hub_presets["vit"]}),
+    }
+    return mmzoo.build_model("early_fusion", specs, mmzoo.Classification(2), encoders=encoders)
+
+
+def _inputs():
+    return {"review": TEXTS, "poster": np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype("uint8")}
+
+
+def test_keras_and_savedmodel_match_in_a_fresh_process(model, tmp_path):
+    """`.keras` reloads (tokenizer vocabulary restored after the graph) and SavedModel serves with TF Text only."""
+    x = _inputs()
+    expected = model.predict(x, verbose=0)
+    keras_path, savedmodel = str(tmp_path / "m.keras"), str(tmp_path / "savedmodel")
+    model.save(keras_path)
+    mmzoo.export(model, savedmodel)
+    with open(os.path.join(savedmodel, "assets.extra", "mmzoo.json")) as f:
+        assert json.load(f)["serving_imports"] == ["tensorflow_text"]
+    np.save(tmp_path / "pixels.npy", x["poster"])
+    code = FRESH.format(texts=list(TEXTS), pixels=str(tmp_path / "pixels.npy"), savedmodel=savedmodel, keras=keras_path)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["imported"] == []  # served by TensorFlow and TensorFlow Text alone (this script imports no Keras)
+    np.testing.assert_allclose(result["savedmodel"], expected, atol=1e-6)
+    np.testing.assert_array_equal(np.array(result["keras"], dtype="float32"), expected)
+    # mmzoo's own loader accepts it: the tokenizer ops are on the allowlist, tensorflow_text is imported
+    served = mmzoo.load(savedmodel).signatures["serve"](review=TEXTS, poster=x["poster"])
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-6)
+
+
+def test_reloaded_encoder_trains_the_same_weights(model, tmp_path):
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    reloaded = mmzoo.load(path)
+    for name in ("review_encoder", "poster_encoder"):
+        before = [w.path for w in model.get_layer(name).trainable_weights]
+        assert [w.path for w in reloaded.get_layer(name).trainable_weights] == before
+
+
+def test_tflite_takes_token_ids_with_a_tokenizer_json_beside_it(model, tmp_path):
+    """The Hugging Face tokenizer.json gives the in-graph tokenizer's ids; the core matches the model."""
+    from mmzoo.artifacts.hf_tokenizer import hf_tokenize, read_hf_tokenizer
+    from mmzoo.artifacts.runtime import predict_from_artifact
+
+    path = str(tmp_path / "m.tflite")
+    mmzoo.export(model, path, format="tflite")
+    contract = read_hf_tokenizer(path + ".review.tokenizer.json")
+    texts = list(TEXTS) + ["Dull, DULL... dog?", "", "ａ film"]
+    in_graph = np.asarray(model.get_layer("review_tokenizer")(np.array(texts, dtype=object)))
+    np.testing.assert_array_equal(hf_tokenize(texts, contract), in_graph)
+    x = _inputs()
+    out = predict_from_artifact(path, x)["probabilities"]
+    np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_onnx_of_a_text_model(hub_presets, tmp_path):
+    from mmzoo.artifacts.runtime import predict_from_artifact
+
+    specs = [mmzoo.Text("review", sequence_length=8)]
+    encoders = {"review": ("keras_hub", {"preset": hub_presets["bert"], "freeze": True})}
+    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(2), encoders=encoders)
+    path = str(tmp_path / "m.onnx")
+    mmzoo.export(model, path, format="onnx")
+    out = predict_from_artifact(path, {"review": TEXTS})["probabilities"]
+    np.testing.assert_allclose(out, model.predict({"review": TEXTS}, verbose=0), atol=1e-5)
+
+
+def test_clip_towers_and_zero_shot(hub_presets):
+    """Each input of the clip architecture gets its CLIP tower; the text tower matches KerasHub's embeddings."""
+    import keras
+
+    specs = [mmzoo.Text("caption", sequence_length=8), mmzoo.Image("photo", shape=(32, 32, 3))]
+    encoders = {name: ("keras_hub", {"preset": hub_presets["clip"]}) for name in ("caption", "photo")}
+    clip = mmzoo.build_model("clip", specs, mmzoo.Retrieval(embedding_dim=8), encoders=encoders)
+    backbone = keras_hub.models.Backbone.from_preset(hub_presets["clip"])
+    ids = clip.get_layer("caption_tokenizer")(np.array(["a cat", "a photo of a dog"], dtype=object))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(clip.get_layer("caption_encoder")(ids)),
+        keras.ops.convert_to_numpy(backbone.get_text_embeddings(ids)),
+        atol=1e-6,
+    )
+    assert not any("vision" in w.path for w in clip.get_layer("caption_encoder").weights)  # one tower each
