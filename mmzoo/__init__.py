@@ -34,6 +34,7 @@ _PUBLIC = {
     "build_model": ("mmzoo.models", "build_model"),
     "build_fusion_model": ("mmzoo.models", "build_fusion_model"),
     "encoder_model": ("mmzoo.models", "encoder_model"),
+    "zero_shot_classifier": ("mmzoo.models.zero_shot", "zero_shot_classifier"),
     "list_encoders": ("mmzoo.registry", "list_encoders"),
     "list_fusions": ("mmzoo.registry", "list_fusions"),
     "list_models": ("mmzoo.registry", "list_models"),

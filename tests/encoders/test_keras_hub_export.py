@@ -121,3 +121,40 @@ def test_clip_towers_and_zero_shot(hub_presets):
         atol=1e-6,
     )
     assert not any("vision" in w.path for w in clip.get_layer("caption_encoder").weights)  # one tower each
+    # zero-shot: classes from prompts; an image gets its class by cosine similarity to them
+    zero_shot = mmzoo.zero_shot_classifier(
+        hub_presets["clip"], specs[1], ["cat", "dog"], templates=["a {}", "a photo of a {}"], sequence_length=16
+    )
+    pixels = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 3)).astype("uint8")
+    probabilities = zero_shot.predict({"photo": pixels}, verbose=0)
+    prompts = np.array(["a cat", "a photo of a cat", "a dog", "a photo of a dog"], dtype=object)
+    text = backbone.get_text_embeddings(keras_hub_ids(hub_presets["clip"], prompts, 16))
+    text = keras.ops.convert_to_numpy(text)
+    text /= np.linalg.norm(text, axis=-1, keepdims=True)
+    classes = text.reshape(2, 2, -1).mean(1)
+    classes /= np.linalg.norm(classes, axis=-1, keepdims=True)
+    image = keras.ops.convert_to_numpy(backbone.get_vision_embeddings(clip_images(hub_presets["clip"], pixels)))
+    image /= np.linalg.norm(image, axis=-1, keepdims=True)
+    scale = np.exp(keras.ops.convert_to_numpy(backbone.clip_head.logit_scale))
+    logits = scale * image @ classes.T
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(probabilities, expected / expected.sum(-1, keepdims=True), atol=1e-5)
+    assert zero_shot.class_names == ["cat", "dog"]
+
+
+def keras_hub_ids(preset, texts, length):
+    """Token ids of `texts` from KerasHub's own CLIP preprocessor (start, end, padding)."""
+    import tensorflow as tf
+
+    preprocessor = keras_hub.models.CLIPPreprocessor.from_preset(preset, sequence_length=length)
+    images = tf.zeros((len(texts), 32, 32, 3))
+    return preprocessor({"prompts": tf.constant(list(texts)), "images": images})["token_ids"]
+
+
+def clip_images(preset, pixels):
+    """Pixels through KerasHub's own CLIP preprocessor (its image converter)."""
+    import tensorflow as tf
+
+    preprocessor = keras_hub.models.CLIPPreprocessor.from_preset(preset, sequence_length=8)
+    prompts = tf.constant(["a"] * len(pixels))
+    return preprocessor({"prompts": prompts, "images": tf.constant(pixels, "float32")})["images"]
