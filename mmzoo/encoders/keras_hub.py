@@ -75,7 +75,8 @@ class KerasHubEncoder(Encoder):
     """A KerasHub backbone (pretrained) as an mmzoo encoder: pooled vector or token/patch sequence.
 
     Text: token ids from the `HubTokenizer` in front of it (`preprocess_input`
-    puts it there); the padding mask is `token_ids != pad_token_id`. Pooled
+    puts it there, with room for the `Text` spec's `sequence_length` tokens
+    plus the start and end tokens); the padding mask is `token_ids != pad_token_id`. Pooled
     output ("auto"): the backbone's `pooled_output` where it has one (BERT),
     else the first token ([CLS] / `<s>`). Images: `[0, 1]` pixels from the
     `Image` spec, scaled to 0-255 and through the preset's image converter;
@@ -226,7 +227,15 @@ class KerasHubEncoder(Encoder):
         if spec.modality == "text" and not spec.token_ids:
             if self._preset is None:
                 raise ValueError(f"Encoder '{self.name}' was rebuilt from a config: it has no preset to tokenize with.")
-            return HubTokenizer(self._preset, sequence_length=spec.sequence_length, name=f"{spec.name}_tokenizer")(x)
+            length = spec.sequence_length + 2  # the spec counts the text's tokens; start and end tokens come on top
+            most = getattr(self.tower[0], "max_sequence_length", None)
+            if most is not None and length > most:
+                raise ValueError(
+                    f"Text input '{spec.name}': sequence_length={spec.sequence_length} plus the start and end "
+                    f"tokens is {length}, more than the {most} positions of the preset's backbone. Pass "
+                    f"mmzoo.Text('{spec.name}', sequence_length={most - 2}) or less."
+                )
+            return HubTokenizer(self._preset, sequence_length=length, name=f"{spec.name}_tokenizer")(x)
         return spec.preprocess(x)
 
     @property

@@ -16,7 +16,7 @@ def presets(hub_presets):
 
 
 def _specs():
-    return [mmzoo.Text("review", sequence_length=8), mmzoo.Image("poster", shape=(32, 32, 3))]
+    return [mmzoo.Text("review", sequence_length=6), mmzoo.Image("poster", shape=(32, 32, 3))]
 
 
 def _inputs(n=4):

@@ -34,7 +34,7 @@ print(json.dumps(result))
 
 @pytest.fixture(scope="module")
 def model(hub_presets):
-    specs = [mmzoo.Text("review", sequence_length=8), mmzoo.Image("poster", shape=(32, 32, 3))]
+    specs = [mmzoo.Text("review", sequence_length=6), mmzoo.Image("poster", shape=(32, 32, 3))]
     encoders = {
         "review": ("keras_hub", {"preset": hub_presets["bert"], "trainable_blocks": 1}),
         "poster": ("keras_hub", {"preset": hub_presets["vit"]}),
@@ -97,7 +97,7 @@ def test_tflite_takes_token_ids_with_a_tokenizer_json_beside_it(model, tmp_path)
 def test_onnx_of_a_text_model(hub_presets, tmp_path):
     from mmzoo.artifacts.runtime import predict_from_artifact
 
-    specs = [mmzoo.Text("review", sequence_length=8)]
+    specs = [mmzoo.Text("review", sequence_length=6)]
     encoders = {"review": ("keras_hub", {"preset": hub_presets["bert"], "freeze": True})}
     model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(2), encoders=encoders)
     path = str(tmp_path / "m.onnx")
@@ -110,7 +110,7 @@ def test_clip_towers_and_zero_shot(hub_presets):
     """Each input of the clip architecture gets its CLIP tower; the text tower matches KerasHub's embeddings."""
     import keras
 
-    specs = [mmzoo.Text("caption", sequence_length=8), mmzoo.Image("photo", shape=(32, 32, 3))]
+    specs = [mmzoo.Text("caption", sequence_length=6), mmzoo.Image("photo", shape=(32, 32, 3))]
     encoders = {name: ("keras_hub", {"preset": hub_presets["clip"]}) for name in ("caption", "photo")}
     clip = mmzoo.build_model("clip", specs, mmzoo.Retrieval(embedding_dim=8), encoders=encoders)
     backbone = keras_hub.models.Backbone.from_preset(hub_presets["clip"])
