@@ -70,6 +70,7 @@ def find_blocks(layer):
     modalities=("text", "image"),
     paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, ...) as pretrained encoders",
     raw_text=True,
+    pretrained=True,
 )
 class KerasHubEncoder(Encoder):
     """A KerasHub backbone (pretrained) as an mmzoo encoder: pooled vector or token/patch sequence.

@@ -28,6 +28,7 @@ result = {{"savedmodel": served["probabilities"].numpy().tolist(),
 import mmzoo
 model = mmzoo.load({keras!r})
 result["keras"] = model.predict({{"review": np.array(texts, dtype=object), "poster": pixels}}, verbose=0).tolist()
+result["trainable"] = {{n: [w.path for w in model.get_layer(n).trainable_weights] for n in ("review_encoder", "poster_encoder")}}
 print(json.dumps(result))
 """
 
@@ -64,46 +65,34 @@ def test_keras_and_savedmodel_match_in_a_fresh_process(model, tmp_path):
     assert result["imported"] == []  # served by TensorFlow and TensorFlow Text alone (this script imports no Keras)
     np.testing.assert_allclose(result["savedmodel"], expected, atol=1e-6)
     np.testing.assert_array_equal(np.array(result["keras"], dtype="float32"), expected)
+    for name, paths in result["trainable"].items():  # the freeze settings come back with the model
+        assert paths == [w.path for w in model.get_layer(name).trainable_weights]
     # mmzoo's own loader accepts it: the tokenizer ops are on the allowlist, tensorflow_text is imported
     served = mmzoo.load(savedmodel).signatures["serve"](review=TEXTS, poster=x["poster"])
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-6)
 
 
-def test_reloaded_encoder_trains_the_same_weights(model, tmp_path):
-    path = str(tmp_path / "m.keras")
-    model.save(path)
-    reloaded = mmzoo.load(path)
-    for name in ("review_encoder", "poster_encoder"):
-        before = [w.path for w in model.get_layer(name).trainable_weights]
-        assert [w.path for w in reloaded.get_layer(name).trainable_weights] == before
+@pytest.fixture(scope="module")
+def text_model(hub_presets):
+    specs = [mmzoo.Text("review", sequence_length=6)]
+    encoders = {"review": ("keras_hub", {"preset": hub_presets["bert"], "freeze": True})}
+    return mmzoo.build_model("early_fusion", specs, mmzoo.Classification(2), encoders=encoders)
 
 
-def test_tflite_takes_token_ids_with_a_tokenizer_json_beside_it(model, tmp_path):
+@pytest.mark.parametrize("format", ["tflite", "onnx"])
+def test_tflite_and_onnx_take_token_ids_with_a_tokenizer_json_beside_them(text_model, format, tmp_path):
     """The Hugging Face tokenizer.json gives the in-graph tokenizer's ids; the core matches the model."""
     from mmzoo.artifacts.hf_tokenizer import hf_tokenize, read_hf_tokenizer
     from mmzoo.artifacts.runtime import predict_from_artifact
 
-    path = str(tmp_path / "m.tflite")
-    mmzoo.export(model, path, format="tflite")
+    path = str(tmp_path / f"m.{format}")
+    mmzoo.export(text_model, path, format=format)
     contract = read_hf_tokenizer(path + ".review.tokenizer.json")
     texts = list(TEXTS) + ["Dull, DULL... dog?", "", "ａ film"]
-    in_graph = np.asarray(model.get_layer("review_tokenizer")(np.array(texts, dtype=object)))
+    in_graph = np.asarray(text_model.get_layer("review_tokenizer")(np.array(texts, dtype=object)))
     np.testing.assert_array_equal(hf_tokenize(texts, contract), in_graph)
-    x = _inputs()
-    out = predict_from_artifact(path, x)["probabilities"]
-    np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=1e-5)
-
-
-def test_onnx_of_a_text_model(hub_presets, tmp_path):
-    from mmzoo.artifacts.runtime import predict_from_artifact
-
-    specs = [mmzoo.Text("review", sequence_length=6)]
-    encoders = {"review": ("keras_hub", {"preset": hub_presets["bert"], "freeze": True})}
-    model = mmzoo.build_model("early_fusion", specs, mmzoo.Classification(2), encoders=encoders)
-    path = str(tmp_path / "m.onnx")
-    mmzoo.export(model, path, format="onnx")
-    out = predict_from_artifact(path, {"review": TEXTS})["probabilities"]
-    np.testing.assert_allclose(out, model.predict({"review": TEXTS}, verbose=0), atol=1e-5)
+    out = predict_from_artifact(path, {"review": TEXTS})["probabilities"]  # strings, tokenized with the file
+    np.testing.assert_allclose(out, text_model.predict({"review": TEXTS}, verbose=0), atol=1e-5)
 
 
 def test_clip_towers_and_zero_shot(hub_presets):
