@@ -114,10 +114,7 @@ class KerasHubEncoder(Encoder):
             None: 5e-5 when the backbone's own weights train, the model's
             rate for LoRA factors.
 
-    Example:
-        >>> # doctest: +SKIP
-        >>> enc = {"review": ("keras_hub", {"preset": "bert_tiny_en_uncased", "trainable_blocks": 1})}
-        >>> model = mmzoo.build_model("early_fusion", [mmzoo.Text("review")], task, encoders=enc)
+    Usage: docs/pretrained.md (tiny presets written offline, and real preset names).
     """
 
     file_arguments = ("preset",)

@@ -69,10 +69,7 @@ def zero_shot_classifier(preset, image, class_names, templates=DEFAULT_TEMPLATES
         A `mmzoo.MultimodalModel` with a `Classification(class_names=...)`
         task: image in, `probabilities` out.
 
-    Example:
-        >>> # doctest: +SKIP
-        >>> model = zero_shot_classifier("clip_vit_base_patch32_224", mmzoo.Image("photo", shape=(224, 224, 3)),
-        ...                              ["cat", "dog"], templates=["a photo of a {}.", "a drawing of a {}."])
+    Usage: docs/pretrained.md (tiny presets written offline, and real preset names).
     """
     from mmzoo.encoders.hub_preprocessing import HubTokenizer, require_keras_hub
     from mmzoo.encoders.keras_hub import KerasHubEncoder
