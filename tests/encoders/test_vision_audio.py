@@ -139,9 +139,9 @@ def test_imagenet_weights_offline_name_the_file_and_the_cache(tmp_path, monkeypa
 
     monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path))  # KERAS_HOME, read by Keras at import
     monkeypatch.setattr(file_utils, "urlretrieve", offline)
-    expected = os.path.join(str(tmp_path), "models", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    expected = os.path.join(str(tmp_path), "models", "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5")
     with pytest.raises(OSError, match="put it at " + re.escape(expected)) as error:
-        ApplicationEncoder("resnet50", weights="imagenet")
+        ApplicationEncoder("mobilenet_v3_small", weights="imagenet")
     assert "network blocked by the test" in str(error.value) and "weights='<path to" in str(error.value)
 
 
