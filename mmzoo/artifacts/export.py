@@ -227,6 +227,11 @@ def load(path, trust=False):
         if path.endswith(".keras") or path.lower().endswith((".h5", ".hdf5")):
             import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
 
+            if path.endswith(".keras"):  # KerasHub classes resolve once keras_hub is imported
+                from mmzoo.artifacts.safety import import_optional_packages, read_keras_config
+
+                import_optional_packages(read_keras_config(path), path)
+
             return keras.saving.load_model(path, safe_mode=False)
         raise ValueError(f"Cannot load '{path}': expected a .keras file or a SavedModel directory.")
     return _load_keras_checked(path)
