@@ -33,6 +33,7 @@ SLOW = {
     "docs/datasets.md",
     "docs/data.md",
     "docs/video.md",
+    "docs/pretrained.md",
 }
 # files whose examples read the real datasets under $MMZOO_DATA
 NEEDS_DATA = {"docs/datasets.md"}
