@@ -57,13 +57,15 @@ def run(args):
             "sequence_length": models.SEQUENCE_LENGTH,
             "batch": models.BATCH,
             "classes": models.CLASSES,
+            "torch_omp_wait_policy": args.omp_wait_policy,
             "optimizer": f"AdamW(learning_rate={models.LEARNING_RATE}, weight_decay={models.WEIGHT_DECAY})",
         },
         "load_average": {"start": loadavg()},
     }
     env = {"CUDA_VISIBLE_DEVICES": "-1"}
     keras_w = Worker("keras", args.threads, env)
-    torch_w = Worker("torch", args.threads, env)
+    torch_env = {**env, "OMP_WAIT_POLICY": args.omp_wait_policy} if args.omp_wait_policy != "default" else env
+    torch_w = Worker("torch", args.threads, torch_env)
     try:
         record["versions"] = {
             **{k: v for k, v in keras_w("info").items() if k != "ok"},
@@ -125,6 +127,13 @@ def parse_args(argv=None):
     parser.add_argument("--tiny", action="store_true", help="a one-layer toy model, one short round (tests)")
     parser.add_argument("--jit", nargs="+", type=lambda v: v == "True", default=[False, True], help="Keras jit_compile")
     parser.add_argument("--torch-configs", nargs="+", default=["eager", "compile"], choices=("eager", "compile"))
+    parser.add_argument(
+        "--omp-wait-policy",
+        default="PASSIVE",
+        choices=("PASSIVE", "ACTIVE", "default"),
+        help="OMP_WAIT_POLICY of the PyTorch worker (PASSIVE: OpenMP threads sleep at barriers instead of "
+        "spinning, which keeps PyTorch from stalling when other processes share the cores)",
+    )
     parser.add_argument("--no-mmzoo", dest="mmzoo", action="store_false", help="KerasHub alone on the Keras side")
     parser.add_argument("--report-only", action="store_true", help="regenerate the report from the JSON")
     args = parser.parse_args(argv)
