@@ -206,11 +206,42 @@ def check_keras_archive(path, data=None):
                 f"Refusing to load '{path}': the archive has no config.json "
                 f"(members: {', '.join(sorted(names)[:10]) or 'none'})."
             )
-        problems = config_problems(parse_json(read_member(archive, "config.json", path), path, "config.json"))
+        config = parse_json(read_member(archive, "config.json", path), path, "config.json")
+        import_optional_packages(config, path)
+        problems = config_problems(config)
         if WEIGHTS_MEMBER in names:
             problems += weights_problems(archive, path)
     if problems:
         _refuse(path, problems)
+
+
+# Optional packages whose classes a saved mmzoo model may hold (KerasHub backbones and tokenizers):
+# imported only when a config names one of their modules, so that the allowlist can resolve
+# those classes as registered by this process; never a module named in the file itself.
+OPTIONAL_PACKAGES = {"keras_hub": 'pip install "mmzoo[hub]"'}
+
+
+def import_optional_packages(config, path):
+    """Imports each of `OPTIONAL_PACKAGES` that `config` names a module of; an ImportError naming the extra."""
+    import importlib
+
+    named, stack = set(), [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            module = node.get("module")
+            if isinstance(module, str) and module.split(".")[0] in OPTIONAL_PACKAGES:
+                named.add(module.split(".")[0])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    for package in sorted(named):
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise ImportError(
+                f"'{path}' holds {package} layers (a pretrained encoder); install them: {OPTIONAL_PACKAGES[package]}."
+            ) from None
 
 
 def open_keras_archive(path, data=None):

@@ -41,6 +41,18 @@ def build_encoder(spec, choice, sequences=False):
     return builder.from_spec(spec, name=f"{spec.name}_encoder", **options)
 
 
+def tokenizes_text(choice):
+    """Whether encoder `choice` (name, `(name, options)` or layer) brings its own text tokenizer.
+
+    Such an encoder (registered with `raw_text=True`, e.g. "keras_hub") turns the
+    raw strings into token ids itself, so its `Text` input needs no adapted vocabulary.
+    """
+    if isinstance(choice, keras.layers.Layer):
+        return hasattr(choice, "preprocess_input")
+    name = choice[0] if isinstance(choice, (tuple, list)) else choice
+    return isinstance(name, str) and name in ENCODERS and bool(ENCODERS.meta(name).get("raw_text"))
+
+
 def check_inputs(inputs, encoders):
     if isinstance(inputs, Spec):
         inputs = [inputs]
@@ -61,7 +73,8 @@ def check_inputs(inputs, encoders):
     if unknown:
         raise ValueError(f"encoders= names unknown input(s) {', '.join(unknown)}; inputs are {', '.join(names)}.")
     for spec in inputs:
-        spec.check_ready()
+        if not tokenizes_text((encoders or {}).get(spec.name)):
+            spec.check_ready()
     return inputs
 
 
@@ -82,7 +95,9 @@ def build_branches(
     for spec in inputs:
         x = keras_inputs[spec.name] = spec.input()
         encoder = build_encoder(spec, encoders.get(spec.name), sequences=sequences)
-        features[spec.name] = encoder(spec.preprocess(x))
+        # An encoder may bring its own preprocessing (a pretrained model's tokenizer); else the spec's.
+        preprocess = getattr(encoder, "preprocess_input", None)
+        features[spec.name] = encoder(preprocess(spec, x) if preprocess else spec.preprocess(x))
     presence = None
     if missing_modalities:
         presence = {}
@@ -161,5 +176,7 @@ def finish_model(keras_inputs, outputs, inputs, task, name, compile=True, learni
         inputs=keras_inputs, outputs=outputs, name=name, specs=[s.get_config() for s in inputs], task=task.get_config()
     )
     if compile:
-        task.compile(model, learning_rate=learning_rate)
+        from mmzoo.training.warmup import default_optimizer
+
+        task.compile(model, optimizer=default_optimizer(model, learning_rate), learning_rate=learning_rate)
     return model

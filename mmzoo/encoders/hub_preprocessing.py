@@ -1,0 +1,126 @@
+"""KerasHub text preprocessing inside the model graph, saved and reloaded in the right order.
+
+A KerasHub preprocessor (tokenizer + packer) dropped into a functional model
+builds and predicts, but `keras.saving.load_model` of that model fails ("No
+vocabulary has been set for WordPieceTokenizer"): Keras rebuilds the graph by
+calling every layer on symbolic inputs *before* it restores assets, and the
+tokenizer's vocabulary is an asset. `HubTokenizer` owns the preprocessor and
+answers the symbolic call from its own `compute_output_spec` (the output is
+always `(batch, sequence_length)` int32 token ids), so the rebuild never runs
+the tokenizer; Keras then restores the tokenizer's vocabulary through the
+tokenizer's own `load_assets`, before the first real call. No KerasHub
+internals are patched.
+
+KerasHub itself is imported only when a `HubTokenizer` is built: `import mmzoo`
+never imports it.
+"""
+
+import keras
+
+HUB_EXTRA = 'pip install "mmzoo[hub]"'
+
+
+def require_keras_hub(what="KerasHub presets"):
+    """`keras_hub`, imported now; an `ImportError` naming the extra to install if it is missing."""
+    try:
+        import keras_hub
+    except ImportError as error:  # pragma: no cover - the test extra installs it
+        raise ImportError(f"{what} need the keras-hub package: {HUB_EXTRA}.") from error
+    return keras_hub
+
+
+def preset_files(preset):
+    """`{"tokenizer", "image_converter", "audio_converter"}` -> whether `preset` holds that file."""
+    require_keras_hub()
+    from keras_hub.src.utils.preset_utils import check_file_exists
+
+    return {
+        kind: bool(check_file_exists(preset, f"{kind}.json"))
+        for kind in ("tokenizer", "image_converter", "audio_converter")
+    }
+
+
+@keras.saving.register_keras_serializable(package="mmzoo")
+class HubTokenizer(keras.layers.Layer):
+    """Raw strings `(batch,)` -> int32 token ids `(batch, sequence_length)` with a KerasHub tokenizer.
+
+    The preset's tokenizer, then the start and end tokens the backbone was
+    trained with (`[CLS] ... [SEP]` for BERT, `<s> ... </s>` for RoBERTa) and
+    padding with `pad_token_id` (KerasHub's `StartEndPacker`, as the
+    preset's own preprocessors pack one segment). Longer texts are cut to
+    `sequence_length` tokens, start and end tokens included.
+
+    `preset` is read once, at construction (a name KerasHub downloads and
+    caches, or a local preset directory); `get_config` holds the serialized
+    tokenizer instead, and the `.keras` file holds its vocabulary as the
+    tokenizer's asset, so loading a model never opens the preset.
+
+    Args:
+        preset: a KerasHub preset name, local directory or handle.
+        sequence_length: tokens per sample, start/end tokens included.
+        tokenizer: a KerasHub tokenizer or its serialized config (instead of
+            `preset`; what `from_config` passes).
+
+    Example:
+        >>> # doctest: +SKIP
+        >>> HubTokenizer("bert_tiny_en_uncased", sequence_length=8)(["a good film"]).shape
+        TensorShape([1, 8])
+    """
+
+    def __init__(self, preset=None, sequence_length=64, tokenizer=None, **kwargs):
+        super().__init__(**kwargs)
+        keras_hub = require_keras_hub("HubTokenizer")
+        if (preset is None) == (tokenizer is None):
+            raise ValueError(f"HubTokenizer '{self.name}': pass exactly one of preset= or tokenizer=.")
+        if preset is not None:
+            if not preset_files(preset)["tokenizer"]:
+                raise ValueError(
+                    f"HubTokenizer '{self.name}': preset {preset!r} has no tokenizer (tokenizer.json), so "
+                    f"it is not a text preset. Use it for an Image input, or pick a text preset."
+                )
+            tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+        elif isinstance(tokenizer, dict):
+            tokenizer = keras.layers.deserialize(tokenizer)
+        if int(sequence_length) < 3:
+            raise ValueError(
+                f"HubTokenizer '{self.name}': sequence_length={sequence_length} leaves no room for text "
+                f"between the start and end tokens; pass 3 or more."
+            )
+        self.tokenizer = tokenizer
+        self.sequence_length = int(sequence_length)
+
+    @property
+    def pad_token_id(self):
+        return int(getattr(self.tokenizer, "pad_token_id", 0) or 0)
+
+    def special_ids(self):
+        """`(start, end, pad)` token ids (start/end None where the tokenizer has none)."""
+        return (
+            getattr(self.tokenizer, "start_token_id", None),
+            getattr(self.tokenizer, "end_token_id", None),
+            self.pad_token_id,
+        )
+
+    def build(self, input_shape):
+        self.built = True  # the packer is made at call time, once the vocabulary (an asset) is set
+
+    def call(self, x):
+        from keras_hub.layers import StartEndPacker
+
+        start, end, pad = self.special_ids()
+        packer = StartEndPacker(
+            sequence_length=self.sequence_length, start_value=start, end_value=end, pad_value=pad, dtype="int32"
+        )
+        return keras.ops.cast(packer(self.tokenizer(x)), "int32")
+
+    def compute_output_spec(self, x):
+        # Answered without running the tokenizer: while Keras rebuilds a saved graph its vocabulary
+        # (an asset) is not restored yet.
+        return keras.KerasTensor((x.shape[0], self.sequence_length), dtype="int32")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sequence_length": self.sequence_length,
+            "tokenizer": keras.layers.serialize(self.tokenizer),
+        }

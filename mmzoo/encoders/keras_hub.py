@@ -1,0 +1,299 @@
+"""Pretrained encoders from KerasHub presets: text, image and the two towers of CLIP.
+
+`encoders={"review": ("keras_hub", {"preset": "bert_base_en_uncased"})}` puts
+the preset's backbone behind input `review`; the modality follows the input:
+a `Text` input gets the preset's tokenizer inside the graph
+(`mmzoo.encoders.hub_preprocessing.HubTokenizer`, the model still takes raw
+strings), an `Image` input the preset's image converter (resizing and pixel
+scaling). A CLIP preset gives the text tower to a `Text` input and the vision
+tower to an `Image` input (pooled and projected as CLIP trained them).
+
+A preset is a KerasHub preset name (downloaded and cached by KerasHub when the
+machine is online), a local preset directory (what `save_to_preset` writes),
+or a handle KerasHub accepts ("kaggle://...", "hf://..."). It is read once:
+the encoder's config holds the backbone's config, the `.keras` file its
+weights, so loading a model never opens the preset (`file_arguments`).
+"""
+
+import keras
+from keras import ops
+
+from mmzoo.encoders.base import Encoder, spatial_tokens
+from mmzoo.encoders.hub_preprocessing import HubTokenizer, preset_files, require_keras_hub
+from mmzoo.encoders.sequence_input import masked_mean
+from mmzoo.registry import register_encoder
+
+POOLINGS = ("auto", "first", "mean")
+DEFAULT_LEARNING_RATE = 5e-5  # fine-tuning rate of pretrained backbones (Devlin et al. 2019: 2e-5..5e-5)
+# Attribute names under which KerasHub backbones keep their stack of blocks (BERT-like text backbones:
+# transformer_layers; ViT's encoder and CLIP's towers: encoder_layers).
+BLOCK_ATTRIBUTES = ("transformer_layers", "encoder_layers")
+# Dual-encoder backbones (CLIP, SigLIP): per tower, the sub-models applied in order.
+TOWER_PARTS = ("encoder", "pooler", "projection")
+TOWER_PREFIX = {"text": "text", "image": "vision"}
+
+
+def load_tower(backbone, modality):
+    """The layers the encoder keeps: `[backbone]`, or for a CLIP preset `[encoder, pooler, projection]` of one tower.
+
+    The other tower is dropped: a `Text` input's encoder holds no vision weights.
+    """
+    prefix = TOWER_PREFIX[modality]
+    if not (hasattr(backbone, "text_encoder") and hasattr(backbone, "vision_encoder")):
+        return [backbone]
+    parts = [getattr(backbone, f"{prefix}_{part}", None) for part in TOWER_PARTS]
+    if any(part is None for part in parts):
+        raise ValueError(
+            f"{type(backbone).__name__} is a dual encoder whose {prefix} tower is not an encoder, pooler "
+            f"and projection as in CLIP; mmzoo takes the towers of CLIP presets only."
+        )
+    return parts
+
+
+def find_blocks(layer):
+    """The stack of transformer blocks of a KerasHub backbone (searched breadth-first), or []."""
+    queue = [layer]
+    while queue:
+        current = queue.pop(0)
+        for attribute in BLOCK_ATTRIBUTES:
+            blocks = getattr(current, attribute, None)
+            if isinstance(blocks, (list, tuple)) and blocks and isinstance(blocks[0], keras.layers.Layer):
+                return list(blocks)
+        queue.extend(current._flatten_layers(include_self=False, recursive=False))
+    return []
+
+
+@register_encoder(
+    "keras_hub",
+    modalities=("text", "image"),
+    paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, ...) as pretrained encoders",
+    raw_text=True,
+)
+class KerasHubEncoder(Encoder):
+    """A KerasHub backbone (pretrained) as an mmzoo encoder: pooled vector or token/patch sequence.
+
+    Text: token ids from the `HubTokenizer` in front of it (`preprocess_input`
+    puts it there); the padding mask is `token_ids != pad_token_id`. Pooled
+    output ("auto"): the backbone's `pooled_output` where it has one (BERT),
+    else the first token ([CLS] / `<s>`). Images: `[0, 1]` pixels from the
+    `Image` spec, scaled to 0-255 and through the preset's image converter;
+    pooled: the class token of ViT-like backbones, the global average of CNN
+    feature maps. CLIP: the tower's own pooling and projection.
+    `return_sequences=True` gives `(batch, steps, width)`: tokens (zero at
+    padding, as every mmzoo sequence encoder), ViT patches, or CNN positions.
+
+    Fine-tuning: `freeze=True` freezes the backbone; `trainable_blocks=n`
+    freezes it except its top `n` transformer blocks; `lora_rank=r` runs
+    KerasHub's `enable_lora(r)` (only the LoRA factors of the attention's
+    query and value train). The settings are in the config, so a reloaded
+    model trains the same weights. A model whose encoder trains gets warm-up
+    and gradient clipping by default (`mmzoo.training.warmup`).
+
+    Args:
+        preset: a KerasHub preset name, local preset directory or handle
+            (read once; never stored in the config).
+        modality: "text" or "image" (set by `from_spec` from the input).
+        tower: the serialized layers the encoder runs (what `from_config` passes).
+        converter: serialized image converter config (images).
+        pad_token_id: the tokenizer's padding id (text).
+        pooling: "auto", "first" (first token) or "mean" (masked mean).
+        return_sequences: return the token/patch sequence.
+        freeze: freeze the whole backbone.
+        trainable_blocks: train only the top N blocks of the backbone.
+        lora_rank: train only LoRA factors of this rank.
+        units: optional Dense projection to this size (None: the backbone's width).
+        dropout: dropout on the output.
+        learning_rate: the learning rate of this backbone in the default
+            optimizer (a `SplitOptimizer`; the rest trains at the model's).
+            None: 5e-5 when the backbone's own weights train, the model's
+            rate for LoRA factors.
+
+    Example:
+        >>> # doctest: +SKIP
+        >>> enc = {"review": ("keras_hub", {"preset": "bert_tiny_en_uncased", "trainable_blocks": 1})}
+        >>> model = mmzoo.build_model("early_fusion", [mmzoo.Text("review")], task, encoders=enc)
+    """
+
+    file_arguments = ("preset",)
+
+    def __init__(
+        self,
+        preset=None,
+        modality="text",
+        tower=None,
+        converter=None,
+        pad_token_id=0,
+        pooling="auto",
+        return_sequences=False,
+        freeze=False,
+        trainable_blocks=None,
+        lora_rank=None,
+        units=None,
+        dropout=0.0,
+        learning_rate=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        keras_hub = require_keras_hub("The keras_hub encoder")
+        if modality not in TOWER_PREFIX:
+            raise ValueError(f"Encoder '{self.name}': modality must be 'text' or 'image'; received {modality!r}.")
+        if pooling not in POOLINGS:
+            raise ValueError(f"Encoder '{self.name}': pooling must be one of {POOLINGS}; received {pooling!r}.")
+        if (preset is None) == (tower is None):
+            raise ValueError(f"Encoder '{self.name}': pass preset= (a KerasHub preset name or directory).")
+        if sum(bool(x) for x in (freeze, trainable_blocks is not None, lora_rank)) > 1:
+            raise ValueError(
+                f"Encoder '{self.name}': freeze, trainable_blocks and lora_rank are alternatives; "
+                f"received freeze={freeze}, trainable_blocks={trainable_blocks}, lora_rank={lora_rank}."
+            )
+        self._preset = preset
+        self.modality = modality
+        if preset is not None:
+            tower, converter, pad_token_id = self._from_preset(keras_hub, preset, modality)
+        self.tower = [
+            layer if isinstance(layer, keras.layers.Layer) else keras.layers.deserialize(layer) for layer in tower
+        ]
+        if isinstance(converter, dict):
+            converter = keras.layers.deserialize(converter)
+        self.converter = converter
+        self.pad_token_id = int(pad_token_id)
+        self.pooling = pooling
+        self.return_sequences = return_sequences
+        self.freeze = bool(freeze)
+        self.trainable_blocks = trainable_blocks
+        self.lora_rank = lora_rank
+        self.units = units
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.proj = None if units is None else keras.layers.Dense(units, name="proj")
+        self.drop = keras.layers.Dropout(dropout)
+        self._apply_trainability()
+
+    def _from_preset(self, keras_hub, preset, modality):
+        files = preset_files(preset)
+        needed = "tokenizer" if modality == "text" else "image_converter"
+        if not files[needed]:
+            has = [kind for kind, present in files.items() if present] or ["neither tokenizer nor converter"]
+            raise ValueError(
+                f"Encoder '{self.name}': preset {preset!r} has no {needed}.json, so it cannot encode "
+                f"{modality} input; it has: {', '.join(has)}. Use a {modality} preset (e.g. "
+                f"{'bert_tiny_en_uncased' if modality == 'text' else 'vit_base_patch16_224_imagenet'})."
+            )
+        tower = load_tower(keras_hub.models.Backbone.from_preset(preset), modality)
+        if modality == "text":
+            tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+            return tower, None, tokenizer.pad_token_id
+        return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0
+
+    def _apply_trainability(self):
+        blocks = find_blocks(self.tower[0])
+        if self.trainable_blocks is not None:
+            n = int(self.trainable_blocks)
+            if not blocks or not 0 <= n <= len(blocks):
+                raise ValueError(
+                    f"Encoder '{self.name}': trainable_blocks={n}, but the {type(self.tower[0]).__name__} backbone "
+                    f"has {len(blocks)} transformer blocks; pass 0..{len(blocks)}, or freeze=True."
+                )
+            for layer in self.tower:
+                layer.trainable = False
+            for block in blocks[len(blocks) - n :]:
+                block.trainable = True
+        elif self.lora_rank:
+            for layer in self.tower[1:]:
+                layer.trainable = False
+            self.tower[0].enable_lora(int(self.lora_rank))
+            for variable in self.tower[0].trainable_weights:  # Keras leaves the adapted layers' biases trainable
+                if "lora_kernel" not in variable.path:
+                    variable.trainable = False
+        elif self.freeze:
+            for layer in self.tower:
+                layer.trainable = False
+
+    @classmethod
+    def from_spec(cls, spec, **options):
+        if spec.modality not in TOWER_PREFIX:
+            raise ValueError(f"The keras_hub encoder takes text or image input; '{spec.name}' is {spec.modality}.")
+        return cls(modality=spec.modality, **options)
+
+    def preprocess_input(self, spec, x):
+        """The in-graph preprocessing of input `spec` for this encoder (the preset's tokenizer for text)."""
+        if spec.modality == "text" and not spec.token_ids:
+            if self._preset is None:
+                raise ValueError(f"Encoder '{self.name}' was rebuilt from a config: it has no preset to tokenize with.")
+            return HubTokenizer(self._preset, sequence_length=spec.sequence_length, name=f"{spec.name}_tokenizer")(x)
+        return spec.preprocess(x)
+
+    @property
+    def backbone_learning_rate(self):
+        """This backbone's learning rate in the default optimizer; None: the model's."""
+        if self.learning_rate is not None:
+            return float(self.learning_rate)
+        return None if self.lora_rank else DEFAULT_LEARNING_RATE
+
+    @property
+    def transformer(self):
+        """Whether the backbone is a stack of transformer blocks (warm-up and clipping help it)."""
+        return bool(find_blocks(self.tower[0]))
+
+    def _images(self, x):
+        x = ops.cast(x, "float32")
+        if x.shape[-1] == 1:
+            x = ops.concatenate([x, x, x], axis=-1)
+        return self.converter(x * 255.0)
+
+    def _encode(self, x, training):
+        """`(sequence, mask, pooled)` of the backbone/tower on the preprocessed input."""
+        encoder, rest = self.tower[0], self.tower[1:]
+        if self.modality == "text":
+            ids = ops.cast(x, "int32")
+            mask = ops.not_equal(ids, self.pad_token_id)
+            names = encoder.input.keys() if isinstance(encoder.input, dict) else ("token_ids",)
+            feed = {"token_ids": ids, "padding_mask": mask, "segment_ids": ops.zeros_like(ids)}
+            out = encoder({k: feed[k] for k in names}, training=training)
+        else:
+            ids = mask = None
+            out = encoder({"images": self._images(x)} if isinstance(encoder.input, dict) else self._images(x))
+        pooled = None
+        if isinstance(out, dict):
+            pooled = out.get("pooled_output")
+            out = out["sequence_output"]
+        feature_map = len(out.shape) == 4
+        if feature_map:  # a CNN's last feature map: one token per position
+            out = spatial_tokens(out)
+        if mask is None:
+            mask = ops.ones(ops.shape(out)[:2], "bool")
+        if rest:  # a CLIP tower: its pooler (the text pooler finds the end token) and projection
+            pooled = rest[0](out, ids) if self.modality == "text" else rest[0](out)
+            for layer in rest[1:]:
+                pooled = layer(pooled)
+        elif self.pooling == "mean" or (self.pooling == "auto" and pooled is None and feature_map):
+            pooled = masked_mean(out, mask)
+        elif self.pooling == "first" or pooled is None:
+            pooled = out[:, 0, :]
+        return out, mask, pooled
+
+    def call(self, x, training=None):
+        sequence, mask, pooled = self._encode(x, training)
+        if self.return_sequences:
+            out = sequence * ops.expand_dims(ops.cast(mask, sequence.dtype), -1)
+        else:
+            out = pooled
+        out = self.drop(out, training=training)
+        return out if self.proj is None else self.proj(out)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "modality": self.modality,
+            "tower": [keras.layers.serialize(layer) for layer in self.tower],
+            "converter": None if self.converter is None else keras.layers.serialize(self.converter),
+            "pad_token_id": self.pad_token_id,
+            "pooling": self.pooling,
+            "return_sequences": self.return_sequences,
+            "freeze": self.freeze,
+            "trainable_blocks": self.trainable_blocks,
+            "lora_rank": self.lora_rank,
+            "units": self.units,
+            "dropout": self.dropout,
+            "learning_rate": self.learning_rate,
+        }

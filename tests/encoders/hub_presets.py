@@ -1,0 +1,73 @@
+"""Tiny random-weight KerasHub presets written with `save_to_preset`, for offline tests of the real loading path."""
+
+import os
+import string
+
+WORDS = ["a", "good", "bad", "film", "the", "movie", "great", "dull", "photo", "of", "cat", "dog"]
+
+
+def bert_preset(folder):
+    """A 2-block BERT (width 8) with a WordPiece vocabulary of the special tokens and `WORDS`."""
+    import keras_hub
+
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s"]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocabulary),
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=16,
+    )
+    backbone.save_to_preset(folder)
+    tokenizer.save_to_preset(folder)
+    return folder
+
+
+def vit_preset(folder):
+    """A 2-block ViT on 32x32 images (patches of 8, width 8) with its image converter."""
+    import keras_hub
+
+    backbone = keras_hub.models.ViTBackbone(
+        image_shape=(32, 32, 3), patch_size=8, num_layers=2, num_heads=2, hidden_dim=8, mlp_dim=16
+    )
+    converter = keras_hub.layers.ViTImageConverter(image_size=(32, 32), scale=1 / 127.5, offset=-1.0)
+    backbone.save_to_preset(folder)
+    converter.save_to_preset(folder)
+    return folder
+
+
+def clip_preset(folder):
+    """A tiny CLIP (one block per tower, width 8, projection 8) with a character-level BPE tokenizer."""
+    import keras_hub
+
+    letters = list(string.ascii_lowercase)
+    vocabulary = {token: i for i, token in enumerate(letters + [c + "</w>" for c in letters] + ["ca"])}
+    vocabulary["<|startoftext|>"] = len(vocabulary)
+    vocabulary["<|endoftext|>"] = len(vocabulary)  # the highest id: CLIP's text pooler finds it by argmax
+    tokenizer = keras_hub.models.CLIPTokenizer(vocabulary=vocabulary, merges=["c a"])
+    vision = keras_hub.models.CLIPVisionEncoder(
+        patch_size=8, hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16, image_shape=(32, 32, 3)
+    )
+    text = keras_hub.models.CLIPTextEncoder(
+        vocabulary_size=len(vocabulary),
+        embedding_dim=8,
+        hidden_dim=8,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=16,
+        max_sequence_length=16,
+    )
+    backbone = keras_hub.models.CLIPBackbone(vision, text, projection_dim=8)
+    converter = keras_hub.layers.CLIPImageConverter(image_size=(32, 32), scale=1 / 255.0)
+    backbone.save_to_preset(folder)
+    tokenizer.save_to_preset(folder)
+    converter.save_to_preset(folder)
+    return folder
+
+
+def write_presets(root):
+    """`{"bert", "vit", "clip"}` -> preset directory under `root`."""
+    makers = {"bert": bert_preset, "vit": vit_preset, "clip": clip_preset}
+    return {name: make(os.path.join(root, name)) for name, make in makers.items()}
