@@ -15,6 +15,8 @@ learning rate and weight decay) on sparse/categorical cross-entropy from
 logits.
 """
 
+import tempfile
+
 import numpy as np
 
 CONFIG = {
@@ -59,11 +61,31 @@ def keras_backbone(config=CONFIG):
     return keras_hub.models.BertBackbone(**config)
 
 
-def build_keras(impl="keras_hub", config=CONFIG, jit_compile=False, preset=None):
-    """The Keras side, compiled with AdamW and cross-entropy from logits.
+def write_preset(folder, config=CONFIG):
+    """A random-weight KerasHub BERT preset in `folder` (what `save_to_preset` writes), with a WordPiece
+    vocabulary of `config["vocabulary_size"]` entries (BERT's special tokens, then made-up words)."""
+    import keras_hub
 
-    impl: "keras_hub" (KerasHub's `BertTextClassifier` on a fresh backbone, no preprocessor: token ids in)
-    or "mmzoo" (mmzoo's KerasHub encoder family loading the backbone written at `preset`).
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocabulary = special + [f"w{i}" for i in range(config["vocabulary_size"] - len(special))]
+    keras_backbone(config).save_to_preset(folder)
+    keras_hub.models.BertTokenizer(vocabulary=vocabulary).save_to_preset(folder)
+    return folder
+
+
+def adamw():
+    import keras
+
+    return keras.optimizers.AdamW(LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+
+
+def build_keras(impl="keras_hub", config=CONFIG, jit_compile=False, preset=None):
+    """The Keras side, compiled with cross-entropy and AdamW (mmzoo's default optimizer for "mmzoo_default").
+
+    impl: "keras_hub" (KerasHub's `BertTextClassifier` on a fresh backbone, no preprocessor: token ids in);
+    "mmzoo" (mmzoo's public API: `build_model` with the "keras_hub" encoder on the preset written at `preset`,
+    a `Text` input of token ids, the head right on the pooled output, compiled by the task with AdamW); or
+    "mmzoo_default" (the same model compiled as `build_model` compiles it by default).
     """
     import keras
 
@@ -72,19 +94,40 @@ def build_keras(impl="keras_hub", config=CONFIG, jit_compile=False, preset=None)
 
         model = keras_hub.models.BertTextClassifier(keras_backbone(config), CLASSES, preprocessor=None)
         model.compile(
-            optimizer=keras.optimizers.AdamW(LEARNING_RATE, weight_decay=WEIGHT_DECAY),
+            optimizer=adamw(),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             jit_compile=jit_compile,
         )
         return model
-    if impl == "mmzoo":
-        return build_mmzoo(preset, jit_compile)
-    raise ValueError(f"impl={impl!r}: expected 'keras_hub' or 'mmzoo'.")
+    if impl in ("mmzoo", "mmzoo_default"):
+        return build_mmzoo(preset, config, jit_compile, default_optimizer=impl == "mmzoo_default")
+    raise ValueError(f"impl={impl!r}: expected 'keras_hub', 'mmzoo' or 'mmzoo_default'.")
 
 
-def build_mmzoo(preset, jit_compile=False):
-    """mmzoo's public API on the preset: a text classifier on token ids (filled in once the family exists)."""
-    raise NotImplementedError("mmzoo's KerasHub encoder family is not on this branch yet")
+def build_mmzoo(preset, config=CONFIG, jit_compile=False, default_optimizer=False):
+    """A text classifier on token ids through mmzoo's public API and its KerasHub encoder family.
+
+    Same network as `BertForSequenceClassification`: the backbone's pooled output, dropout, a linear layer
+    (the task's head; its softmax is the only addition, no parameters).
+    """
+    import mmzoo
+    from mmzoo.training.warmup import default_optimizer as mmzoo_optimizer
+
+    text = mmzoo.Text(
+        "text", vocabulary_size=config["vocabulary_size"], sequence_length=SEQUENCE_LENGTH, token_ids=True
+    )
+    task = mmzoo.Classification(num_classes=CLASSES)
+    model = mmzoo.build_model(
+        "early_fusion",
+        [text],
+        task,
+        encoders={"text": ("keras_hub", {"preset": preset, "dropout": config["dropout"]})},
+        head_units=(),
+        compile=False,
+    )
+    optimizer = mmzoo_optimizer(model, 1e-3) if default_optimizer else adamw()
+    task.compile(model, optimizer=optimizer, jit_compile=jit_compile)
+    return model
 
 
 # ---- PyTorch -----------------------------------------------------------------------------------
@@ -158,8 +201,14 @@ def keras_slot(cmd):
     import tensorflow as tf
 
     config, length, batch = _sizes(cmd)
-    model = build_keras(cmd["impl"], config, jit_compile=cmd.get("jit", False), preset=cmd.get("preset"))
-    batches = {b: arrays(b, length, config["vocabulary_size"]) for b in {batch, cmd.get("infer_batch", BATCH)}}
+    preset = cmd["impl"].startswith("mmzoo")
+    with tempfile.TemporaryDirectory(prefix="bert_preset_") as folder:  # read once, by the encoder
+        path = write_preset(folder, config) if preset else None
+        model = build_keras(cmd["impl"], config, jit_compile=cmd.get("jit", False), preset=path)
+    batches = {}
+    for b in {batch, cmd.get("infer_batch", BATCH)}:
+        x, y = arrays(b, length, config["vocabulary_size"])
+        batches[b] = ({"text": x["token_ids"]} if preset else x), y  # mmzoo: the mask is ids != [PAD]
     train = tf.data.Dataset.from_tensors(batches[batch]).repeat().prefetch(2)
     slot = {"model": model, "batches": batches, "train_ds": train, "train_batch": batch, "impl": cmd["impl"]}
     return slot, {"params": int(model.count_params()), "jit_compile": bool(model.jit_compile)}
