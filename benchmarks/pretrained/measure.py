@@ -37,11 +37,13 @@ def variants(args):
     (without `jit_compile`), the same network without mmzoo around it.
     """
     keras_side = []
-    if args.mmzoo:
+    if args.mmzoo and "mmzoo" in args.keras:
         keras_side += [(f"mmzoo, jit_compile={jit}", {"impl": "mmzoo", "jit": jit}) for jit in args.jit]
+    if args.mmzoo and "mmzoo_default" in args.keras:
         keras_side.append(("mmzoo, default optimizer", {"impl": "mmzoo_default", "jit": False}))
-    jits = [False] if args.mmzoo else args.jit
-    keras_side += [(f"KerasHub, jit_compile={jit}", {"impl": "keras_hub", "jit": jit}) for jit in jits]
+    if "keras_hub" in args.keras or not args.mmzoo:
+        jits = [False] if args.mmzoo else args.jit
+        keras_side += [(f"KerasHub, jit_compile={jit}", {"impl": "keras_hub", "jit": jit}) for jit in jits]
     torch_side = [(f"PyTorch {c}", {"impl": c}) for c in args.torch_configs]
     return keras_side, torch_side
 
@@ -171,6 +173,13 @@ def parse_args(argv=None):
         choices=("PASSIVE", "ACTIVE", "default"),
         help="OMP_WAIT_POLICY of the PyTorch worker (PASSIVE: OpenMP threads sleep at barriers instead of "
         "spinning, which keeps PyTorch from stalling when other processes share the cores)",
+    )
+    parser.add_argument(
+        "--keras",
+        nargs="+",
+        default=["mmzoo", "mmzoo_default", "keras_hub"],
+        choices=("mmzoo", "mmzoo_default", "keras_hub"),
+        help="Keras-side configurations (mmzoo with AdamW, mmzoo's default optimizer, KerasHub's classifier)",
     )
     parser.add_argument("--no-mmzoo", dest="mmzoo", action="store_false", help="KerasHub alone on the Keras side")
     parser.add_argument("--report-only", action="store_true", help="regenerate the report from the JSON")
