@@ -193,8 +193,8 @@ def main(argv=None):
     if args.report_only:
         with open(args.out) as f:
             record = json.load(f)
-        with open(args.report, "w") as f:
-            f.write(report.write(record, args.notes))
+        record["summary"] = report.summary(record)
+        save(record, args.out, args.report, lambda r: report.write(r, args.notes))
         return record
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         raise SystemExit("This benchmark needs torch and transformers: pip install -r benchmarks/requirements.txt")
