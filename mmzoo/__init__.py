@@ -34,6 +34,7 @@ _PUBLIC = {
     "build_model": ("mmzoo.models", "build_model"),
     "build_fusion_model": ("mmzoo.models", "build_fusion_model"),
     "encoder_model": ("mmzoo.models", "encoder_model"),
+    "zero_shot_classifier": ("mmzoo.models.zero_shot", "zero_shot_classifier"),
     "list_encoders": ("mmzoo.registry", "list_encoders"),
     "list_fusions": ("mmzoo.registry", "list_fusions"),
     "list_models": ("mmzoo.registry", "list_models"),
@@ -63,7 +64,7 @@ _PUBLIC = {
     "comparison_plots": ("mmzoo.plots.comparison", None),
 }
 # modules whose import registers layers a saved model can hold, beyond those the public names import
-_REGISTERING = ("mmzoo.artifacts.frontend",)
+_REGISTERING = ("mmzoo.artifacts.frontend", "mmzoo.training.warmup")
 
 __all__ = sorted(_PUBLIC)
 

@@ -123,12 +123,14 @@ def build_core(model, format):
                         f"format='savedmodel', or use an int text encoder."
                     )
                 text[name] = layer
+            elif kind == "HubTokenizer":  # a pretrained encoder's tokenizer (mmzoo.encoders.hub_preprocessing)
+                text[name] = layer
             elif kind == "MelSpectrogram":
                 audio[name] = substitute[id(layer)] = DFTLogMel.from_mel_spectrogram(layer)
     outer, feed = {}, []
     for name, tensor in zip(names, model.inputs):
         if name in text:
-            length = text[name].get_config()["output_sequence_length"]
+            length = getattr(text[name], "sequence_length", None) or text[name].get_config()["output_sequence_length"]
             outer[name] = keras.Input((length,), dtype="int32", name=name)
             substitute[id(text[name])] = lambda *args, _ids=outer[name], **kwargs: _ids
             feed.append(keras.Input(tuple(tensor.shape[1:]), dtype=tensor.dtype))  # never read

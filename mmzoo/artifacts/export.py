@@ -109,10 +109,52 @@ def export_savedmodel_with_metadata(model, path):
         "task": getattr(model, "task_config", None),
         "signature": signatures,
     }
+    imports = serving_imports(model)
+    if imports:  # e.g. KerasHub tokenizers: their kernels are registered by `import tensorflow_text`
+        metadata["serving_imports"] = imports
     os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
     with open(os.path.join(path, METADATA), "w") as f:
         json.dump(metadata, f, indent=2)
     return path
+
+
+# Modules a SavedModel's graph may need imported before `tf.saved_model.load` (they register op
+# kernels), and how to install them. `mmzoo.load` imports only names from this table, never a name read
+# from a file it did not check.
+SERVING_IMPORTS = {"tensorflow_text": 'pip install "mmzoo[hub]" (or tensorflow-text)'}
+
+
+def serving_imports(model):
+    """Modules a server must import before loading `model`'s SavedModel: `["tensorflow_text"]` for in-graph
+    KerasHub tokenizers (without it: "Op type not registered 'RegexSplitWithOffsets'"), else `[]`."""
+    from mmzoo.encoders.hub_preprocessing import HubTokenizer
+
+    found = any(isinstance(layer, HubTokenizer) for layer in model._flatten_layers(include_self=False))
+    return ["tensorflow_text"] if found else []
+
+
+def import_serving_modules(metadata, path, strict=True):
+    """Imports the `serving_imports` of a SavedModel's metadata that `SERVING_IMPORTS` knows.
+
+    Others are an error (`strict`) or left to the caller (`trust=True`: the user imports them).
+    """
+    import importlib
+
+    for name in (metadata or {}).get("serving_imports", []):
+        if name not in SERVING_IMPORTS:
+            if not strict:
+                continue
+            raise ValueError(
+                f"The SavedModel at '{path}' asks for module {name!r} before loading; mmzoo imports only "
+                f"{', '.join(SERVING_IMPORTS)}. Import it yourself and load with trust=True if you trust it."
+            )
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise ImportError(
+                f"The SavedModel at '{path}' needs {name} to load (its graph has text tokenizer ops): "
+                f"{SERVING_IMPORTS[name]}."
+            ) from None
 
 
 def _version():
@@ -177,7 +219,10 @@ def load(path, trust=False):
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
             raise ValueError(f"'{path}' is a directory but not a SavedModel (no saved_model.pb).")
-        return tf.saved_model.load(path) if trust else _load_savedmodel_checked(path)
+        if trust:
+            import_serving_modules(read_metadata(path), path, strict=False)
+            return tf.saved_model.load(path)
+        return _load_savedmodel_checked(path)
     if trust:
         if path.endswith(".keras") or path.lower().endswith((".h5", ".hdf5")):
             import mmzoo.models  # noqa: F401  (registers every layer a saved model can hold)
@@ -239,6 +284,7 @@ def _load_savedmodel_checked(path):
                     ]
                 )
             )
+        import_serving_modules(read_metadata(copy), path)
         loaded = tf.saved_model.load(copy)
     except BaseException:
         private_copy.remove(folder)

@@ -22,7 +22,13 @@ def core_feed(path, inputs):
     for name, info in metadata["inputs"].items():
         value = inputs[name]
         if info["kind"] == "token_ids" and value.dtype == object:
-            value = tokenize(list(value.reshape(-1)), metadata["contracts"][name])
+            contract = metadata["contracts"][name]
+            if contract.get("format") == "huggingface-tokenizers":  # a pretrained encoder's tokenizer
+                from mmzoo.artifacts.hf_tokenizer import hf_tokenize
+
+                value = hf_tokenize(list(value.reshape(-1)), contract)
+            else:
+                value = tokenize(list(value.reshape(-1)), contract)
         expected = tuple(info["shape"])
         if tuple(value.shape[1:]) != expected:
             described = "strings of shape (batch,) or " if info["kind"] == "token_ids" else ""

@@ -138,6 +138,41 @@ ALLOWED_OPS = frozenset(
         "While",
         "ZerosLike",
     }
+) | frozenset(
+    # Added deliberately for pretrained encoders (`mmzoo.encoders.keras_hub`): the ops of KerasHub's
+    # in-graph tokenizers (TensorFlow Text kernels: WordPiece for BERT-like presets, byte-pair for CLIP;
+    # the vocabulary is a constant or an in-memory hash table of the graph, the BPE cache an in-memory
+    # MutableHashTable, hence LookupTableInsertV2), the image converter's resize and CLIP's causal mask.
+    # Each maps tensors to tensors in memory: none opens, writes or lists files or runs Python.
+    # Collected from the SavedModels of BERT, ViT and CLIP presets (TF 2.21, TF Text 2.21, keras-hub 0.32);
+    # NormalizeUTF8 (strip_accents) and WordpieceTokenizeWithOffsets (the slower WordPiece path) are the
+    # same family. Loading such a SavedModel needs `import tensorflow_text` (the kernels live there).
+    {
+        "ArgMax",
+        "ArgMin",
+        "CaseFoldUTF8",
+        "FastWordpieceTokenizeWithOffsets",
+        "Fingerprint",
+        "GatherNd",
+        "LessEqual",
+        "LogicalNot",
+        "LookupTableInsertV2",
+        "MatrixBandPart",
+        "NormalizeUTF8",
+        "RaggedGather",
+        "RaggedRange",
+        "RegexSplitWithOffsets",
+        "ResizeBilinear",
+        "StringJoin",
+        "StringSplit",
+        "StringStrip",
+        "TensorScatterUpdate",
+        "UnsortedSegmentJoin",
+        "UnsortedSegmentMin",
+        "UnsortedSegmentSum",
+        "Where",
+        "WordpieceTokenizeWithOffsets",
+    }
 )
 
 # Ops of the `__inference__traced_save_*` function that TensorFlow traces into every SavedModel for its

@@ -38,9 +38,7 @@ def input_kinds(core):
 def write_sidecars(model, core, path, format, output_name, extra=None):
     """Writes the metadata and tokenizer contracts beside `path`; returns the metadata dict."""
     base = base_of(path)
-    tokenizers = {
-        name: write_contract(contract_from_layer(layer, name, format), base) for name, layer in core.text.items()
-    }
+    tokenizers = {name: _write_tokenizer(layer, name, base, format) for name, layer in core.text.items()}
     from mmzoo.artifacts.export import _version
 
     metadata = {
@@ -63,6 +61,23 @@ def write_sidecars(model, core, path, format, output_name, extra=None):
     return metadata
 
 
+def _write_tokenizer(layer, name, base, format):
+    """The mmzoo contract of a TextVectorization, or a Hugging Face tokenizer.json of a pretrained encoder's."""
+    if type(layer).__name__ == "HubTokenizer":
+        from mmzoo.artifacts.hf_tokenizer import write_hf_tokenizer
+
+        return write_hf_tokenizer(layer, name, base, format)
+    return write_contract(contract_from_layer(layer, name, format), base)
+
+
+def _read_tokenizer(path, files):
+    if files.get("format") == "huggingface-tokenizers":
+        from mmzoo.artifacts.hf_tokenizer import read_hf_tokenizer
+
+        return read_hf_tokenizer(path)
+    return read_contract(path)
+
+
 def read_sidecars(path):
     """The metadata of a TFLite/ONNX model mmzoo wrote, with loaded contracts under `contracts`; or None."""
     meta = metadata_path(path)
@@ -71,7 +86,7 @@ def read_sidecars(path):
     metadata = read_json_file(meta)  # bounded: a metadata file is never read whole if oversized
     folder = os.path.dirname(meta)
     metadata["contracts"] = {
-        name: read_contract(os.path.join(folder, files["tokenizer"]))
+        name: _read_tokenizer(os.path.join(folder, files["tokenizer"]), files)
         for name, files in metadata.get("tokenizers", {}).items()
     }
     return metadata

@@ -391,6 +391,15 @@ def main(argv=None):
         "to the CSV's folder), numbers, and the label column; inputs are inferred from the columns",
     )
     p.add_argument("--label", default=None, metavar="COLUMN", help="data.label: the label column of --data")
+    p.add_argument(
+        "--encoder",
+        dest="encoders",
+        action="append",
+        default=[],
+        metavar="INPUT=ENCODER",
+        help="encoders.INPUT: the encoder of one input (see `list`), e.g. review=keras_hub:PRESET for a "
+        "pretrained KerasHub preset (a name, downloaded once, or a local preset folder); repeatable",
+    )
     p.add_argument("--test", default=None, metavar="CSV", help="data.test: a test CSV with the same columns")
     p.add_argument(
         "--validation",

@@ -11,6 +11,7 @@ it). Adding a backbone is one `BACKBONES` entry. Registry metadata:
 
 import collections
 import os
+import re
 
 import keras
 from keras import ops
@@ -60,8 +61,9 @@ def _check_size(height, width, backbone, what, fix):
 class ApplicationEncoder(Encoder):
     """A `keras.applications` CNN backbone, global average pooled, then a Dense.
 
-    The backbone is built with `include_top=False` and random weights, or
-    with weights read from a local file; mmzoo never downloads weights. The
+    The backbone is built with `include_top=False` and random weights, the
+    ImageNet weights (`weights="imagenet"`, fetched into Keras's download
+    cache, `$KERAS_HOME/models`, on first use), or weights from a local file. The
     `Image` spec gives pixels in [0, 1]; the encoder converts them to what
     the backbone expects (0-255 for EfficientNet and MobileNetV3, which
     rescale themselves; BGR with the ImageNet mean subtracted for ResNet50)
@@ -75,9 +77,10 @@ class ApplicationEncoder(Encoder):
     Args:
         backbone: a `BACKBONES` name: "mobilenet_v3_small", "efficientnet_b0", "resnet50".
         units: size of the output features.
-        weights: None (random initialisation) or the path of a local `.h5` /
-            `.weights.h5` file of the backbone without its top (e.g. the
-            `*_notop.h5` ImageNet files, downloaded by you).
+        weights: None (random initialisation), "imagenet" (Keras's download
+            cache; offline, an error names the file and where to put it), or
+            the path of a local `.h5` / `.weights.h5` file of the backbone
+            without its top (e.g. the `*_notop.h5` ImageNet files).
         freeze: freeze the backbone (its weights are not trained and its
             BatchNorm runs in inference mode); the output Dense still trains.
             (Keras's own `trainable=False` freezes the whole encoder.)
@@ -118,12 +121,8 @@ class ApplicationEncoder(Encoder):
             raise ValueError(
                 f"{type(self).__name__} '{self.name}': unknown backbone {backbone!r}; choose from {', '.join(known)}."
             )
-        if isinstance(weights, str) and weights == "imagenet":
-            raise ValueError(
-                f"Encoder '{self.name}': mmzoo never downloads weights. Download the {backbone} "
-                f"no-top weights file yourself and pass weights='<path to the .h5 file>'."
-            )
-        if weights is not None and not os.path.isfile(os.fspath(weights)):
+        imagenet = isinstance(weights, str) and weights == "imagenet"
+        if weights is not None and not imagenet and not os.path.isfile(os.fspath(weights)):
             raise FileNotFoundError(
                 f"Encoder '{self.name}': {backbone} weights file {os.fspath(weights)!r} "
                 f"not found. Pass the path of a local .h5/.weights.h5 file, or weights=None."
@@ -135,12 +134,17 @@ class ApplicationEncoder(Encoder):
         self.return_sequences = return_sequences
         self.backbone_options = dict(backbone_options or {})
         entry = BACKBONES[backbone]
-        self.backbone = entry.constructor(
-            include_top=False,
-            weights=None if weights is None else os.fspath(weights),
-            input_shape=(None, None, 3),
-            **self.backbone_options,
-        )
+        try:
+            self.backbone = entry.constructor(
+                include_top=False,
+                weights="imagenet" if imagenet else None if weights is None else os.fspath(weights),
+                input_shape=(None, None, 3),
+                **self.backbone_options,
+            )
+        except Exception as error:
+            if not imagenet:
+                raise
+            raise imagenet_weights_error(self.name, backbone, error) from error
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.drop = keras.layers.Dropout(dropout)
         self.proj = keras.layers.Dense(units, activation="relu", name="proj")
@@ -207,6 +211,30 @@ class ApplicationEncoder(Encoder):
             "return_sequences": self.return_sequences,
             "backbone_options": dict(self.backbone_options),
         }
+
+
+def keras_cache_dir():
+    """Where `keras.utils.get_file` keeps downloaded weights: `$KERAS_HOME/models` (default `~/.keras/models`)."""
+    from keras.src.backend import config
+
+    base = os.path.expanduser(config.keras_home())
+    if not os.access(base, os.W_OK) and not os.access(os.path.dirname(base) or ".", os.W_OK):
+        base = os.path.join("/tmp", ".keras")  # where get_file falls back to
+    return os.path.join(base, "models")
+
+
+def imagenet_weights_error(name, backbone, error):
+    """An `OSError` for ImageNet weights that could not be fetched: the file, where to put it, the alternative."""
+    found = re.search(r"https?://\S+?\.h5", str(error))
+    url = found.group(0) if found else None
+    file = os.path.basename(url) if url else f"the {backbone} no-top .h5 file"
+    where = os.path.join(keras_cache_dir(), os.path.basename(url) if url else "")
+    return OSError(
+        f"Encoder '{name}': the ImageNet weights of {backbone} are not in Keras's cache and could not be "
+        f"downloaded ({type(error).__name__}: {str(error).splitlines()[0][:300]}). Offline, download "
+        f"{url or file} on a machine with network and put it at {where} (Keras's cache, under $KERAS_HOME), "
+        f"or pass weights='<path to {file}>'."
+    )
 
 
 def _register(name, entry):

@@ -61,10 +61,7 @@ class HubTokenizer(keras.layers.Layer):
         tokenizer: a KerasHub tokenizer or its serialized config (instead of
             `preset`; what `from_config` passes).
 
-    Example:
-        >>> # doctest: +SKIP
-        >>> HubTokenizer("bert_tiny_en_uncased", sequence_length=8)(["a good film"]).shape
-        TensorShape([1, 8])
+    Usage: docs/pretrained.md (tiny presets written offline, and real preset names).
     """
 
     def __init__(self, preset=None, sequence_length=64, tokenizer=None, **kwargs):

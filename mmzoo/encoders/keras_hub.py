@@ -28,13 +28,15 @@ DEFAULT_LEARNING_RATE = 5e-5  # fine-tuning rate of pretrained backbones (Devlin
 # Attribute names under which KerasHub backbones keep their stack of blocks (BERT-like text backbones:
 # transformer_layers; ViT's encoder and CLIP's towers: encoder_layers).
 BLOCK_ATTRIBUTES = ("transformer_layers", "encoder_layers")
-# Dual-encoder backbones (CLIP, SigLIP): per tower, the sub-models applied in order.
-TOWER_PARTS = ("encoder", "pooler", "projection")
+# Dual-encoder backbones (CLIP): per tower, the encoder and its projection. CLIP's poolers (the end
+# token of the text, the class token of the image) are done here: KerasHub does not register them
+# for deserialization, so a saved model naming them would not load in safe mode.
+TOWER_PARTS = ("encoder", "projection")
 TOWER_PREFIX = {"text": "text", "image": "vision"}
 
 
 def load_tower(backbone, modality):
-    """The layers the encoder keeps: `[backbone]`, or for a CLIP preset `[encoder, pooler, projection]` of one tower.
+    """The layers the encoder keeps: `[backbone]`, or for a CLIP preset `[encoder, projection]` of one tower.
 
     The other tower is dropped: a `Text` input's encoder holds no vision weights.
     """
@@ -42,7 +44,7 @@ def load_tower(backbone, modality):
     if not (hasattr(backbone, "text_encoder") and hasattr(backbone, "vision_encoder")):
         return [backbone]
     parts = [getattr(backbone, f"{prefix}_{part}", None) for part in TOWER_PARTS]
-    if any(part is None for part in parts):
+    if any(part is None for part in parts) or not hasattr(backbone, f"{prefix}_pooler"):
         raise ValueError(
             f"{type(backbone).__name__} is a dual encoder whose {prefix} tower is not an encoder, pooler "
             f"and projection as in CLIP; mmzoo takes the towers of CLIP presets only."
@@ -68,12 +70,14 @@ def find_blocks(layer):
     modalities=("text", "image"),
     paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, ...) as pretrained encoders",
     raw_text=True,
+    pretrained=True,
 )
 class KerasHubEncoder(Encoder):
     """A KerasHub backbone (pretrained) as an mmzoo encoder: pooled vector or token/patch sequence.
 
     Text: token ids from the `HubTokenizer` in front of it (`preprocess_input`
-    puts it there); the padding mask is `token_ids != pad_token_id`. Pooled
+    puts it there, with room for the `Text` spec's `sequence_length` tokens
+    plus the start and end tokens); the padding mask is `token_ids != pad_token_id`. Pooled
     output ("auto"): the backbone's `pooled_output` where it has one (BERT),
     else the first token ([CLS] / `<s>`). Images: `[0, 1]` pixels from the
     `Image` spec, scaled to 0-255 and through the preset's image converter;
@@ -96,6 +100,8 @@ class KerasHubEncoder(Encoder):
         tower: the serialized layers the encoder runs (what `from_config` passes).
         converter: serialized image converter config (images).
         pad_token_id: the tokenizer's padding id (text).
+        end_token_id: the tokenizer's end id (text): the mask ends after it
+            (CLIP pads with an id that is also a real token).
         pooling: "auto", "first" (first token) or "mean" (masked mean).
         return_sequences: return the token/patch sequence.
         freeze: freeze the whole backbone.
@@ -108,10 +114,7 @@ class KerasHubEncoder(Encoder):
             None: 5e-5 when the backbone's own weights train, the model's
             rate for LoRA factors.
 
-    Example:
-        >>> # doctest: +SKIP
-        >>> enc = {"review": ("keras_hub", {"preset": "bert_tiny_en_uncased", "trainable_blocks": 1})}
-        >>> model = mmzoo.build_model("early_fusion", [mmzoo.Text("review")], task, encoders=enc)
+    Usage: docs/pretrained.md (tiny presets written offline, and real preset names).
     """
 
     file_arguments = ("preset",)
@@ -123,6 +126,7 @@ class KerasHubEncoder(Encoder):
         tower=None,
         converter=None,
         pad_token_id=0,
+        end_token_id=None,
         pooling="auto",
         return_sequences=False,
         freeze=False,
@@ -149,7 +153,7 @@ class KerasHubEncoder(Encoder):
         self._preset = preset
         self.modality = modality
         if preset is not None:
-            tower, converter, pad_token_id = self._from_preset(keras_hub, preset, modality)
+            tower, converter, pad_token_id, end_token_id = self._from_preset(keras_hub, preset, modality)
         self.tower = [
             layer if isinstance(layer, keras.layers.Layer) else keras.layers.deserialize(layer) for layer in tower
         ]
@@ -157,6 +161,7 @@ class KerasHubEncoder(Encoder):
             converter = keras.layers.deserialize(converter)
         self.converter = converter
         self.pad_token_id = int(pad_token_id)
+        self.end_token_id = None if end_token_id is None else int(end_token_id)
         self.pooling = pooling
         self.return_sequences = return_sequences
         self.freeze = bool(freeze)
@@ -182,8 +187,8 @@ class KerasHubEncoder(Encoder):
         tower = load_tower(keras_hub.models.Backbone.from_preset(preset), modality)
         if modality == "text":
             tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
-            return tower, None, tokenizer.pad_token_id
-        return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0
+            return tower, None, tokenizer.pad_token_id or 0, getattr(tokenizer, "end_token_id", None)
+        return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0, None
 
     def _apply_trainability(self):
         blocks = find_blocks(self.tower[0])
@@ -220,7 +225,15 @@ class KerasHubEncoder(Encoder):
         if spec.modality == "text" and not spec.token_ids:
             if self._preset is None:
                 raise ValueError(f"Encoder '{self.name}' was rebuilt from a config: it has no preset to tokenize with.")
-            return HubTokenizer(self._preset, sequence_length=spec.sequence_length, name=f"{spec.name}_tokenizer")(x)
+            length = spec.sequence_length + 2  # the spec counts the text's tokens; start and end tokens come on top
+            most = getattr(self.tower[0], "max_sequence_length", None)
+            if most is not None and length > most:
+                raise ValueError(
+                    f"Text input '{spec.name}': sequence_length={spec.sequence_length} plus the start and end "
+                    f"tokens is {length}, more than the {most} positions of the preset's backbone. Pass "
+                    f"mmzoo.Text('{spec.name}', sequence_length={most - 2}) or less."
+                )
+            return HubTokenizer(self._preset, sequence_length=length, name=f"{spec.name}_tokenizer")(x)
         return spec.preprocess(x)
 
     @property
@@ -235,6 +248,13 @@ class KerasHubEncoder(Encoder):
         """Whether the backbone is a stack of transformer blocks (warm-up and clipping help it)."""
         return bool(find_blocks(self.tower[0]))
 
+    def _padding_mask(self, ids):
+        """True up to and including the end token (or, without one, where ids are not padding)."""
+        if self.end_token_id is None:
+            return ops.not_equal(ids, self.pad_token_id)
+        ends = ops.cast(ops.equal(ids, self.end_token_id), "int32")
+        return ops.equal(ops.cumsum(ends, axis=1) - ends, 0)
+
     def _images(self, x):
         x = ops.cast(x, "float32")
         if x.shape[-1] == 1:
@@ -246,7 +266,7 @@ class KerasHubEncoder(Encoder):
         encoder, rest = self.tower[0], self.tower[1:]
         if self.modality == "text":
             ids = ops.cast(x, "int32")
-            mask = ops.not_equal(ids, self.pad_token_id)
+            mask = self._padding_mask(ids)
             names = encoder.input.keys() if isinstance(encoder.input, dict) else ("token_ids",)
             feed = {"token_ids": ids, "padding_mask": mask, "segment_ids": ops.zeros_like(ids)}
             out = encoder({k: feed[k] for k in names}, training=training)
@@ -262,10 +282,13 @@ class KerasHubEncoder(Encoder):
             out = spatial_tokens(out)
         if mask is None:
             mask = ops.ones(ops.shape(out)[:2], "bool")
-        if rest:  # a CLIP tower: its pooler (the text pooler finds the end token) and projection
-            pooled = rest[0](out, ids) if self.modality == "text" else rest[0](out)
-            for layer in rest[1:]:
-                pooled = layer(pooled)
+        if rest:  # a CLIP tower: pooled at the end token (CLIP's is the highest id) or the class token
+            if self.modality == "text":
+                end = ops.expand_dims(ops.expand_dims(ops.argmax(ids, axis=-1), -1), -1)
+                pooled = ops.squeeze(ops.take_along_axis(out, end, axis=1), 1)
+            else:
+                pooled = out[:, 0, :]
+            pooled = rest[0](pooled)
         elif self.pooling == "mean" or (self.pooling == "auto" and pooled is None and feature_map):
             pooled = masked_mean(out, mask)
         elif self.pooling == "first" or pooled is None:
@@ -288,6 +311,7 @@ class KerasHubEncoder(Encoder):
             "tower": [keras.layers.serialize(layer) for layer in self.tower],
             "converter": None if self.converter is None else keras.layers.serialize(self.converter),
             "pad_token_id": self.pad_token_id,
+            "end_token_id": self.end_token_id,
             "pooling": self.pooling,
             "return_sequences": self.return_sequences,
             "freeze": self.freeze,

@@ -497,6 +497,27 @@ CLI_FLAGS = {
 }
 
 
+def parse_encoder_flag(flag):
+    """`--encoder INPUT=NAME[:PRESET]` -> `(INPUT, {"name": NAME, "options": {"preset": PRESET}})`.
+
+    Example:
+        >>> parse_encoder_flag("review=keras_hub:bert_tiny_en_uncased")
+        ('review', {'name': 'keras_hub', 'options': {'preset': 'bert_tiny_en_uncased'}})
+        >>> parse_encoder_flag("voice=gru")
+        ('voice', {'name': 'gru', 'options': {}})
+    """
+    name, sep, choice = str(flag).partition("=")
+    encoder, colon, preset = choice.partition(":")
+    if not sep or not name.isidentifier() or not encoder:
+        raise ConfigError(
+            f"--encoder: expected INPUT=ENCODER or INPUT=keras_hub:PRESET (e.g. "
+            f"review=keras_hub:bert_tiny_en_uncased); received {flag!r}."
+        )
+    if colon and not preset:
+        raise ConfigError(f"--encoder {flag!r}: the preset after ':' is empty; pass INPUT={encoder}:PRESET.")
+    return name, {"name": encoder, "options": {"preset": preset} if colon else {}}
+
+
 def config_from_args(args):
     """The run's config from parsed CLI arguments: defaults <- `--config` file <- flags <- `--set`.
 
@@ -520,6 +541,9 @@ def config_from_args(args):
                 config = apply_overrides(config, {key: value})
             except ConfigError as error:
                 raise ConfigError(f"{flag}: {error}") from None
+    for flag in getattr(args, "encoders", None) or []:
+        name, entry = parse_encoder_flag(flag)
+        config = apply_overrides(config, {f"encoders.{name}": entry})
     config = apply_overrides(config, getattr(args, "overrides", None) or [], source="--set")
     for dest, key in CLI_FLAGS.items():
         if hasattr(args, dest):

@@ -19,6 +19,7 @@ from mmzoo.data.infer import InferredInputs, infer_inputs, read_table
 from mmzoo.data.manifest import from_dataframe
 from mmzoo.experiments.artifacts import save_artifacts
 from mmzoo.models import build_model
+from mmzoo.models.core import tokenizes_text
 from mmzoo.specs.adapt import adapt
 from mmzoo.tasks.infer import infer_task
 from mmzoo.training.atomic import atomic_file
@@ -98,7 +99,9 @@ def fit(
             `curves.png`, `config.json` and `inputs.txt` (the inference table).
         inputs: per-column overrides for `mmzoo.infer_inputs` (`{column: spec
             | dict | None}`).
-        encoders: `{input_name: encoder}` for `mmzoo.build_model`.
+        encoders: `{input_name: encoder}` for `mmzoo.build_model`, e.g.
+            `{"review": ("keras_hub", {"preset": "bert_tiny_en_uncased"})}` for
+            a pretrained KerasHub preset (docs/pretrained.md).
         seed: seeds the split, shuffling, weights and training.
         verbose: 0 silent; 1 prints the inputs table, the task and Keras progress.
         task: a task to use instead of the inferred one.
@@ -162,7 +165,8 @@ def fit(
         name: _dataset(df, directory, source, specs, label, task, batch_size, name == "train", seed, cache, on_error)
         for name, (df, directory, source) in parts.items()
     }  # all checked first
-    adapt(specs, data["train"][0])
+    # inputs whose encoder brings its own tokenizer (a pretrained preset's) need no vocabulary
+    adapt([s for s in specs if not tokenizes_text((encoders or {}).get(s.name))], data["train"][0])
     network = build_model(model, list(specs), task, encoders=encoders, **build_options)
     validation_ds = data["validation"][0] if "validation" in data else None
     weights = _class_weight(class_weight, task, data["train"][0])

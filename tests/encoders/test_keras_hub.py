@@ -4,20 +4,19 @@ import numpy as np
 import pytest
 
 import mmzoo
-from tests.encoders.hub_presets import write_presets
 
 keras_hub = pytest.importorskip("keras_hub")
 
 TEXTS = np.array(["a good film", "the bad movies", "great", "dull dull dull dull dull dull dull dull"], dtype=object)
 
 
-@pytest.fixture(scope="session")
-def presets(tmp_path_factory):
-    return write_presets(str(tmp_path_factory.mktemp("hub_presets")))
+@pytest.fixture(scope="module")
+def presets(hub_presets):
+    return hub_presets
 
 
 def _specs():
-    return [mmzoo.Text("review", sequence_length=8), mmzoo.Image("poster", shape=(32, 32, 3))]
+    return [mmzoo.Text("review", sequence_length=6), mmzoo.Image("poster", shape=(32, 32, 3))]
 
 
 def _inputs(n=4):
@@ -62,22 +61,33 @@ def test_sequences_are_zero_at_padding_and_vit_gives_patches(model, presets):
     assert tuple(image(np.zeros((2, 32, 32, 3), "float32")).shape) == (2, 17, 8)  # class token + 4x4 patches
 
 
-def test_sequence_fusion_takes_token_and_patch_sequences(presets):
-    encoders = {
-        "review": ("keras_hub", {"preset": presets["bert"]}),
-        "poster": ("keras_hub", {"preset": presets["vit"]}),
-    }
+def test_sequence_fusion_takes_token_sequences(presets):
+    encoders = {"review": ("keras_hub", {"preset": presets["bert"], "freeze": True})}
     net = mmzoo.build_model(
         "transformer",
-        _specs(),
+        _specs()[:1],
         mmzoo.Classification(2),
         encoders=encoders,
         fusion_options={"units": 8, "num_heads": 2, "num_layers": 1},
         compile=False,
     )
     assert tuple(net.get_layer("review_encoder").output.shape) == (None, 8, 8)
-    assert tuple(net.get_layer("poster_encoder").output.shape) == (None, 17, 8)
-    assert np.isfinite(net.predict(_inputs(), verbose=0)).all()
+    assert np.isfinite(net.predict({"review": TEXTS}, verbose=0)).all()
+
+
+def test_encoder_flag_reaches_the_config():
+    import argparse
+
+    from mmzoo.experiments.config import ConfigError, config_from_args
+
+    args = argparse.Namespace(config=None, overrides=["encoders.review.options.lora_rank=4"])
+    args.encoders = ["review=keras_hub:presets/tiny_bert", "poster=cnn"]
+    config = config_from_args(args)
+    assert config.encoders["review"].name == "keras_hub"
+    assert config.encoders["review"].options == {"preset": "presets/tiny_bert", "lora_rank": 4}
+    assert config.encoders["poster"].name == "cnn"
+    with pytest.raises(ConfigError, match="INPUT=keras_hub:PRESET"):
+        config_from_args(argparse.Namespace(config=None, overrides=[], encoders=["keras_hub:x"]))
 
 
 def _count(layer):

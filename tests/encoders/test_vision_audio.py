@@ -1,6 +1,8 @@
 """Image and audio encoders: resnet, keras.applications backbones, wave_cnn, conv_autoencoder."""
 
 import json
+import os
+import re
 
 import keras
 import numpy as np
@@ -125,14 +127,30 @@ def test_application_backbone_train_freeze_and_weights_file(backbone, tmp_path):
         ApplicationEncoder(backbone, weights=str(tmp_path / "nowhere.weights.h5"))
 
 
+def test_imagenet_weights_offline_name_the_file_and_the_cache(tmp_path, monkeypatch):
+    """Offline (empty Keras home, network blocked), weights="imagenet" says which file goes where."""
+    import urllib.error
+
+    from keras.src.backend import config
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network blocked by the test")
+
+    monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path))  # KERAS_HOME, read by Keras at import
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    expected = os.path.join(str(tmp_path), "models", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    with pytest.raises(OSError, match="put it at " + re.escape(expected)) as error:
+        ApplicationEncoder("resnet50", weights="imagenet")
+    assert "network blocked by the test" in str(error.value) and "weights='<path to" in str(error.value)
+
+
 def test_application_errors_and_keras_round_trip(tmp_path):
     task = mmzoo.Classification(num_classes=2)
     with pytest.raises(ValueError, match="Image input 'thumb'.*at least 32x32.*resize"):
         mmzoo.build_model(
             "early_fusion", [mmzoo.Image("thumb", shape=(16, 16, 3))], task, encoders={"thumb": "efficientnet_b0"}
         )
-    with pytest.raises(ValueError, match="never downloads"):
-        ApplicationEncoder("resnet50", weights="imagenet")
     # a frozen, small MobileNetV3 survives get_config, .keras save/load and stays frozen
     spec = mmzoo.Image("image", shape=(32, 32, 3))
     options = {"units": 8, "freeze": True, "backbone_options": {"alpha": 0.75, "minimalistic": True}}

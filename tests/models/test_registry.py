@@ -55,6 +55,7 @@ def _small_fusion(name):
 ENCODER_CASES = [
     pytest.param(name, m, id=f"{name}-{m}", marks=[pytest.mark.slow] if ENCODERS.meta(name).get("slow") else [])
     for name in ENCODERS.names()
+    if not ENCODERS.meta(name).get("pretrained")  # needs a preset: tests/encoders/test_keras_hub*.py
     for m in ENCODERS.meta(name)["modalities"]
 ]
 
