@@ -7,7 +7,9 @@ feed-forward 1024), forward and backward of: the tanh GELU on the
 feed-forward activations, a layer norm, the masked attention core
 (scores, masked softmax, dropout, context) and the feed-forward matmul;
 then one AdamW update of the model's 11.2M parameters and the whole
-encoder block. Keras layers/ops run inside a `tf.function` (as `fit` runs
+encoder block; and tokenizing a batch of 32 strings to 128 ids (mmzoo's
+in-graph `HubTokenizer` against Hugging Face's `BertTokenizerFast` on the
+same vocabulary, which give the same ids). Keras layers/ops run inside a `tf.function` (as `fit` runs
 them), once without and once with XLA; PyTorch eager. Prints one JSON line
 per part: median milliseconds over `--repeats` timed calls after warm-up.
 Run it in one process per framework, one after the other, on a quiet
@@ -127,6 +129,45 @@ def torch_parts(repeats):
     return out
 
 
+def sentences(batch=B, seed=0):
+    """`batch` strings of 30-160 words of `models.vocabulary()` (longer ones are truncated to the length)."""
+    rng = np.random.default_rng(seed)
+    words = models.vocabulary()[5:]
+    return [" ".join(rng.choice(words, rng.integers(30, 161))) for _ in range(batch)]
+
+
+def tf_tokenization(repeats):
+    """mmzoo's in-graph `HubTokenizer` (KerasHub's WordPiece + start/end packing) on a batch, in a tf.function."""
+    import tempfile
+
+    import tensorflow as tf
+
+    from mmzoo.encoders.hub_preprocessing import HubTokenizer
+
+    with tempfile.TemporaryDirectory() as folder:
+        models.write_preset(folder)
+        tokenizer = HubTokenizer(folder, sequence_length=T)
+    text = tf.constant(sentences())
+    call = tf.function(lambda x: tokenizer(x))
+    ids = call(text).numpy()
+    return {"tokenize batch of 32": _median_ms(lambda: call(text).numpy(), repeats)}, ids
+
+
+def torch_tokenization(repeats):
+    """Hugging Face's Rust `BertTokenizerFast` on the same vocabulary, padded to the same length, to tensors."""
+    import transformers
+
+    vocabulary = {token: i for i, token in enumerate(models.vocabulary())}
+    tokenizer = transformers.BertTokenizerFast(vocab=vocabulary, do_lower_case=False)
+    text = sentences()
+
+    def call():
+        return tokenizer(text, padding="max_length", truncation=True, max_length=T, return_tensors="pt")
+
+    ids = call()["input_ids"].numpy()
+    return {"tokenize batch of 32": _median_ms(call, repeats)}, ids
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--framework", choices=("tf", "torch"), required=True)
@@ -138,12 +179,14 @@ def main(argv=None):
 
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        print(json.dumps({"framework": "mmzoo HubTokenizer (tf.function)", **tf_tokenization(args.repeats)[0]}))
         for jit in (False, True):
             print(json.dumps({"framework": f"tensorflow, jit_compile={jit}", **tf_parts(args.repeats, jit)}))
     else:
         import torch
 
         torch.set_num_threads(args.threads)
+        print(json.dumps({"framework": "transformers BertTokenizerFast", **torch_tokenization(args.repeats)[0]}))
         print(json.dumps({"framework": "pytorch eager", **torch_parts(args.repeats)}))
 
 

@@ -66,11 +66,15 @@ def write_preset(folder, config=CONFIG):
     vocabulary of `config["vocabulary_size"]` entries (BERT's special tokens, then made-up words)."""
     import keras_hub
 
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocabulary = special + [f"w{i}" for i in range(config["vocabulary_size"] - len(special))]
     keras_backbone(config).save_to_preset(folder)
-    keras_hub.models.BertTokenizer(vocabulary=vocabulary).save_to_preset(folder)
+    keras_hub.models.BertTokenizer(vocabulary=vocabulary(config)).save_to_preset(folder)
     return folder
+
+
+def vocabulary(config=CONFIG):
+    """BERT's special tokens, then made-up words "w0", "w1", ... up to `config["vocabulary_size"]` entries."""
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    return special + [f"w{i}" for i in range(config["vocabulary_size"] - len(special))]
 
 
 def adamw():
