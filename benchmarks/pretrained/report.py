@@ -66,7 +66,8 @@ def write(record, notes_path=None):
         + ".",
         "",
         f"Each framework runs in its own worker process (`benchmarks/throughput/worker.py`) with {m['threads']} "
-        f"threads; training is {s['train_steps']} AdamW steps after {s['warmup']} warm-up steps, inference "
+        f"threads (PyTorch's with `OMP_WAIT_POLICY={s.get('torch_omp_wait_policy', 'default')}`, see the notes); "
+        f"training is {s['train_steps']} AdamW steps after {s['warmup']} warm-up steps, inference "
         f"{s['infer_batches']} batches after warm-up, the configurations alternating for {s['rounds']} rounds; "
         "each cell is the median samples/s (the rounds in brackets). "
         f"Machine: {m['cpu']}, {m['cores']} cores, {m.get('memory_gib')} GiB; "
