@@ -201,6 +201,18 @@ class KerasWorker:
             "jit_compile": bool(model.jit_compile),
         }
 
+    def build_bert(self, cmd):
+        """A slot holding the BERT classifier of `benchmarks/pretrained` (measured by the same ops)."""
+        from benchmarks.pretrained import models
+
+        keras = __import__("keras")
+        keras.utils.set_random_seed(0)
+        rss_before_build = rss_mb("VmRSS")
+        start = time.perf_counter()
+        slot, reply = models.keras_slot(cmd)
+        self.slots[cmd["slot"]] = {**slot, "trained": False, "rss_before_build": rss_before_build}
+        return {**reply, "build_s": time.perf_counter() - start}
+
     def _fit(self, slot, steps):
         import keras
 
@@ -372,6 +384,17 @@ class TorchWorker:
             "trained": False,
         }
         return {"params": int(params), "build_s": time.perf_counter() - start}
+
+    def build_bert(self, cmd):
+        """A slot holding the transformers BERT classifier of `benchmarks/pretrained` (eager or compiled)."""
+        from benchmarks.pretrained import models
+
+        self.torch.manual_seed(0)
+        start = time.perf_counter()
+        slot, reply = models.torch_slot(cmd)
+        self.autocast, self.device = None, self.torch.device("cpu")
+        self.slots[cmd["slot"]] = {**slot, "trained": False}
+        return {**reply, "build_s": time.perf_counter() - start}
 
     def _autocast(self):
         import contextlib
