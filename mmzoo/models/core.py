@@ -4,6 +4,7 @@ import keras
 
 import mmzoo.encoders  # noqa: F401  (registers the built-in encoders this builder resolves by name)
 import mmzoo.fusion  # noqa: F401  (registers the built-in fusions)
+from mmzoo.augmentation.plan import augment_branch
 from mmzoo.models.multimodal import MultimodalModel
 from mmzoo.registry import ENCODERS, FUSIONS
 from mmzoo.specs import Spec
@@ -65,10 +66,30 @@ def check_inputs(inputs, encoders):
     return inputs
 
 
+def check_augment(inputs, augment):
+    """`augment=` of a builder: a dict keyed by input names (unknown names are an error)."""
+    if augment is None:
+        return {}
+    if not isinstance(augment, dict):
+        raise ValueError(
+            f"augment= of build_model is a dict {{input_name: augmentations}}; received {type(augment).__name__}. "
+            f"To augment one input, pass augment= to its spec instead."
+        )
+    unknown = sorted(set(augment) - {s.name for s in inputs})
+    if unknown:
+        names = ", ".join(s.name for s in inputs)
+        raise ValueError(f"augment= names unknown input(s) {', '.join(unknown)}; inputs are {names}.")
+    return augment
+
+
 def build_branches(
-    inputs, encoders=None, sequences=False, missing_modalities=False, modality_dropout=0.0, name="model"
+    inputs, encoders=None, sequences=False, missing_modalities=False, modality_dropout=0.0, name="model", augment=None
 ):
     """One branch per input: `keras.Input` -> in-graph preprocessing -> encoder.
+
+    Inputs with training augmentations (their spec's `augment=`, or
+    `augment={input_name: ...}` here, which takes precedence) get
+    `Augmentation` layers around the preprocessing, active in training only.
 
     Returns:
         `(keras_inputs, features, presence)`: the dict of `keras.Input`s
@@ -78,11 +99,12 @@ def build_branches(
     """
     encoders = dict(encoders or {})
     inputs = check_inputs(inputs, encoders)
+    augment = check_augment(inputs, augment)
     keras_inputs, features = {}, {}
     for spec in inputs:
         x = keras_inputs[spec.name] = spec.input()
         encoder = build_encoder(spec, encoders.get(spec.name), sequences=sequences)
-        features[spec.name] = encoder(spec.preprocess(x))
+        features[spec.name] = encoder(augment_branch(spec, x, augment.get(spec.name)))
     presence = None
     if missing_modalities:
         presence = {}
@@ -110,6 +132,7 @@ def build_fusion_model(
     sequences=False,
     missing_modalities=False,
     modality_dropout=0.0,
+    augment=None,
 ):
     """The generic builder: per-input preprocessing and encoder, a fusion layer, a task head.
 
@@ -133,6 +156,9 @@ def build_fusion_model(
         modality_dropout: in training, drop each modality of each sample with
             this probability (never all of them), so the model copes with
             missing modalities.
+        augment: training-only augmentations per input, `{input_name:
+            augmentations}` (the form of a spec's `augment=`, which this
+            replaces for the inputs it names); see `mmzoo.list_augmentations()`.
 
     Returns:
         A `mmzoo.MultimodalModel`.
@@ -145,6 +171,7 @@ def build_fusion_model(
         missing_modalities=missing_modalities,
         modality_dropout=modality_dropout,
         name=name,
+        augment=augment,
     )
     resolved = _resolve(FUSIONS, fusion, "concat", name=f"{name}_fusion", **(fusion_options or {}))
     fusion_layer = resolved if isinstance(resolved, keras.layers.Layer) else resolved[0](**resolved[1])
