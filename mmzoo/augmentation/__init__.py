@@ -4,7 +4,7 @@ Importing the package registers the built-in augmentations
 (`mmzoo.list_augmentations()`) and their layers.
 """
 
-from mmzoo.augmentation import audio, image, text  # noqa: F401  (register the built-in augmentations)
+from mmzoo.augmentation import audio, batch, image, text  # noqa: F401  (register the built-in augmentations)
 from mmzoo.augmentation.audio import BackgroundNoise, RandomGain, SpecAugment, TimeShift
 from mmzoo.augmentation.plan import augment_branch, normalize
 from mmzoo.augmentation.stage import Augmentation

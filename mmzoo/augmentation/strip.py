@@ -15,8 +15,9 @@ def strip_augmentation(model):
 
     `mmzoo.export` calls it for every format, so no export carries an
     augmentation op, weight or layer name; the outputs are those of `model`
-    at inference (augmentations are identity there). A model with no
-    augmentation is returned as it is.
+    at inference (augmentations are identity there), and its specs declare
+    none (so no MixUp/CutMix either). A model with no augmentation is
+    returned as it is.
 
     Args:
         model: a functional model (a `mmzoo.MultimodalModel`).
@@ -24,7 +25,8 @@ def strip_augmentation(model):
     Returns:
         A model sharing `model`'s layers and weights, or `model` itself.
     """
-    if not has_augmentation(model):
+    declared = any(c.get("augment") for c in getattr(model, "spec_configs", []))
+    if not has_augmentation(model) and not declared:
         return model
 
     def call(layer, *args, **kwargs):

@@ -104,7 +104,7 @@ def build_clip(
         x = keras.layers.Dense(task.embedding_dim, name=f"{key}_projection")(features[key])
         embeddings.append(L2Normalize(name=f"{key}_embedding", dtype="float32")(x))
     logits = ContrastiveLogits(initial_temperature, name=task.output_name, dtype="float32")(embeddings)
-    return finish_model(keras_inputs, logits, inputs, task, name, compile, learning_rate)
+    return finish_model(keras_inputs, logits, inputs, task, name, compile, learning_rate, augment)
 
 
 def encoder_model(model, input_name):

@@ -4,7 +4,7 @@ import keras
 
 import mmzoo.encoders  # noqa: F401  (registers the built-in encoders this builder resolves by name)
 import mmzoo.fusion  # noqa: F401  (registers the built-in fusions)
-from mmzoo.augmentation.plan import augment_branch
+from mmzoo.augmentation.plan import augment_branch, normalize
 from mmzoo.models.multimodal import MultimodalModel
 from mmzoo.registry import ENCODERS, FUSIONS
 from mmzoo.specs import Spec
@@ -179,14 +179,19 @@ def build_fusion_model(
     for i, units in enumerate(head_units):
         x = keras.layers.Dropout(dropout, name=f"head_dropout{i}")(x)
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense{i}")(x)
-    return finish_model(keras_inputs, task.head(x), inputs, task, name, compile, learning_rate)
+    return finish_model(keras_inputs, task.head(x), inputs, task, name, compile, learning_rate, augment)
 
 
-def finish_model(keras_inputs, outputs, inputs, task, name, compile=True, learning_rate=1e-3):
-    """Wraps a graph in a `MultimodalModel` carrying the specs and task; compiles it."""
-    model = MultimodalModel(
-        inputs=keras_inputs, outputs=outputs, name=name, specs=[s.get_config() for s in inputs], task=task.get_config()
-    )
+def finish_model(keras_inputs, outputs, inputs, task, name, compile=True, learning_rate=1e-3, augment=None):
+    """Wraps a graph in a `MultimodalModel` carrying the specs (with `augment=` of the build) and task; compiles it."""
+    specs = []
+    for spec in inputs:
+        config = spec.get_config()
+        if (augment or {}).get(spec.name) is not None:
+            where = f"{spec.modality.capitalize()} input '{spec.name}'"
+            config["augment"] = normalize(augment[spec.name], where, spec.modality)
+        specs.append(config)
+    model = MultimodalModel(inputs=keras_inputs, outputs=outputs, name=name, specs=specs, task=task.get_config())
     if compile:
         task.compile(model, learning_rate=learning_rate)
     return model

@@ -56,4 +56,4 @@ def build_late_fusion(
         decisions[key] = task.logits(x, name=f"{key}_logits")
     fusion = FUSIONS.get("late_fusion")(mode=mode, name=f"{name}_fusion")
     combined = fusion(decisions, presence=presence) if presence is not None else fusion(decisions)
-    return finish_model(keras_inputs, task.activate(combined), inputs, task, name, compile, learning_rate)
+    return finish_model(keras_inputs, task.activate(combined), inputs, task, name, compile, learning_rate, augment)

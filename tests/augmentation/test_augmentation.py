@@ -15,6 +15,7 @@ import tensorflow as tf
 import mmzoo
 from mmzoo.augmentation import Augmentation, RandomDeletion, SpecAugment, TimeShift, TokenDropout
 from mmzoo.augmentation.audio import BackgroundNoise, RandomGain
+from mmzoo.augmentation.batch import BatchMix, mix_batch
 from mmzoo.experiments.config import from_dict
 from mmzoo.experiments.typecheck import ConfigError
 from tests.helpers import small_inputs
@@ -140,3 +141,45 @@ def test_yaml_augment_section():
     assert config.augment == {"digit": {"rotation": {"factor": 0.1}}, "voice": {"spec_augment": {}}}
     with pytest.raises(ConfigError, match=r"^augment\.digit: unknown augmentation 'rotate'"):
         from_dict({"augment": {"digit": ["rotate"]}})
+
+
+def test_mixup_and_cutmix_mix_examples_and_train_on_both_labels():
+    rng = np.random.default_rng(0)
+    x = {"photo": rng.random((16, 8, 8, 1)).astype("float32")}
+    out, partner, lam = mix_batch(x, BatchMix("mixup", 0.4), ["photo"], tf.constant(3))
+    out, partner, lam = {"photo": np.asarray(out["photo"])}, np.asarray(partner), np.asarray(lam)
+    np.testing.assert_allclose(
+        out["photo"],
+        lam[:, None, None, None] * x["photo"] + (1 - lam[:, None, None, None]) * x["photo"][partner],
+        atol=1e-6,
+    )
+    assert (lam > 0).all() and (lam < 1).all() and lam.std() > 0.05
+    out, partner, lam = mix_batch(x, BatchMix("cutmix", 1.0), ["photo"], tf.constant(3))
+    out, partner, lam = np.asarray(out["photo"]), np.asarray(partner), np.asarray(lam)
+    moved = (out != x["photo"]).reshape(16, -1).sum(axis=1)
+    swapped = partner != np.arange(16)
+    np.testing.assert_allclose(moved[swapped], (1 - lam[swapped]) * 64, atol=1e-4)  # λ is the pixel share kept
+    # the step's loss is λ·CE(y) + (1-λ)·CE(y_partner) on the mixed batch
+    keras.utils.set_random_seed(0)
+    spec = mmzoo.Image("photo", shape=(8, 8, 1), dtype="float32", augment={"mixup": 0.4})
+    model = mmzoo.build_model(
+        "early_fusion",
+        [spec],
+        mmzoo.Classification(3),
+        dropout=0.0,
+        compile=False,
+        encoders={"photo": ("cnn", {"filters": (4,), "units": 8, "dropout": 0.0})},
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=keras.losses.SparseCategoricalCrossentropy())
+    y = np.arange(16) % 3
+    loss = model.train_on_batch(x, y)
+    mixed, partner, lam = mix_batch(x, BatchMix("mixup", 0.4), ["photo"], tf.constant(0))
+    p = np.asarray(model(mixed, training=True))
+    expected = np.mean(
+        -np.asarray(lam) * np.log(p[np.arange(16), y])
+        - (1 - np.asarray(lam)) * np.log(p[np.arange(16), y[np.asarray(partner)]])
+    )
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    unmixed = np.asarray(model(x, training=True))
+    assert abs(loss - np.mean(-np.log(unmixed[np.arange(16), y]))) > 1e-4  # the step did not train on x itself
+    assert mmzoo.strip_augmentation(model).spec_configs[0]["augment"] is None
