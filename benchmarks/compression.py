@@ -473,6 +473,16 @@ NOTES = """\
   the log. float16 keeps the accuracy (the frontend floors the log-mel in dB after the log, so
   the `min_power` that float16 rounds to 0 does not give `log(0) = -inf`). The MOSI feature
   models show no such loss.
+- **Latency and throughput** are timed from each written file where it runs (`.keras`: `mmzoo.load` and
+  `predict`, mmzoo's compiled inference path; `.tflite`: one LiteRT signature runner with XNNPACK), each
+  row in turn on one machine. On a shared 2-core host the other jobs' load moves single timings by
+  several times, so read the columns for orders of magnitude, not for ratios of neighbouring rows: rerun
+  on a quiet machine before relying on a ratio. What does not depend on the load: a `.keras` file pays
+  Keras's per-call work at batch 1 (milliseconds), a `.tflite` file does not (microseconds for the
+  MOSI models); Keras int8/int4/float8 replace only `Dense`-type kernels and, on CPU, quantize the
+  activations on every call (int8) or unpack and rescale the weights (int4, float8), so they are a size
+  tool here, not a speed-up; TFLite's full-integer int8 runs integer kernels end to end. The audio models'
+  batch-256 TFLite rows compute the log-mel of 256 waveforms with a dense DFT matmul, which dominates.
 - **TFLite of a Keras-int8 model** does not convert: TFLite's `fully_connected` takes float or
   quantized-type inputs, not the plain int8 tensors Keras's int8 matmul produces. Quantize for
   TFLite with `mmzoo.export(..., quantize=...)` from the float model.
