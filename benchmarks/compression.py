@@ -11,6 +11,12 @@ writes each model in every format below and measures, from the file itself
   weights), float16 weights, and full int8 calibrated on 200 training examples;
 - TFLite of the Keras-int8 model (expected to fail: the error is recorded).
 
+Each written file is also timed where it runs: `.keras` files through
+`mmzoo.load` and `model.predict` (mmzoo's compiled inference path), `.tflite`
+files through one LiteRT signature runner. Batch-1 latency is the median of
+`LATENCY_CALLS` calls on one test example, batch-256 throughput the median of
+`THROUGHPUT_CALLS` calls on 256 test examples, each after `WARMUP` calls.
+
 For audio inputs it also measures the TFLite log-mel frontend (`DFTLogMel`)
 alone against float32 Keras, since that is where quantization hurts. Results
 go to `benchmarks/results/compression.json` and `benchmarks/COMPRESSION.md`.
@@ -64,6 +70,8 @@ TFLITE = [
     ("TFLite int8 (full integer)", "int8"),
 ]
 REPRESENTATIVE = 200
+KERAS_MODES = ("int8", "int4", "float8")
+WARMUP, LATENCY_CALLS, THROUGHPUT_CALLS, BIG_BATCH = 5, 100, 10, 256
 
 
 def load(dataset, seed, data_dir):
@@ -159,6 +167,56 @@ def frontend_error(model, waveforms, representative):
     return found
 
 
+def _median_seconds(call, inputs, calls):
+    for _ in range(WARMUP):
+        call(inputs)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call(inputs)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _runner(path):
+    """A function `{name: array} -> outputs` running the file at `path` the way it is served."""
+    if path.endswith(".tflite"):
+        from mmzoo.artifacts.runtime import core_feed
+        from mmzoo.artifacts.tflite import interpreter
+
+        runner = interpreter(path).get_signature_runner("serve")
+        details = runner.get_input_details()
+        static = any(len(d["shape_signature"]) and d["shape_signature"][0] == 1 for d in details.values())
+
+        def call(feed):
+            return runner(**feed)
+
+        def prepare(inputs):
+            feed, _ = core_feed(path, inputs)
+            return {k: np.asarray(v).astype(details[k]["dtype"]) for k, v in feed.items() if k in details}
+
+        return call, prepare, static
+    import mmzoo
+
+    model = mmzoo.load(path)
+    return (lambda x: model.predict(x, verbose=0)), (lambda inputs: inputs), False
+
+
+def timing(path, x_test):
+    """Batch-1 latency (ms, median) and batch-256 throughput (examples/s) of the file at `path`."""
+    call, prepare, static = _runner(path)
+    n = len(next(iter(x_test.values())))
+    pick = np.arange(BIG_BATCH) % n
+    one = prepare({k: v[:1] for k, v in x_test.items()})
+    row = {"latency_ms": 1000 * _median_seconds(call, one, LATENCY_CALLS)}
+    if static:
+        row["throughput_note"] = "static batch of 1"
+    else:
+        big = prepare({k: v[pick] for k, v in x_test.items()})
+        row["throughput"] = BIG_BATCH / _median_seconds(call, big, THROUGHPUT_CALLS)
+    return row
+
+
 def measure(dataset, architecture, model, train_x, test, folder, seed):
     """Every format's row for one trained model: size, metrics, deltas and agreement vs float32."""
     import mmzoo
@@ -190,6 +248,10 @@ def measure(dataset, architecture, model, train_x, test, folder, seed):
             "nonfinite_outputs": float(np.mean(~np.isfinite(output))),
             "seconds": round(time.time() - start, 1),
         }
+        try:
+            row.update(timing(path, x_test))
+        except Exception as error:  # timed where it runs; a runtime that cannot time it says why
+            row["timing_error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
         if reference is None:
             reference = (row, output)
         base, base_out = reference
@@ -205,8 +267,12 @@ def measure(dataset, architecture, model, train_x, test, folder, seed):
     path = lambda name: os.path.join(folder, f"{dataset}_{architecture}_{name}")  # noqa: E731
     add("float32 .keras", lambda p: save_bare(model, p), path("float32.keras"))
     quantized = {}
-    for mode in ("int8", "int4"):
-        quantized[mode], report = quantize(model, mode)
+    for mode in KERAS_MODES:
+        try:
+            quantized[mode], report = quantize(model, mode)
+        except Exception as error:  # a mode Keras refuses for this model: record why
+            rows.append({"format": f"Keras {mode} .keras", "error": f"{type(error).__name__}: {str(error)[:400]}"})
+            continue
         reports[mode] = report.to_dict()
         add(f"Keras {mode} .keras", lambda p, m=mode: save_bare(quantized[m], p), path(f"{mode}.keras"))
     for name, q in TFLITE:
@@ -236,6 +302,12 @@ def run(datasets, models, epochs, seed, data_dir, out):
             "seed": seed,
             "epochs": epochs,
             "representative_examples": REPRESENTATIVE,
+            "timing": {
+                "warmup_calls": WARMUP,
+                "latency_calls": LATENCY_CALLS,
+                "throughput_calls": THROUGHPUT_CALLS,
+                "throughput_batch": BIG_BATCH,
+            },
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
@@ -293,6 +365,14 @@ def _delta(value, points=True):
     return f"{100 * value:+.1f}" if points else f"{value:+.3f}"
 
 
+def _timing(row):
+    """The latency and throughput cells of a row (`-` for results written before timing was measured)."""
+    if "latency_ms" not in row:
+        return "- | -"
+    big = f"{row['throughput']:,.0f}" if "throughput" in row else row.get("throughput_note", "-")
+    return f"{row['latency_ms']:.3g} | {big}"
+
+
 def report(results):
     """COMPRESSION.md text from the results dict."""
     s = results["settings"]
@@ -305,7 +385,11 @@ def report(results):
         "(`predict_from_artifact`: `mmzoo.load` for `.keras`, the LiteRT interpreter for `.tflite`). "
         "`.keras` sizes are without optimizer state. Agreement: share of test examples where the format "
         "predicts the float32 model's class (MOSI: the sign of its score). Metric columns in percentage "
-        "points except MAE.",
+        "points except MAE. Latency: median of "
+        f"{s.get('timing', {}).get('latency_calls', '-')} batch-1 calls after {s.get('timing', {}).get('warmup_calls', '-')} "
+        "warm-up calls (`.keras`: `mmzoo.load` then `predict`; `.tflite`: one LiteRT signature runner); throughput: "
+        f"{s.get('timing', {}).get('throughput_batch', '-')} examples per call, median of "
+        f"{s.get('timing', {}).get('throughput_calls', '-')} calls.",
         "",
     ]
     for entry in results["skipped"]:
@@ -317,13 +401,15 @@ def report(results):
             "",
             f"{r['parameters']:,} parameters, {r['epochs']} epochs ({r['train_seconds']:.0f} s).",
             "",
-            "| format | bytes | vs float32 | " + " | ".join(f"{m} | Δ" for m in metrics) + " | agreement |",
-            "|---|---|---|" + "---|---|" * len(metrics) + "---|",
+            "| format | bytes | vs float32 | "
+            + " | ".join(f"{m} | Δ" for m in metrics)
+            + " | agreement | batch-1 latency (ms) | batch-256 (examples/s) |",
+            "|---|---|---|" + "---|---|" * len(metrics) + "---|---|---|",
         ]
         for row in r["rows"]:
             if "error" in row:
                 lines.append(
-                    f"| {row['format']} | not exported: {row['error'][:320]} |" + " |" * (2 * len(metrics) + 2)
+                    f"| {row['format']} | not exported: {row['error'][:320]} |" + " |" * (2 * len(metrics) + 4)
                 )
                 continue
             cells = []
@@ -334,7 +420,7 @@ def report(results):
             lines.append(
                 f"| {row['format']}{flag} | {row['bytes']:,} | {row['ratio']:.2f}x | "
                 + " | ".join(cells)
-                + f" | {100 * row['agreement']:.1f}% |"
+                + f" | {100 * row['agreement']:.1f}% | {_timing(row)} |"
             )
         q = r["keras_quantization"].get("int8")
         if q:
@@ -387,6 +473,16 @@ NOTES = """\
   the log. float16 keeps the accuracy (the frontend floors the log-mel in dB after the log, so
   the `min_power` that float16 rounds to 0 does not give `log(0) = -inf`). The MOSI feature
   models show no such loss.
+- **Latency and throughput** are timed from each written file where it runs (`.keras`: `mmzoo.load` and
+  `predict`, mmzoo's compiled inference path; `.tflite`: one LiteRT signature runner with XNNPACK), each
+  row in turn on one machine. On a shared 2-core host the other jobs' load moves single timings by
+  several times, so read the columns for orders of magnitude, not for ratios of neighbouring rows: rerun
+  on a quiet machine before relying on a ratio. What does not depend on the load: a `.keras` file pays
+  Keras's per-call work at batch 1 (milliseconds), a `.tflite` file does not (microseconds for the
+  MOSI models); Keras int8/int4/float8 replace only `Dense`-type kernels and, on CPU, quantize the
+  activations on every call (int8) or unpack and rescale the weights (int4, float8), so they are a size
+  tool here, not a speed-up; TFLite's full-integer int8 runs integer kernels end to end. The audio models'
+  batch-256 TFLite rows compute the log-mel of 256 waveforms with a dense DFT matmul, which dominates.
 - **TFLite of a Keras-int8 model** does not convert: TFLite's `fully_connected` takes float or
   quantized-type inputs, not the plain int8 tensors Keras's int8 matmul produces. Quantize for
   TFLite with `mmzoo.export(..., quantize=...)` from the float model.

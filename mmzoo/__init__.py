@@ -40,6 +40,8 @@ _PUBLIC = {
     "list_encoders": ("mmzoo.registry", "list_encoders"),
     "list_fusions": ("mmzoo.registry", "list_fusions"),
     "list_models": ("mmzoo.registry", "list_models"),
+    "list_augmentations": ("mmzoo.registry", "list_augmentations"),
+    "strip_augmentation": ("mmzoo.augmentation", "strip_augmentation"),
     "train": ("mmzoo.training", "train"),
     "fit": ("mmzoo.experiments.own_data", "fit"),
     "save_artifacts": ("mmzoo.experiments.artifacts", "save_artifacts"),
@@ -66,7 +68,7 @@ _PUBLIC = {
     "comparison_plots": ("mmzoo.plots.comparison", None),
 }
 # modules whose import registers layers a saved model can hold, beyond those the public names import
-_REGISTERING = ("mmzoo.artifacts.frontend", "mmzoo.training.warmup")
+_REGISTERING = ("mmzoo.artifacts.frontend", "mmzoo.training.warmup", "mmzoo.augmentation")
 
 __all__ = sorted(_PUBLIC)
 

@@ -9,6 +9,7 @@
 | task | `register_task("classification")` | `TASKS` |
 | dataset loader | `register_dataset("emoji")` | `DATASETS` |
 | export format | `register_export_format("onnx")` | `EXPORT_FORMATS` |
+| training augmentation | `register_augmentation("flip", modalities=("image",))` | `AUGMENTATIONS` |
 
 The command line, the YAML config, the predict runtime and the generated
 docs tables read these registries; adding an entry is one decorated class or
@@ -99,6 +100,7 @@ MODELS = Registry("model")
 TASKS = Registry("task")
 DATASETS = Registry("dataset")
 EXPORT_FORMATS = Registry("export format")
+AUGMENTATIONS = Registry("augmentation")
 
 register_spec = SPECS.register
 register_encoder = ENCODERS.register
@@ -107,6 +109,7 @@ register_model = MODELS.register
 register_task = TASKS.register
 register_dataset = DATASETS.register
 register_export_format = EXPORT_FORMATS.register
+register_augmentation = AUGMENTATIONS.register
 
 
 def list_encoders(modality=None):
@@ -134,6 +137,13 @@ def list_datasets():
 def list_export_formats():
     """Names of registered export formats, usable with `mmzoo.export(..., format=NAME)`."""
     return EXPORT_FORMATS.names()
+
+
+def list_augmentations(modality=None):
+    """Names of registered training augmentations, optionally only those for `modality` (`augment=` of a spec)."""
+    import mmzoo.augmentation  # noqa: F401  (registers the built-in augmentations)
+
+    return AUGMENTATIONS.names() if modality is None else AUGMENTATIONS.names(modalities=modality)
 
 
 @contextlib.contextmanager

@@ -43,8 +43,12 @@ def load(results_dir):
     return _read(results_dir)[0]
 
 
-def variants_table(records):
+def variants_table(records, protocol=None):
     """What else was tried: per variant its changes, its best fusion and best unimodal row, every metric.
+
+    With the `protocol` record, a last column gives the same row (same
+    model) under the protocol, in the primary metric: the with/without
+    comparison of a variant such as augmentation.
 
     Example:
         >>> run = {"model": "tfn", "kind": "fusion", "seed": 0, "params": 1, "train_seconds": 1,
@@ -54,7 +58,12 @@ def variants_table(records):
         | `wd` | `weight_decay=0.1` | best fusion `tfn` | 1 | 90.0 ± 0.0 |
     """
     metrics = records[0]["metrics"]
-    lines = ["| variant | changes | row | seeds | " + " | ".join(metrics) + " |", "|" + "---|" * (len(metrics) + 4)]
+    same = {r["model"]: r for r in summarize(protocol)} if protocol else None
+    extra = f" same row, protocol ({records[0]['primary']}) |" if same else ""
+    lines = [
+        "| variant | changes | row | seeds | " + " | ".join(metrics) + " |" + extra,
+        "|" + "---|" * (len(metrics) + 4 + bool(same)),
+    ]
     for record in records:
         rows = summarize(record)
         changes = ", ".join(f"{k}={json.dumps(v)}" for k, v in record["overrides"].items())
@@ -62,6 +71,14 @@ def variants_table(records):
             best = _best(rows, kind, record["primary"])
             if best:
                 cells = [_cell(best["stats"].get(m), _percent(m)) for m in metrics]
+                if same is not None:
+                    twin = same.get(best["model"])
+                    primary = record["primary"]
+                    cells.append(
+                        f"{_cell(twin['stats'].get(primary), _percent(primary))} ({len(twin['seeds'])} seeds)"
+                        if twin
+                        else "-"
+                    )
                 lines.append(
                     f"| `{record['variant']}` | `{changes}` | best {kind} `{best['model']}` | "
                     f"{len(best['seeds'])} | " + " | ".join(cells) + " |"
@@ -291,7 +308,7 @@ def write(results_dir, report_path, plot_path):
                 "adopting the best of them would select on the test split; best rows by "
                 f"{record['primary']}):",
                 "",
-                variants_table(variants[dataset]),
+                variants_table(variants[dataset], record),
                 "",
             ]
     for dataset in sorted(set(variants) - set(records)):

@@ -39,6 +39,9 @@ def export(model, path, format="savedmodel", **options):
       is float32 at `opset`. Beside `<file>` go `<file>.mmzoo.json` and, per
       text input, `<file>.<input>.tokenizer.json` and `.vocabulary.txt`.
 
+    Every format gets the inference model: training augmentations
+    (`augment=` of the specs) are stripped first (`mmzoo.strip_augmentation`).
+
     Whatever a format cannot express raises a `ValueError` naming the layer
     and the format. `mmzoo.artifacts.runtime.predict_from_artifact` runs any
     of these files (and `.keras`) on raw inputs.
@@ -90,7 +93,9 @@ def export(model, path, format="savedmodel", **options):
             f"export format='{name}' writes one file: path must end with '{target.extension}' (files "
             f"beside it take its name); received path='{path}'."
         )
-    return target.export(model, path, **options)
+    from mmzoo.augmentation.strip import strip_augmentation
+
+    return target.export(strip_augmentation(model), path, **options)
 
 
 def serving_signature(model):

@@ -300,6 +300,8 @@ class ExperimentConfig:
     inputs: InputsConfig = dataclasses.field(default_factory=InputsConfig)
     architecture: ArchitectureConfig = dataclasses.field(default_factory=ArchitectureConfig)
     encoders: Dict[str, EncoderConfig] = dataclasses.field(default_factory=dict)
+    # {input: augmentations} in training only, as a spec's augment= (docs/augmentation.md)
+    augment: Dict[str, Any] = dataclasses.field(default_factory=dict)
     fusion: FusionConfig = dataclasses.field(default_factory=FusionConfig)
     task: TaskConfig = dataclasses.field(default_factory=TaskConfig)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
@@ -309,6 +311,14 @@ class ExperimentConfig:
     def validate(self, path):
         if self.data is not None and self.dataset != DatasetConfig():
             raise ConfigError(_BOTH_DATA_KEYS)
+        from mmzoo.augmentation.plan import normalize
+
+        for name, augment in self.augment.items():
+            where = join(join(path, "augment"), name)
+            try:  # names and their form here; whether they suit the input's modality, when the model is built
+                self.augment[name] = normalize(augment, where)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
 
 
 _BOTH_DATA_KEYS = (

@@ -177,6 +177,8 @@ def fit_options(config):
         columns = pd.read_csv(data.csv, nrows=0).columns
         overrides.update({c: None for c in columns if c not in config.inputs.names and c != data.label})
     build = dict(config.architecture.options)
+    if config.augment:
+        build["augment"] = {name: dict(a) for name, a in config.augment.items()}
     if config.fusion.name:
         build["fusion"] = config.fusion.name
     if config.fusion.options:
@@ -261,6 +263,7 @@ def load_data(config):
         ("inputs.names", names),
         ("inputs.options", config.inputs.options),
         ("encoders", config.encoders),
+        ("augment", config.augment),
     ]:
         unknown = [n for n in wanted if n not in known]
         if unknown:
@@ -318,6 +321,8 @@ def build_model_from_config(config, splits):
         if (e.name or e.options) and name in used
     }
     options = dict(config.architecture.options)
+    if config.augment:
+        options["augment"] = {name: dict(a) for name, a in config.augment.items() if name in used}
     if config.fusion.name:
         options["fusion"] = config.fusion.name
     if config.fusion.options:

@@ -62,7 +62,14 @@ class ContrastiveLogits(keras.layers.Layer):
     num_inputs=2,
 )
 def build_clip(
-    inputs, task=None, encoders=None, name="clip", compile=True, learning_rate=1e-3, initial_temperature=0.07
+    inputs,
+    task=None,
+    encoders=None,
+    name="clip",
+    compile=True,
+    learning_rate=1e-3,
+    initial_temperature=0.07,
+    augment=None,
 ):
     """A dual encoder trained with the symmetric contrastive loss; outputs the similarity matrix.
 
@@ -91,13 +98,13 @@ def build_clip(
             f"clip is a dual encoder: it takes exactly 2 inputs; received "
             f"{len(inputs)} ({', '.join(s.name for s in inputs)})."
         )
-    keras_inputs, features, _ = build_branches(inputs, encoders, name=name)
+    keras_inputs, features, _ = build_branches(inputs, encoders, name=name, augment=augment)
     embeddings = []
     for key in sorted(features):
         x = keras.layers.Dense(task.embedding_dim, name=f"{key}_projection")(features[key])
         embeddings.append(L2Normalize(name=f"{key}_embedding", dtype="float32")(x))
     logits = ContrastiveLogits(initial_temperature, name=task.output_name, dtype="float32")(embeddings)
-    return finish_model(keras_inputs, logits, inputs, task, name, compile, learning_rate)
+    return finish_model(keras_inputs, logits, inputs, task, name, compile, learning_rate, augment)
 
 
 def encoder_model(model, input_name):

@@ -4,6 +4,7 @@ import keras
 
 import mmzoo.encoders  # noqa: F401  (registers the built-in encoders this builder resolves by name)
 import mmzoo.fusion  # noqa: F401  (registers the built-in fusions)
+from mmzoo.augmentation.plan import augment_branch, normalize
 from mmzoo.models.multimodal import MultimodalModel
 from mmzoo.registry import ENCODERS, FUSIONS
 from mmzoo.specs import Spec
@@ -78,10 +79,30 @@ def check_inputs(inputs, encoders):
     return inputs
 
 
+def check_augment(inputs, augment):
+    """`augment=` of a builder: a dict keyed by input names (unknown names are an error)."""
+    if augment is None:
+        return {}
+    if not isinstance(augment, dict):
+        raise ValueError(
+            f"augment= of build_model is a dict {{input_name: augmentations}}; received {type(augment).__name__}. "
+            f"To augment one input, pass augment= to its spec instead."
+        )
+    unknown = sorted(set(augment) - {s.name for s in inputs})
+    if unknown:
+        names = ", ".join(s.name for s in inputs)
+        raise ValueError(f"augment= names unknown input(s) {', '.join(unknown)}; inputs are {names}.")
+    return augment
+
+
 def build_branches(
-    inputs, encoders=None, sequences=False, missing_modalities=False, modality_dropout=0.0, name="model"
+    inputs, encoders=None, sequences=False, missing_modalities=False, modality_dropout=0.0, name="model", augment=None
 ):
     """One branch per input: `keras.Input` -> in-graph preprocessing -> encoder.
+
+    Inputs with training augmentations (their spec's `augment=`, or
+    `augment={input_name: ...}` here, which takes precedence) get
+    `Augmentation` layers around the preprocessing, active in training only.
 
     Returns:
         `(keras_inputs, features, presence)`: the dict of `keras.Input`s
@@ -91,13 +112,15 @@ def build_branches(
     """
     encoders = dict(encoders or {})
     inputs = check_inputs(inputs, encoders)
+    augment = check_augment(inputs, augment)
     keras_inputs, features = {}, {}
     for spec in inputs:
         x = keras_inputs[spec.name] = spec.input()
         encoder = build_encoder(spec, encoders.get(spec.name), sequences=sequences)
         # An encoder may bring its own preprocessing (a pretrained model's tokenizer); else the spec's.
-        preprocess = getattr(encoder, "preprocess_input", None)
-        features[spec.name] = encoder(preprocess(spec, x) if preprocess else spec.preprocess(x))
+        own = getattr(encoder, "preprocess_input", None)
+        preprocess = (lambda t, spec=spec, own=own: own(spec, t)) if own else None
+        features[spec.name] = encoder(augment_branch(spec, x, augment.get(spec.name), preprocess=preprocess))
     presence = None
     if missing_modalities:
         presence = {}
@@ -125,6 +148,7 @@ def build_fusion_model(
     sequences=False,
     missing_modalities=False,
     modality_dropout=0.0,
+    augment=None,
 ):
     """The generic builder: per-input preprocessing and encoder, a fusion layer, a task head.
 
@@ -148,6 +172,9 @@ def build_fusion_model(
         modality_dropout: in training, drop each modality of each sample with
             this probability (never all of them), so the model copes with
             missing modalities.
+        augment: training-only augmentations per input, `{input_name:
+            augmentations}` (the form of a spec's `augment=`, which this
+            replaces for the inputs it names); see `mmzoo.list_augmentations()`.
 
     Returns:
         A `mmzoo.MultimodalModel`.
@@ -160,6 +187,7 @@ def build_fusion_model(
         missing_modalities=missing_modalities,
         modality_dropout=modality_dropout,
         name=name,
+        augment=augment,
     )
     resolved = _resolve(FUSIONS, fusion, "concat", name=f"{name}_fusion", **(fusion_options or {}))
     fusion_layer = resolved if isinstance(resolved, keras.layers.Layer) else resolved[0](**resolved[1])
@@ -173,14 +201,19 @@ def build_fusion_model(
     for i, units in enumerate(head_units):
         x = keras.layers.Dropout(dropout, name=f"head_dropout{i}")(x)
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense{i}")(x)
-    return finish_model(keras_inputs, task.head(x), inputs, task, name, compile, learning_rate)
+    return finish_model(keras_inputs, task.head(x), inputs, task, name, compile, learning_rate, augment)
 
 
-def finish_model(keras_inputs, outputs, inputs, task, name, compile=True, learning_rate=1e-3):
-    """Wraps a graph in a `MultimodalModel` carrying the specs and task; compiles it."""
-    model = MultimodalModel(
-        inputs=keras_inputs, outputs=outputs, name=name, specs=[s.get_config() for s in inputs], task=task.get_config()
-    )
+def finish_model(keras_inputs, outputs, inputs, task, name, compile=True, learning_rate=1e-3, augment=None):
+    """Wraps a graph in a `MultimodalModel` carrying the specs (with `augment=` of the build) and task; compiles it."""
+    specs = []
+    for spec in inputs:
+        config = spec.get_config()
+        if (augment or {}).get(spec.name) is not None:
+            where = f"{spec.modality.capitalize()} input '{spec.name}'"
+            config["augment"] = normalize(augment[spec.name], where, spec.modality)
+        specs.append(config)
+    model = MultimodalModel(inputs=keras_inputs, outputs=outputs, name=name, specs=specs, task=task.get_config())
     if compile:
         from mmzoo.training.warmup import default_optimizer
 

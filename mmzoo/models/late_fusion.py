@@ -22,6 +22,7 @@ def build_late_fusion(
     learning_rate=1e-3,
     missing_modalities=False,
     modality_dropout=0.0,
+    augment=None,
 ):
     """Each modality predicts on its own; the `late_fusion` layer combines the decisions.
 
@@ -40,7 +41,12 @@ def build_late_fusion(
 
     inputs = check_inputs(inputs, encoders)
     keras_inputs, features, presence = build_branches(
-        inputs, encoders, missing_modalities=missing_modalities, modality_dropout=modality_dropout, name=name
+        inputs,
+        encoders,
+        missing_modalities=missing_modalities,
+        modality_dropout=modality_dropout,
+        name=name,
+        augment=augment,
     )
     decisions = {}
     for key, x in features.items():
@@ -50,4 +56,4 @@ def build_late_fusion(
         decisions[key] = task.logits(x, name=f"{key}_logits")
     fusion = FUSIONS.get("late_fusion")(mode=mode, name=f"{name}_fusion")
     combined = fusion(decisions, presence=presence) if presence is not None else fusion(decisions)
-    return finish_model(keras_inputs, task.activate(combined), inputs, task, name, compile, learning_rate)
+    return finish_model(keras_inputs, task.activate(combined), inputs, task, name, compile, learning_rate, augment)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmzoo.augmentation.batch import batch_plan, mix_batch
 from mmzoo.inference.fast_predict import can_fast_predict, fast_predictor
 from mmzoo.models import generation
 from mmzoo.models.input_checks import check_batch_sizes, check_finite, check_keys, optional_presence, utf8_strings
@@ -135,9 +136,39 @@ class MultimodalModel(keras.Model):
             return self.task.default_targets(y_pred)
         return y
 
+    def train_step(self, data):
+        """Keras's step; with MixUp/CutMix declared (`augment=` of a spec), on the mixed batch.
+
+        The loss is then `λ·loss(y) + (1-λ)·loss(y_partner)` per example
+        (`mmzoo.augmentation.batch`); the metrics compare with `y`.
+        """
+        plan = batch_plan(self.specs)
+        if plan is None:
+            return super().train_step(data)
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            raise ValueError(f"Model '{self.name}': {plan[0].mode} mixes labels, but the data has none.")
+        x, partner, lam = mix_batch(x, plan[0], plan[1], self.optimizer.iterations)
+        self._mixing = (partner, lam)
+        try:
+            return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+        finally:
+            self._mixing = None
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Keras's loss, with targets from the inputs when the data has none (retrieval, text generation)."""
-        return super().compute_loss(x, self._targets(x, y, y_pred), y_pred, sample_weight, training)
+        """Keras's loss, with self-supervised targets when the data has none (retrieval, text generation); mixed in a MixUp step."""
+        y = self._targets(x, y, y_pred)
+        mixing = getattr(self, "_mixing", None)
+        if mixing is None or not training:
+            return super().compute_loss(x, y, y_pred, sample_weight, training)
+        partner, lam = mixing
+        weight = 1.0 if sample_weight is None else sample_weight
+        other = tf.nest.map_structure(lambda t: tf.gather(t, partner), y)
+        mine = super().compute_loss(x, y, y_pred, weight * lam, training)
+        theirs = super().compute_loss(x, other, y_pred, weight * (1.0 - lam), training)
+        # each call adds the model's own losses (regularizers) once: take them out of the second
+        extra = super().compute_loss(x, other, y_pred, tf.zeros_like(lam), training)
+        return mine + theirs - extra
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return super().compute_metrics(x, self._targets(x, y, y_pred), y_pred, sample_weight)

@@ -10,11 +10,15 @@ class Spec:
     """One named model input: its raw shape and dtype and its in-graph preprocessing.
 
     Subclasses set `modality`, `default_encoder`, and implement `shape`,
-    `dtype` and `preprocess`. The spec name is the `keras.Input` name and the
+    `dtype` and `preprocess`. Every spec takes `augment=`: augmentations
+    applied in training only (`mmzoo.list_augmentations(modality)`; see
+    docs/augmentation.md), e.g. `augment={"flip": "horizontal", "rotation": 0.05}`. The spec name is the `keras.Input` name and the
     key in dataset dicts.
     """
 
     name: str
+    # training-only augmentations (mmzoo.augmentation): keyword-only, so positional spec arguments keep their places
+    augment: object = dataclasses.field(default=None, kw_only=True)
 
     modality = "generic"
     default_encoder = None
@@ -25,6 +29,9 @@ class Spec:
                 f"{type(self).__name__} input name must be a Python identifier "
                 f"(it becomes a keras.Input name and a dataset key); received {self.name!r}."
             )
+        from mmzoo.augmentation.plan import normalize
+
+        self.augment = normalize(self.augment, f"{self.modality.capitalize()} input '{self.name}'", self.modality)
 
     # --- what the model receives -------------------------------------------------
     @property

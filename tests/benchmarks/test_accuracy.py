@@ -243,3 +243,6 @@ def test_variants_are_reported_apart_from_the_protocol(tmp_path):
     report = (tmp_path / "R.md").read_text()
     assert "| `tiny-lr` | `learning_rate=1e-05` | best fusion `gmu` | 1 | 65.0 ± 0.0 |" in report
     assert "| `tiny-lr` | `learning_rate=1e-05` | best unimodal `name only` | 1 | 50.0 ± 0.0 |" in report
+    # the with/without column: the same row under the protocol (none for gmu, which the protocol lacks)
+    assert "| best fusion `gmu` | 1 | 65.0 ± 0.0 | - |" in report
+    assert "| best unimodal `name only` | 1 | 50.0 ± 0.0 | 70.0 ± 0.0 (1 seeds) |" in report
