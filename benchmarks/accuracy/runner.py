@@ -118,6 +118,22 @@ DATASETS = {
         "metrics": ["accuracy", "macro_f1"],
         "references": [],
     },
+    # Text generation (issue 25): the training protocol is the YAML config's (`protocol_from_config`);
+    # one input, a TextGeneration head, rows from `generation.run_seed`.
+    "emoji_captions": {
+        "config": "configs/emoji_captions.yaml",
+        "task": "generation",
+        "primary": "chrf",
+        "metrics": ["chrf", "bleu", "exact_match"],
+        "references": [],
+    },
+    "fsdd_words": {
+        "config": "configs/fsdd_words.yaml",
+        "task": "generation",
+        "primary": "exact_match",
+        "metrics": ["exact_match", "chrf", "bleu"],
+        "references": [],
+    },
 }
 
 
@@ -132,8 +148,35 @@ TUNABLE = (
     "encoders",
     "model_options",
     "loader_options",
+    "task_options",
 )
 LOSSES = {"mae": "MeanAbsoluteError", "mse": "MeanSquaredError", "huber": "Huber"}
+
+
+def protocol_from_config(path):
+    """A dataset's training protocol from an experiment YAML file (`mmzoo.experiments.config`).
+
+    Example:
+        >>> cfg = protocol_from_config("configs/fsdd_words.yaml")
+        >>> cfg["loader"], cfg["task_options"]["num_layers"]
+        ('fsdd_words', 1)
+    """
+    from mmzoo.experiments.config import load_config
+
+    config = load_config(path if os.path.isabs(path) else os.path.join(os.path.dirname(BENCHMARKS), path))
+    if config.architecture.name != "early_fusion" or config.training.lr_schedule != "cosine":
+        raise SystemExit(f"{path}: the accuracy table trains early_fusion with a cosine schedule.")
+    return {
+        "loader": config.dataset.name,
+        "loader_options": dict(config.dataset.options),
+        "batch_size": config.training.batch_size,
+        "epochs": config.training.epochs,
+        "learning_rate": config.training.learning_rate,
+        "patience": config.training.early_stopping_patience,
+        "encoders": {name: (e.name, dict(e.options)) for name, e in config.encoders.items()},
+        "model_options": dict(config.architecture.options),
+        "task_options": dict(config.task.options),
+    }
 
 
 def configuration(dataset, overrides=None):
@@ -144,6 +187,8 @@ def configuration(dataset, overrides=None):
         ('mse', 'mae')
     """
     cfg = dict(DATASETS[dataset])
+    if "config" in cfg:
+        cfg.update(protocol_from_config(cfg["config"]))
     for key, value in (overrides or {}).items():
         if key not in TUNABLE:
             raise SystemExit(f"--set {key}=...: a variant may change only {list(TUNABLE)}.")
@@ -157,7 +202,7 @@ def load_splits(dataset, seed, data_dir, cfg=None):
     """The dataset's `Splits` for this seed (`cfg`: a variant's configuration)."""
     from mmzoo import datasets
 
-    cfg = cfg or DATASETS[dataset]
+    cfg = cfg or configuration(dataset)
     options = dict(cfg.get("loader_options") or {})
     if cfg["loader"] == "mosi":
         return datasets.mosi(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
@@ -166,6 +211,11 @@ def load_splits(dataset, seed, data_dir, cfg=None):
         return datasets.avmnist(
             data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed, **extra, **options
         )
+    if cfg["loader"] in ("emoji_captions", "fsdd_words"):
+        import dataclasses
+
+        splits = datasets.load(cfg["loader"], batch_size=cfg["batch_size"], seed=seed, data_dir=data_dir, **options)
+        return splits._replace(task=dataclasses.replace(splits.task, **cfg.get("task_options", {})))
     return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
 
 
@@ -204,7 +254,7 @@ def train_one(dataset, architecture, input_names, splits, seed, epochs=None, cfg
 
     import mmzoo
 
-    cfg = cfg or DATASETS[dataset]
+    cfg = cfg or configuration(dataset)
     specs = [s for s in splits.inputs if s.name in input_names]
     train, validation, test = (_select(d, input_names) for d in (splits.train, splits.validation, splits.test))
     epochs = epochs or cfg["epochs"]
@@ -324,6 +374,15 @@ def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None
     )
     for seed in seeds:
         splits = load_splits(dataset, seed, data_dir, cfg)
+        if cfg.get("task") == "generation":
+            from . import generation
+
+            for record in generation.run_seed(
+                dataset, seed, splits, cfg, _encoders(cfg, splits.inputs), models, epochs
+            ):
+                merge(results_dir, dataset, [record], settings, **save)
+                print(f"{name} seed {seed} {record['model']:<28} {shown}={record['metrics'][shown]:.4f}", flush=True)
+            continue
         rows = candidates(splits.inputs, models, extra=("ridge (text)",) if dataset == "mosi" else ())
         if dataset == "mosi" and (not models or "ridge (text)" in models):
             merge(

@@ -139,7 +139,7 @@ def main(argv=None):
                 record.setdefault("errors", {})[name] = reply.get("error")
                 worker.close()
                 del workers[name]
-        record["rows"] = measure(workers, cfg)
+        record["rows"] = measure(workers, cfg) if workers else []
     finally:
         for worker in workers.values():
             worker.close()

@@ -19,14 +19,13 @@ def build(cmd):
     import keras
 
     import mmzoo
-    from mmzoo.models.text_decoder import TextDecoder
 
     size = cmd["size"]
     keras.utils.set_random_seed(0)
     vocabulary = [f"w{i}" for i in range(size["vocabulary_size"] - 4)]
     task = mmzoo.TextGeneration(
         target="text",
-        max_length=size["new_tokens"],
+        max_length=size["new_tokens"] - 1,  # words; the sampler's last step is the end token's slot
         vocabulary_size=size["vocabulary_size"],
         vocabulary=vocabulary,
         units=size["units"],
@@ -36,25 +35,22 @@ def build(cmd):
         prefix_length=size["memory_length"],
         standardize=None,
     )
-    spec = mmzoo.Features("conditioning", shape=(size["units"],))
+    spec = mmzoo.Features("conditioning", shape=(size["units"],), normalize=False)
     model = mmzoo.build_model("early_fusion", [spec], task=task)
-    decoders = [layer for layer in model._flatten_layers() if isinstance(layer, TextDecoder)]
-    if len(decoders) != 1:
-        raise RuntimeError(f"expected one TextDecoder in the model; found {len(decoders)}")
-    bias = decoders[0].logits.bias
+    bias = model.get_layer("text_decoder").logits.bias
     bias.assign(np.where(np.isin(np.arange(bias.shape[0]), SILENT), -1e4, 0.0).astype("float32"))
     return {"model": model, "params": int(model.count_params()), "size": size}
 
 
 def generate(slot, batch, cache):
-    """One greedy `model.generate` call: the strings."""
+    """One greedy `model.generate` call (the task's max_length words and the end token's step): the strings."""
     size = slot["size"]
     x = slot.setdefault("inputs", {}).get(batch)
     if x is None:
         rng = np.random.default_rng(batch)
         x = {"conditioning": rng.normal(size=(batch, size["units"])).astype("float32")}
         slot["inputs"][batch] = x
-    return slot["model"].generate(x, max_length=size["new_tokens"], sampler="greedy", cache=cache)
+    return slot["model"].generate(x, sampler="greedy", batch_size=batch, use_cache=cache)
 
 
 def measure(slot, cmd, measured):

@@ -11,9 +11,13 @@ AV-MNIST (which shares the reading code).
 
 import numpy as np
 
+from mmzoo.data import from_arrays
 from mmzoo.datasets.avmnist import SAMPLE_RATE, _assign_splits, _read_clips, _rng, fsdd_recordings
 from mmzoo.datasets.avmnist_sample import CLASS_NAMES
+from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import locate
+from mmzoo.registry import register_dataset
+from mmzoo.specs import Audio
 
 SPLITS = ("train", "validation", "test")
 WORDS = tuple(CLASS_NAMES)  # "zero" ... "nine"
@@ -54,3 +58,45 @@ def load_fsdd_word_arrays(data_dir=None, seed=0, val_fraction=0.1, seconds=1.0):
             "file": files,
         }
     return arrays
+
+
+@register_dataset("fsdd_words", paper="Free Spoken Digit Dataset: spoken digits to their words (speech to text)")
+def fsdd_words(data_dir=None, batch_size=32, seed=0, val_fraction=0.1, seconds=1.0, cache=True):
+    """Loads FSDD as batched `tf.data` splits of waveforms and their words, with a `TextGeneration` task.
+
+    Args:
+        data_dir, seed, val_fraction, seconds: see `load_fsdd_word_arrays`.
+        batch_size: examples per batch.
+        cache: cache the elements in memory.
+
+    Returns:
+        `Splits(train, validation, test, inputs, task)`: datasets of
+        `({"voice": float32 (b, samples)}, string (b,))`, inputs
+        `[Audio("voice", sample_rate=8000, seconds=seconds)]` and
+        `TextGeneration(target="word", max_length=1)` with its vocabulary
+        adapted on the train words (change its decoder's size with
+        `dataclasses.replace`, or `task.options` in a YAML config).
+
+    Example:
+        >>> splits = fsdd_words()  # doctest: +SKIP
+        >>> splits.task.vocabulary  # doctest: +SKIP
+        ['eight', 'five', 'four', 'nine', 'one', 'seven', 'six', 'three', 'two', 'zero']
+    """
+    from mmzoo.tasks.generation import TextGeneration
+
+    arrays = load_fsdd_word_arrays(data_dir, seed, val_fraction, seconds)
+    inputs = [Audio("voice", sample_rate=SAMPLE_RATE, seconds=seconds)]
+    task = TextGeneration(target="word", max_length=1, vocabulary_size=16).adapt(arrays["train"]["word"])
+    datasets = [
+        from_arrays(
+            {"voice": arrays[name]["voice"]},
+            arrays[name]["word"],
+            inputs=inputs,
+            batch_size=batch_size,
+            shuffle=name == "train",
+            seed=seed,
+            cache=cache,
+        )
+        for name in SPLITS
+    ]
+    return Splits(*datasets, inputs, task)
