@@ -49,3 +49,30 @@ def test_text_metrics_match_sacrebleu_and_count_exact_matches():
     assert text_metrics(refs, refs)["chrf"] == pytest.approx(100.0)
     with pytest.raises(ValueError, match="2 hypotheses for 3 references"):
         text_metrics(hyps[:2], refs)
+
+
+def test_the_report_checks_the_generation_targets_and_shows_example_outputs():
+    from benchmarks.accuracy import report
+
+    def run(model, kind, seed, chrf, exact):
+        examples = [{"output": f"{model} out", "reference": "grinning face"}]
+        metrics = {"chrf": chrf, "bleu": 1.0, "exact_match": exact}
+        return {"model": model, "kind": kind, "seed": seed, "params": 1, "train_seconds": 1, "metrics": metrics,
+                "examples": examples}  # fmt: skip
+
+    record = {
+        "primary": "chrf",
+        "metrics": ["chrf", "bleu", "exact_match"],
+        "runs": [run("early_fusion + decoder", "generator", s, 30.0 + s, 0.0) for s in (0, 1)]
+        + [run("nearest neighbour (pixels)", "baseline", s, 27.0, 0.0) for s in (0, 1)]
+        + [run("nearest neighbour (generator's encoder)", "baseline", s, 31.0, 0.0) for s in (0, 1)],
+    }
+    rows = report.summarize(record)
+    assert rows[0]["model"] == "early_fusion + decoder"
+    checks = dict(report.targets("emoji_captions", rows))
+    assert checks["the captioner beats `nearest neighbour (pixels)` on chrF: 30.5 vs 27.0 (+3.5)"] is True
+    assert checks["the captioner beats `nearest neighbour (generator's encoder)` on chrF: 30.5 vs 31.0 (-0.5)"] is False
+    assert "| 30.5 ± 0.7 | 1.0 ± 0.0 | 0.0 ± 0.0 |" in report.table(record, rows)
+    assert "| grinning face | early_fusion + decoder out |" in report.examples(record)
+    words = {**record, "primary": "exact_match", "runs": [run("early_fusion + decoder", "generator", 0, 90.0, 0.96)]}
+    assert report.targets("fsdd_words", report.summarize(words)) == [("exact match >= 95%: 96.0%", True)]
