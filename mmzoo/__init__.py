@@ -30,6 +30,7 @@ _PUBLIC = {
     "MultiLabel": ("mmzoo.tasks", "MultiLabel"),
     "Regression": ("mmzoo.tasks", "Regression"),
     "Retrieval": ("mmzoo.tasks", "Retrieval"),
+    "TextGeneration": ("mmzoo.tasks", "TextGeneration"),
     "MultimodalModel": ("mmzoo.models", "MultimodalModel"),
     "build_model": ("mmzoo.models", "build_model"),
     "build_fusion_model": ("mmzoo.models", "build_fusion_model"),

@@ -10,6 +10,7 @@ classes), so a server needs neither mmzoo nor the task to read them.
 import keras
 import tensorflow as tf
 
+from mmzoo.models.generation import generator, is_generation, make_sampler
 from mmzoo.specs import spec_from_config
 
 
@@ -206,5 +207,28 @@ def export_savedmodel(model, path, serve_bytes=True):
             },
             "outputs": outputs,
         }
+    if is_generation(model):
+        meta["generate"] = add_generate_endpoint(archive, model)
     archive.write_out(path, verbose=False)
     return meta
+
+
+def add_generate_endpoint(archive, model):
+    """The `generate` signature of a TextGeneration model: raw inputs in, `{"text": strings}` out.
+
+    The greedy decoding loop with its key/value cache (`model.generate`'s
+    default) runs inside the graph as a `While` op, so a server needs neither
+    mmzoo nor Keras; it returns the same strings as `model.generate`.
+    """
+    gen = generator(model)
+    names = sorted(gen.signature)
+    sampler = make_sampler("greedy")
+
+    def generate(*args):
+        return {"text": gen.strings(dict(zip(names, args)), gen.max_length, sampler)}
+
+    archive.add_endpoint("generate", generate, input_signature=[gen.signature[n] for n in names])
+    return {
+        "inputs": {n: f"{gen.signature[n].dtype.name} {tuple(gen.signature[n].shape)}" for n in names},
+        "outputs": ["text"],
+    }

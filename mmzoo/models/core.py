@@ -149,6 +149,12 @@ def build_fusion_model(
     resolved = _resolve(FUSIONS, fusion, "concat", name=f"{name}_fusion", **(fusion_options or {}))
     fusion_layer = resolved if isinstance(resolved, keras.layers.Layer) else resolved[0](**resolved[1])
     x = fusion_layer(features, presence=presence) if presence is not None else fusion_layer(features)
+    if task.kind == "text_generation":  # a decoder conditioned on the fused vector or token sequence
+        from mmzoo.models.generation import attach_decoder
+
+        return finish_model(
+            keras_inputs, attach_decoder(keras_inputs, x, task, name), inputs, task, name, compile, learning_rate
+        )
     for i, units in enumerate(head_units):
         x = keras.layers.Dropout(dropout, name=f"head_dropout{i}")(x)
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense{i}")(x)

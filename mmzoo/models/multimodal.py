@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmzoo.inference.fast_predict import can_fast_predict, fast_predictor
+from mmzoo.models import generation
 from mmzoo.models.input_checks import check_batch_sizes, check_finite, check_keys, optional_presence, utf8_strings
 from mmzoo.models.quantized_layers import quantized_entries, restore_quantization
 from mmzoo.specs import spec_from_config
@@ -127,17 +128,19 @@ class MultimodalModel(keras.Model):
         names = [t.name.split(":")[0] for t in self.inputs]
         check_keys(f"Model '{self.name}'", names, inputs, optional=optional_presence(names))
 
-    def _targets(self, y, y_pred):
+    def _targets(self, x, y, y_pred):
+        if generation.is_generation(self):
+            return generation.target_ids(self, x)
         if y is None and self.task_config:
             return self.task.default_targets(y_pred)
         return y
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Keras's loss, with self-supervised targets when the data has none (retrieval)."""
-        return super().compute_loss(x, self._targets(y, y_pred), y_pred, sample_weight, training)
+        """Keras's loss, with targets from the inputs when the data has none (retrieval, text generation)."""
+        return super().compute_loss(x, self._targets(x, y, y_pred), y_pred, sample_weight, training)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return super().compute_metrics(x, self._targets(y, y_pred), y_pred, sample_weight)
+        return super().compute_metrics(x, self._targets(x, y, y_pred), y_pred, sample_weight)
 
     def _presence_inputs(self):
         """Names of the optional `<input>_present` inputs (see `build_fusion_model`)."""
@@ -168,14 +171,45 @@ class MultimodalModel(keras.Model):
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        if generation.is_generation(self):  # target strings as labels move into the inputs (teacher forcing)
+            x, y = generation.merge_target(self, x, y)
+            if isinstance(validation_data, tuple) and len(validation_data) == 2:
+                validation_data = generation.merge_target(self, *validation_data)[0]
+            elif validation_data is not None:
+                validation_data = generation.merge_target(self, validation_data, None)[0]
         if isinstance(validation_data, tuple) and validation_data:
             validation_data = (self._prepare(validation_data[0]),) + tuple(validation_data[1:])
         elif validation_data is not None:
             validation_data = self._prepare(validation_data)
         return super().fit(self._prepare(x), y, *args, validation_data=validation_data, **kwargs)
 
-    def evaluate(self, x=None, *args, **kwargs):
-        return super().evaluate(self._prepare(x), *args, **kwargs)
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        if generation.is_generation(self):
+            x, y = generation.merge_target(self, x, y)
+        return super().evaluate(self._prepare(x), y, *args, **kwargs)
+
+    def generate(self, x, max_length=None, sampler="greedy", batch_size=32, use_cache=True, **sampler_options):
+        """Decoded strings, one per example, for a TextGeneration model.
+
+        The decoding loop runs in one `tf.function` with a KerasHub sampler and
+        a key/value cache (each new token attends to cached keys and values,
+        so its cost does not grow with the prefix); `use_cache=False` reruns
+        the decoder over the whole prefix at every step (same greedy output).
+
+        Args:
+            x: a dict of raw inputs keyed by input name (no target), or a dataset.
+            max_length: most words to generate (default: the task's max_length).
+            sampler: "greedy", "beam", "top_k", "top_p", or a
+                `keras_hub.samplers.Sampler`.
+            batch_size: examples decoded together.
+            use_cache: decode with the key/value cache.
+            **sampler_options: the sampler's arguments (`num_beams=`, `k=`,
+                `p=`, `seed=`, `temperature=`).
+
+        Returns:
+            A list of strings.
+        """
+        return generation.generate(self, x, max_length, sampler, batch_size, use_cache, **sampler_options)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Keras's `predict`; a dict of arrays takes the compiled path of `mmzoo.inference.fast_predict`.

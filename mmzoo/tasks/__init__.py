@@ -1,5 +1,15 @@
 """Tasks: a head plus its loss and metrics (`task`), and the metrics Keras lacks (`metrics`)."""
 
+from mmzoo.tasks.generation import TextGeneration
 from mmzoo.tasks.task import Classification, ContrastiveLoss, MultiLabel, Regression, Retrieval, Task, task_from_config
 
-__all__ = ["Classification", "ContrastiveLoss", "MultiLabel", "Regression", "Retrieval", "Task", "task_from_config"]
+__all__ = [
+    "Classification",
+    "ContrastiveLoss",
+    "MultiLabel",
+    "Regression",
+    "Retrieval",
+    "Task",
+    "TextGeneration",
+    "task_from_config",
+]
