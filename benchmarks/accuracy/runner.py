@@ -148,7 +148,6 @@ TUNABLE = (
     "encoders",
     "model_options",
     "loader_options",
-    "task_options",
 )
 LOSSES = {"mae": "MeanAbsoluteError", "mse": "MeanSquaredError", "huber": "Huber"}
 
@@ -158,17 +157,19 @@ def protocol_from_config(path):
 
     Example:
         >>> cfg = protocol_from_config("configs/fsdd_words.yaml")
-        >>> cfg["loader"], cfg["task_options"]["num_layers"]
-        ('fsdd_words', 1)
+        >>> cfg["loader"], cfg["inputs"], cfg["target"], cfg["task_options"]["num_layers"]
+        ('avmnist', ['voice'], 'label', 1)
     """
     from mmzoo.experiments.config import load_config
 
-    config = load_config(path if os.path.isabs(path) else os.path.join(os.path.dirname(BENCHMARKS), path))
+    config = load_config(config_path(path))
     if config.architecture.name != "early_fusion" or config.training.lr_schedule != "cosine":
         raise SystemExit(f"{path}: the accuracy table trains early_fusion with a cosine schedule.")
     return {
         "loader": config.dataset.name,
         "loader_options": dict(config.dataset.options),
+        "inputs": config.inputs.names,
+        "target": config.task.target,
         "batch_size": config.training.batch_size,
         "epochs": config.training.epochs,
         "learning_rate": config.training.learning_rate,
@@ -177,6 +178,21 @@ def protocol_from_config(path):
         "model_options": dict(config.architecture.options),
         "task_options": dict(config.task.options),
     }
+
+
+def config_path(path):
+    """`path` (relative to the repository root) as an absolute path."""
+    return path if os.path.isabs(path) else os.path.join(os.path.dirname(BENCHMARKS), path)
+
+
+def generation_splits(cfg, seed, data_dir):
+    """The splits and adapted `TextGeneration` task of a generation dataset, as `mmzoo train --config` makes them."""
+    from mmzoo.experiments.config import load_config
+    from mmzoo.experiments.runner import load_data
+
+    overrides = [f"seed={seed}", f"training.batch_size={cfg['batch_size']}"]
+    overrides += [f"dataset.data_dir={data_dir}"] if data_dir else []
+    return load_data(load_config(config_path(cfg["config"]), overrides))
 
 
 def configuration(dataset, overrides=None):
@@ -211,11 +227,8 @@ def load_splits(dataset, seed, data_dir, cfg=None):
         return datasets.avmnist(
             data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed, **extra, **options
         )
-    if cfg["loader"] in ("emoji_captions", "fsdd_words"):
-        import dataclasses
-
-        splits = datasets.load(cfg["loader"], batch_size=cfg["batch_size"], seed=seed, data_dir=data_dir, **options)
-        return splits._replace(task=dataclasses.replace(splits.task, **cfg.get("task_options", {})))
+    if cfg.get("task") == "generation":
+        return generation_splits(cfg, seed, data_dir)
     return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
 
 

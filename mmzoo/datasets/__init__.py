@@ -10,8 +10,6 @@ from mmzoo.datasets.avmnist import avmnist, load_avmnist_arrays
 from mmzoo.datasets.avmnist_sample import load_avmnist_sample, load_avmnist_sample_arrays
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.emoji import emoji, load_emoji_arrays
-from mmzoo.datasets.emoji_captions import emoji_captions, load_emoji_caption_arrays
-from mmzoo.datasets.fsdd_words import fsdd_words, load_fsdd_word_arrays
 from mmzoo.datasets.locate import resolve_data_dir
 from mmzoo.datasets.mosi import MOSIRegression, load_mosi_arrays, mosi
 from mmzoo.datasets.tfds import from_tfds
@@ -53,15 +51,11 @@ __all__ = [
     "Splits",
     "avmnist",
     "emoji",
-    "emoji_captions",
-    "fsdd_words",
     "from_tfds",
     "load_avmnist_arrays",
     "load_avmnist_sample",
     "load_avmnist_sample_arrays",
     "load_emoji_arrays",
-    "load_emoji_caption_arrays",
-    "load_fsdd_word_arrays",
     "load_mosi_arrays",
     "mosi",
     "resolve_data_dir",
