@@ -2,7 +2,8 @@
 
 `evaluate(model, dataset)` predicts batch by batch (so predictions and labels
 stay paired even on a reshuffling dataset) and returns a dict of floats:
-classification gives accuracy, precision, recall and F1 per class (keyed by
+text generation gives sacrebleu's BLEU-4 and chrF and exact match with one
+row per example (`text_metrics`); classification gives accuracy, precision, recall and F1 per class (keyed by
 class name) and as macro and weighted averages (plus binary F1 with 2
 classes) and the confusion matrix; regression MAE, MSE and Pearson correlation (plus the
 MOSI metrics for a MOSI task or `metrics="mosi"`); multi-label micro and
@@ -204,8 +205,10 @@ def evaluate(model, dataset, task=None, metrics=None):
         F1; binary_f1 (2 classes); per_class (`{class name: {"precision",
         "recall", "f1", "support"}}`), class_names and confusion_matrix
         (nested list, rows true class; see `classification_metrics`); regression: mae, mse, corr (plus the
-        MOSI metrics); multi-label: accuracy, micro_f1, macro_f1. Also
-        "num_examples".
+        MOSI metrics); multi-label: accuracy, micro_f1, macro_f1; text
+        generation (greedy `model.generate`): bleu (BLEU-4), chrf,
+        exact_match and per_example rows (`mmzoo.analysis.text_metrics`).
+        Also "num_examples".
 
     Example:
         >>> import numpy as np, keras, mmzoo
@@ -218,6 +221,10 @@ def evaluate(model, dataset, task=None, metrics=None):
     task = task if task is not None else getattr(model, "task", None)
     if task is None:
         raise ValueError("evaluate needs a task: pass task=mmzoo.Classification(...) (the model has none).")
+    if task.kind == "text_generation":
+        from mmzoo.analysis.text_metrics import evaluate_generation
+
+        return evaluate_generation(model, dataset, task)
     y_true, y_pred = predict_all(model, dataset)
     return score(task, y_true, y_pred, metrics)
 

@@ -61,6 +61,8 @@ class KerasFormat(ExportFormat):
 
         model = load(path, trust=trust)
         inputs = {k: as_array(v) for k, v in inputs.items()}
+        if (getattr(model, "task_config", None) or {}).get("kind") == "text_generation":
+            return {"text": np.asarray(model.generate(inputs), dtype=object)}
         return {output_name(model): np.asarray(model.predict(inputs, verbose=0))}
 
 
@@ -83,7 +85,8 @@ class SavedModelFormat(ExportFormat):
         from mmzoo.artifacts.export import load
         from mmzoo.models.input_checks import check_keys
 
-        serve = load(path, trust=trust).signatures["serve"]
+        signatures = load(path, trust=trust).signatures
+        serve = signatures["generate"] if "generate" in signatures else signatures["serve"]  # text generation
         inputs = {k: as_array(v) for k, v in inputs.items()}
         signature = serve.structured_input_signature[1]
         expected = sorted(signature)
@@ -100,6 +103,11 @@ class CoreFormat(ExportFormat):
         from mmzoo.artifacts.savedmodel import output_name
         from mmzoo.artifacts.sidecars import write_sidecars
 
+        if (getattr(model, "task_config", None) or {}).get("kind") == "text_generation":
+            raise ValueError(
+                f"format='{self.name}' cannot hold a TextGeneration model (its decoding loop runs on string and "
+                f"ragged ops); export it with format='savedmodel' (a `generate` signature) or 'keras'."
+            )
         out = output_name(model)
         core, extra = convert(out)
         write_sidecars(model, core, path, self.name, out, extra)

@@ -178,6 +178,11 @@ def _train_run(args, config, strategy, run, output_dir, created):
         return 0
     test = model.evaluate(splits.test, return_dict=True, verbose=0)
     test = {k: float(v) for k, v in test.items()}
+    if model.task_config.get("kind") == "text_generation":  # BLEU-4, chrF, exact match of greedy generations
+        from mmzoo.analysis.evaluation import evaluate
+
+        report = evaluate(model, splits.test)
+        test.update({k: report[k] for k in ("bleu", "chrf", "exact_match")})
     flags = {k: v for k, v in vars(args).items() if k != "func"}
     paths = save_artifacts(
         model, output_dir, history=history, metrics={"test": test, "train_seconds": round(seconds, 1)}, config=flags

@@ -6,7 +6,8 @@ SavedModel's `assets.extra/mmzoo.json`, the `.tflite`/`.onnx` sidecar), turns
 each command-line value into that input's array (text as is, image and WAV
 files decoded and fitted to the spec, features from numbers or a `.npy`
 file), runs the artifact and prints the predictions, with class names when
-the task has them.
+the task has them, or the generated text of a `TextGeneration` model
+(`text: ...`; greedy decoding, the SavedModel's `generate` signature).
 
     python -m mmzoo predict --model run/model.keras --text "a fine film" --image poster.png --audio voice.wav
     python -m mmzoo predict --model run/savedmodel --input digit=seven.png --input voice=seven.wav --json
@@ -212,6 +213,9 @@ def describe(outputs, task, top=5):
     lines = []
     for key, value in outputs.items():
         if key in NAME_OUTPUTS:  # a SavedModel's class names of the main output, shown with it below
+            continue
+        if np.asarray(value).dtype.kind in "OSU":  # generated text
+            lines.append(f"{key}: {_plain(value)[0]}")
             continue
         row = np.asarray(value, dtype="float64").reshape(len(value), -1)[0]
         if task.get("kind") in ("classification", "multilabel"):

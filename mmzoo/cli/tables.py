@@ -198,6 +198,7 @@ def prediction_table(output, task):
     without names) and `probability_<name>` per class. MultiLabel:
     `predicted` holds the names at or above the threshold joined by "|".
     Regression and others: `prediction` (or `prediction_<i>` per output).
+    TextGeneration: `generated`, the generated text.
 
     Args:
         output: the model output, `(rows, width)` or `(rows,)`.
@@ -209,6 +210,8 @@ def prediction_table(output, task):
     import pandas as pd
 
     task = task or {}
+    if task.get("kind") == "text_generation":  # one generated string per row
+        return pd.DataFrame({"generated": [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in output]})
     values = np.asarray(output, np.float64).reshape(len(output), -1)
     columns = prediction_columns(task, values.shape[1])
     kind = task.get("kind")
@@ -325,7 +328,9 @@ def summary_lines(table, limit=10):
     """Printable lines of the first `limit` predictions: row, predicted name and its probability."""
     lines = []
     for row, record in table.head(limit).iterrows():
-        if "predicted" in record:
+        if "generated" in record:
+            lines.append(f"  row {row}: {record['generated']}")
+        elif "predicted" in record:
             column = f"probability_{record['predicted']}"
             shown = f"  {record[column]:.4f}" if column in record else ""
             lines.append(f"  row {row}: {record['predicted'] or '(none)'}{shown}")

@@ -153,8 +153,16 @@ class FusionConfig:
 
 @dataclasses.dataclass
 class TaskConfig:
-    """`task:` options replacing fields of the dataset's task (e.g. `class_names`, a MultiLabel `threshold`)."""
+    """`task:` options replacing fields of the dataset's task (e.g. `class_names`, a MultiLabel `threshold`).
 
+    `kind: text_generation` trains a `TextGeneration` task instead: `target`
+    names a text input of the dataset (its strings become the target and it
+    leaves the model's inputs) or is `label` (the class names of the labels);
+    `options` are then `TextGeneration` fields (max_length, units, ...).
+    """
+
+    kind: Optional[Literal["text_generation"]] = None
+    target: Optional[str] = None
     options: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 

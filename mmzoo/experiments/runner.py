@@ -274,12 +274,18 @@ def load_data(config):
         else specs[n]
         for n in names
     ]
-    task = (
-        _replace(splits.task, config.task.options, "task.options", type(splits.task).__name__)
-        if config.task.options
-        else splits.task
-    )
     parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
+    if config.task.kind == "text_generation":
+        from mmzoo.experiments.generation_data import generation_splits
+
+        task, parts, names = generation_splits(config, splits.task, parts, specs, names)
+        inputs = [spec for spec in inputs if spec.name in names]
+    else:
+        task = (
+            _replace(splits.task, config.task.options, "task.options", type(splits.task).__name__)
+            if config.task.options
+            else splits.task
+        )
     if names != known:
         parts = {k: _select(v, names) for k, v in parts.items()}
     if config.dataset.limit_batches is not None:  # a quick trial run on the first N batches of every split

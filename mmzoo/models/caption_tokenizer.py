@@ -85,6 +85,8 @@ class CaptionTokenizer(keras.layers.Layer):
         )
         self.built = True
 
+    start_id, end_id = START, END
+
     @property
     def vocabulary_size(self):
         return len(RESERVED) + len(self.vocabulary)

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from mmzoo.models.caption_tokenizer import END, START, CaptionTokenizer
+from mmzoo.models.caption_tokenizer import CaptionTokenizer
 from mmzoo.models.input_checks import check_batch_sizes, check_keys, optional_presence
 from mmzoo.models.text_decoder import TextDecoder, keras_hub
 from mmzoo.specs.presence import PRESENT_SUFFIX
@@ -27,7 +27,7 @@ def is_generation(model):
 
 def attach_decoder(keras_inputs, features, task, name):
     """Adds the target input, tokenizer, memory and decoder; returns the logits tensor."""
-    if task.vocabulary is None:
+    if task.vocabulary is None and task.decoder != "gpt2":
         raise ValueError(
             f"TextGeneration target '{task.target}' has no vocabulary: call task.adapt(train_targets) "
             f"(or pass vocabulary=) before building the model."
@@ -36,13 +36,13 @@ def attach_decoder(keras_inputs, features, task, name):
         raise ValueError(
             f"TextGeneration target '{task.target}' has the name of an input; name the target differently."
         )
-    target = keras_inputs[task.target] = keras.Input(shape=(), dtype="string", name=task.target)
-    tokenizer = CaptionTokenizer(task.vocabulary, task.max_length, task.standardize, name=f"{task.target}_tokenizer")
-    ids = tokenizer(target)
     if task.decoder == "gpt2":
         from mmzoo.models.prefix_lm import attach_prefix_lm
 
-        return attach_prefix_lm(ids, features, task, tokenizer.vocabulary_size)
+        return attach_prefix_lm(keras_inputs, features, task)
+    target = keras_inputs[task.target] = keras.Input(shape=(), dtype="string", name=task.target)
+    tokenizer = CaptionTokenizer(task.vocabulary, task.max_length, task.standardize, name=f"{task.target}_tokenizer")
+    ids = tokenizer(target)
     units = task.units
     if len(features.shape) == 3:
         memory = keras.layers.Dense(units, name=f"{task.target}_memory")(features)
@@ -130,8 +130,9 @@ class Generator:
         """Token ids `(batch, max_length + 2)` starting with `[START]`; ops only, so it traces into any graph."""
         memory = self.encoder(inputs, training=False)
         batch, length = ops.shape(memory)[0], max_length + 2
+        start, end = self.tokenizer.start_id, self.tokenizer.end_id
         prompt = ops.concatenate(
-            [ops.full((batch, 1), START, "int32"), ops.zeros((batch, length - 1), "int32")], axis=1
+            [ops.full((batch, 1), start, "int32"), ops.zeros((batch, length - 1), "int32")], axis=1
         )
         mask = ops.concatenate([ops.ones((batch, 1), "bool"), ops.zeros((batch, length - 1), "bool")], axis=1)
         if use_cache:
@@ -148,7 +149,7 @@ class Generator:
                 logits = self.decoder(ids, cache[0], training=False)
                 return ops.take(logits, index - 1, axis=1), None, cache
 
-        return sampler(next_token, prompt, cache=cache, index=1, mask=mask, stop_token_ids=[END])
+        return sampler(next_token, prompt, cache=cache, index=1, mask=mask, stop_token_ids=[end])
 
     def strings(self, inputs, max_length, sampler, use_cache=True):
         """Generated strings (a string tensor) for a batch of raw inputs."""

@@ -60,7 +60,10 @@ class TextGeneration(Task):
         standardize: "lower_and_strip_punctuation" (default), "lower",
             "strip_punctuation" or None.
         decoder: "transformer" (trained from scratch) or "gpt2".
-        decoder_preset: for "gpt2", a KerasHub preset name or directory.
+        decoder_preset: for "gpt2", a KerasHub GPT-2 preset name or
+            directory; its byte-pair tokenizer replaces the word vocabulary
+            (no `adapt` needed, `max_length` counts its tokens, the text is
+            not standardized).
         units, num_heads, num_layers, dropout: the Transformer decoder's size.
         prefix_length: memory tokens made from a vector fusion.
 
