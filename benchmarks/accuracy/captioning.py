@@ -1,11 +1,9 @@
 """The text-generation rows of the accuracy table: metrics and the two captioning baselines.
 
-A generated text is scored against its one reference with sacrebleu:
-corpus BLEU-4 (sacrebleu's defaults: 13a tokenisation, exponential
-smoothing off), corpus chrF (character 6-grams, beta 2) and exact match
-(the share of outputs equal to their reference after stripping outer
-whitespace). BLEU and chrF are on sacrebleu's 0-100 scale; exact match is a
-share.
+A generated text is scored against its one reference by
+`mmzoo.analysis.text_metrics` (sacrebleu's corpus BLEU-4 and chrF on the 0-100
+scale, and exact match, the share of outputs equal to their reference), as
+`mmzoo.evaluate` scores a generation model.
 
 The baselines need no training:
 
@@ -35,20 +33,12 @@ METRICS = ("chrf", "bleu", "exact_match")
 
 
 def text_metrics(hypotheses, references):
-    """`{"bleu", "chrf", "exact_match", "num_examples"}` of `hypotheses` against one reference each."""
-    try:
-        import sacrebleu
-    except ImportError as error:  # pragma: no cover - sacrebleu is in the test extra
-        raise ImportError('Text metrics need sacrebleu: pip install "mmzoo[generation]".') from error
-    hypotheses, references = [str(h) for h in hypotheses], [str(r) for r in references]
-    if len(hypotheses) != len(references):
-        raise ValueError(f"text_metrics: {len(hypotheses)} hypotheses for {len(references)} references.")
-    return {
-        "bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
-        "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score),
-        "exact_match": float(np.mean([h.strip() == r.strip() for h, r in zip(hypotheses, references)])),
-        "num_examples": len(references),
-    }
+    """`{"bleu", "chrf", "exact_match", "num_examples"}` of `hypotheses` (`mmzoo.analysis.text_metrics`)."""
+    from mmzoo.analysis.text_metrics import text_metrics as score
+
+    out = score([str(r) for r in references], [str(h) for h in hypotheses])
+    out.pop("per_example")
+    return out
 
 
 def pixel_embedding(train_images, *others):
