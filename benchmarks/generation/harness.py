@@ -109,15 +109,18 @@ def main(argv=None):
     cfg = json.loads(json.dumps(QUICK if args.quick else FULL))
     if args.rounds:
         cfg["rounds"] = args.rounds
-    env = {"CUDA_VISIBLE_DEVICES": "-1"}
+    # PASSIVE: OpenMP threads (PyTorch's) sleep instead of spinning while they wait; on a machine shared with
+    # other jobs, spinning threads made Hugging Face's generate 10-100x slower (benchmarks/results/generation_notes.md)
+    env = {"CUDA_VISIBLE_DEVICES": "-1", "OMP_WAIT_POLICY": "PASSIVE"}
     started = time.time()
     record = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["python -m benchmarks.generation"] + (argv if argv is not None else sys.argv[1:])),
         "quick": args.quick,
         "machine": machine_info(args.threads, "cpu"),
-        "settings": cfg,
+        "settings": {**cfg, "environment": env},
         "params": {},
+        "decoder_params": {},
     }
     workers = {"mmzoo": Worker("keras", args.threads, env)}
     if args.no_torch:
@@ -135,6 +138,7 @@ def main(argv=None):
             reply = ok(worker("generation", action="build", slot="generation", size=cfg["size"]), f"build {name}")
             if reply.get("ok"):
                 record["params"][name] = reply["params"]
+                record["decoder_params"][name] = reply["decoder_params"]
             else:
                 record.setdefault("errors", {})[name] = reply.get("error")
                 worker.close()

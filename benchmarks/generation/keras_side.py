@@ -37,9 +37,10 @@ def build(cmd):
     )
     spec = mmzoo.Features("conditioning", shape=(size["units"],), normalize=False)
     model = mmzoo.build_model("early_fusion", [spec], task=task)
-    bias = model.get_layer("text_decoder").logits.bias
+    decoder = model.get_layer("text_decoder")
+    bias = decoder.logits.bias
     bias.assign(np.where(np.isin(np.arange(bias.shape[0]), SILENT), -1e4, 0.0).astype("float32"))
-    return {"model": model, "params": int(model.count_params()), "size": size}
+    return {"model": model, "params": int(model.count_params()), "decoder_params": decoder.count_params(), "size": size}
 
 
 def generate(slot, batch, cache):
@@ -85,5 +86,5 @@ def handle(slots, cmd, measured):
     """The worker's `generation` command: `action` "build" (into `slots[cmd["slot"]]`) or "measure"."""
     if cmd["action"] == "build":
         slots[cmd["slot"]] = build(cmd)
-        return {"params": slots[cmd["slot"]]["params"]}
+        return {k: slots[cmd["slot"]][k] for k in ("params", "decoder_params")}
     return measure(slots[cmd["slot"]], cmd, measured)

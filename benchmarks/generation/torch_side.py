@@ -37,7 +37,8 @@ def build(cmd):
         pad_token_id=0,
     )
     model = GPT2LMHeadModel(config).eval()
-    return {"model": model, "params": int(sum(p.numel() for p in model.parameters())), "size": size}
+    params = int(sum(p.numel() for p in model.parameters()))
+    return {"model": model, "params": params, "decoder_params": params, "size": size}
 
 
 def generate(slot, batch, cache):
@@ -91,5 +92,5 @@ def handle(slots, cmd, measured):
     """The worker's `generation` command: `action` "build" (into `slots[cmd["slot"]]`) or "measure"."""
     if cmd["action"] == "build":
         slots[cmd["slot"]] = build(cmd)
-        return {"params": slots[cmd["slot"]]["params"]}
+        return {k: slots[cmd["slot"]][k] for k in ("params", "decoder_params")}
     return measure(slots[cmd["slot"]], cmd, measured)
