@@ -219,6 +219,8 @@ def load_splits(dataset, seed, data_dir, cfg=None):
     from mmzoo import datasets
 
     cfg = cfg or configuration(dataset)
+    if cfg.get("task") == "generation":  # the config route: its loader and options are the YAML file's
+        return generation_splits(cfg, seed, data_dir)
     options = dict(cfg.get("loader_options") or {})
     if cfg["loader"] == "mosi":
         return datasets.mosi(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
@@ -227,8 +229,6 @@ def load_splits(dataset, seed, data_dir, cfg=None):
         return datasets.avmnist(
             data_dir, variant=cfg["variant"], batch_size=cfg["batch_size"], seed=seed, **extra, **options
         )
-    if cfg.get("task") == "generation":
-        return generation_splits(cfg, seed, data_dir)
     return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
 
 
