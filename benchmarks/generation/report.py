@@ -53,9 +53,11 @@ def render(record, notes_path):
         "",
         "Decoder: "
         + ", ".join(f"{k} {v}" for k, v in size.items())
-        + "; greedy decoding. Parameters: "
+        + "; greedy decoding. Parameters of the decoders (embeddings, blocks, output layer): "
+        + ", ".join(f"{k} {v:,}" for k, v in record.get("decoder_params", {}).items())
+        + "; of the whole models (mmzoo's adds the input's encoder and the mapping network to the prefix): "
         + ", ".join(f"{k} {v:,}" for k, v in record.get("params", {}).items())
-        + ".",
+        + f". Environment of both workers: `{record['settings'].get('environment')}`.",
         "",
     ]
     if record.get("torch_skipped"):
