@@ -107,7 +107,11 @@ def run_seed(dataset, seed, splits, cfg, encoders, models=None, epochs=None):
         if wanted(generator):
             start = time.time()
             outputs = model.generate(test_x, sampler="greedy", batch_size=64)
-            extra = {"decode_seconds": round(time.time() - start, 1)}
+            history = model.history.history if model.history else {}
+            extra = {
+                "decode_seconds": round(time.time() - start, 1),
+                "history": {k: [round(float(v), 4) for v in history[k]] for k in sorted(history)},
+            }
             rows.append(
                 _record(
                     generator,
