@@ -27,6 +27,8 @@ def export(model, path, format="savedmodel", **options):
       adds `top_class`, `top_k_classes` and `top_k_probabilities`), load with `tf.saved_model.load` without
       mmzoo or Keras, and run with `saved_model_cli`. Metadata goes to
       `assets.extra/mmzoo.json`, which `mmzoo.load` uses to recognise it.
+      A `TextGeneration` model gets one signature instead, `generate` (raw
+      inputs in, `{"text": strings}` out, greedy decoding inside the graph).
     - `"tflite"` / `"onnx"` (a file): the *model core*: text inputs take int32
       token ids (tokenize with the contract written beside the file,
       `mmzoo.artifacts.tokenizer`), audio inputs take the waveform (the

@@ -182,6 +182,13 @@ def export_savedmodel(model, path, serve_bytes=True):
 
     archive = keras.export.ExportArchive()
     archive.track(model)
+    if is_generation(model):
+        # text out: `generate` alone. `serve` would score given targets (teacher forcing), which a server
+        # has no use for, and with a GPT-2 decoder it would hold the byte-pair tokenizer, whose ops need
+        # tensorflow_text to load; `generate` needs TensorFlow only
+        meta = {"generate": add_generate_endpoint(archive, model)}
+        archive.write_out(path, verbose=False)
+        return meta
     archive.add_endpoint("serve", serve, input_signature=signature)
     meta = {"serve": {"inputs": {s.name: f"{s.dtype.name} {tuple(s.shape)}" for s in signature}, "outputs": outputs}}
     if specs and serve_bytes:
@@ -207,8 +214,6 @@ def export_savedmodel(model, path, serve_bytes=True):
             },
             "outputs": outputs,
         }
-    if is_generation(model):
-        meta["generate"] = add_generate_endpoint(archive, model)
     archive.write_out(path, verbose=False)
     return meta
 

@@ -137,22 +137,23 @@ ALLOWED_OPS = frozenset(
         "VarIsInitializedOp",
         "While",
         "ZerosLike",
-        # TextGeneration exports (`generate` signature, and the target's tokenizer in `serve`): the
-        # decoding loop (ArgMax of the greedy sampler, with Bitcast/BitwiseAnd: Keras's `ops.argmax` reads
-        # the sign bit to tell -0.0 from 0.0; XlaDynamicUpdateSlice, how Keras's `ops.slice_update` writes
-        # each token and cache row; LogicalNot/LogicalOr of the stop-token test), the ragged word ops of tokenizing and detokenizing (RaggedGather, Where,
-        # UnsortedSegmentJoin joins the words) and the max_length check (LessEqual). All compute on
-        # tensors only: none reads, writes or lists files or runs Python.
+        # TextGeneration exports (their one signature, `generate`): the decoding loop (ArgMax of the greedy
+        # sampler, with Bitcast/BitwiseAnd: Keras's `ops.argmax` reads the sign bit to tell -0.0 from 0.0;
+        # XlaDynamicUpdateSlice, how Keras's `ops.slice_update` writes each token and cache row;
+        # LogicalNot/LogicalOr of the stop-token test) and detokenizing (Where keeps the words before the
+        # end token, UnsortedSegmentJoin joins them; with a GPT-2 decoder, UnicodeDecode/UnicodeEncode turn
+        # its printable stand-ins for bytes back into UTF-8). All compute on tensors only: none reads,
+        # writes or lists files or runs Python.
         "ArgMax",
         "Bitcast",
         "BitwiseAnd",
-        "LessEqual",
         "LogicalNot",
         "LogicalOr",
-        "RaggedGather",
         "UnsortedSegmentJoin",
         "Where",
         "XlaDynamicUpdateSlice",
+        "UnicodeDecode",
+        "UnicodeEncode",
     }
 )
 

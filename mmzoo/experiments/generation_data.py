@@ -32,7 +32,7 @@ def _train_targets(dataset):
 
 
 def generation_splits(config, dataset_task, parts, specs, names):
-    """`(TextGeneration task adapted on the train targets, mapped splits, model input names)`."""
+    """`(TextGeneration task, mapped splits, model input names)`; `adapt_target` then sets its vocabulary."""
     from mmzoo.tasks.generation import TextGeneration
 
     target = config.task.target
@@ -64,8 +64,14 @@ def generation_splits(config, dataset_task, parts, specs, names):
     except (TypeError, ValueError) as error:
         raise ConfigError(f"task.options: {error}") from None
     parts = {k: _with_target(v, target, class_names) for k, v in parts.items()}
+    return task, parts, names
+
+
+def adapt_target(task, train):
+    """Sets the task's vocabulary from the target strings of the (final, possibly limited) train split."""
+    if task.decoder != "transformer":
+        return task  # a pretrained decoder brings its own tokenizer
     try:
-        task.adapt(_train_targets(parts["train"]))
+        return task.adapt(_train_targets(train))
     except ValueError as error:
         raise ConfigError(f"task.options: {error}") from None
-    return task, parts, names

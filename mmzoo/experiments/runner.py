@@ -290,6 +290,10 @@ def load_data(config):
         parts = {k: _select(v, names) for k, v in parts.items()}
     if config.dataset.limit_batches is not None:  # a quick trial run on the first N batches of every split
         parts = {k: _first(v, config.dataset.limit_batches) for k, v in parts.items()}
+    if config.task.kind == "text_generation":
+        from mmzoo.experiments.generation_data import adapt_target
+
+        adapt_target(task, parts["train"])
     splits = splits._replace(inputs=inputs, task=task, **parts)
     adapt(splits.inputs, splits.train)
     return splits

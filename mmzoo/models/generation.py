@@ -15,6 +15,7 @@ from keras import ops
 
 from mmzoo.models.caption_tokenizer import CaptionTokenizer
 from mmzoo.models.input_checks import check_batch_sizes, check_keys, optional_presence
+from mmzoo.models.prefix_lm import attach_prefix_lm  # registers the GPT-2 layers a saved model can hold
 from mmzoo.models.text_decoder import TextDecoder, keras_hub
 from mmzoo.specs.presence import PRESENT_SUFFIX
 
@@ -37,8 +38,6 @@ def attach_decoder(keras_inputs, features, task, name):
             f"TextGeneration target '{task.target}' has the name of an input; name the target differently."
         )
     if task.decoder == "gpt2":
-        from mmzoo.models.prefix_lm import attach_prefix_lm
-
         return attach_prefix_lm(keras_inputs, features, task)
     target = keras_inputs[task.target] = keras.Input(shape=(), dtype="string", name=task.target)
     tokenizer = CaptionTokenizer(task.vocabulary, task.max_length, task.standardize, name=f"{task.target}_tokenizer")
@@ -169,12 +168,8 @@ class Generator:
             fn = tf.function(
                 lambda inputs: self.strings(inputs, max_length, chosen, use_cache), input_signature=[self.signature]
             )
-            self._functions[key] = (fn, chosen)
-        return self._functions[key][0]
-
-    def sampler(self, fn):
-        """The sampler a function from `function` decodes with."""
-        return next(chosen for f, chosen in self._functions.values() if f is fn)
+            self._functions[key] = fn
+        return self._functions[key]
 
     def batches(self, x, batch_size):
         """Batches of inputs (dicts of tensors) from a dict of arrays or a dataset."""

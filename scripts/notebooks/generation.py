@@ -50,7 +50,6 @@ CELLS = [
     code("""
         print(model.generate({'pattern': images[:4]}))
         print(model.generate({'pattern': images[:4]}, sampler='beam', num_beams=2))
-        print(model.generate({'pattern': images[:4]}, sampler='top_p', p=0.9, seed=0))
     """),
     md("""
         sacrebleu's BLEU-4 and chrF, exact match, and one row per example:

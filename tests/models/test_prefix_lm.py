@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import mmzoo
 
@@ -48,6 +49,9 @@ def test_gpt2_prefix_decoder_loads_the_preset_and_decodes_alike_cached_and_reloa
     assert len(generated) == 4 and generated == model.generate(x, use_cache=False)
     model.save(tmp_path / "clipcap.keras")
     assert mmzoo.load(tmp_path / "clipcap.keras").generate(x) == generated  # safe mode, no preset needed
+    # the SavedModel holds `generate` alone (no tokenizer ops needing tensorflow_text); mmzoo.load admits it
+    served = mmzoo.load(mmzoo.export(model, str(tmp_path / "clipcap"))).signatures["generate"]
+    assert [t.decode() for t in served(f=tf.constant(x["f"]))["text"].numpy()] == generated
 
 
 def test_gpt2_prefix_needs_room_in_the_context(preset):
