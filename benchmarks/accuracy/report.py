@@ -71,7 +71,7 @@ def variants_table(records):
     for record in records:
         rows = summarize(record)
         changes = ", ".join(f"{k}={json.dumps(v)}" for k, v in record["overrides"].items())
-        for kind in ("fusion", "unimodal"):
+        for kind in ("fusion", "unimodal", "generator"):
             best = _best(rows, kind, record["primary"])
             if best:
                 cells = [_cell(best["stats"].get(m), _percent(m)) for m in metrics]
