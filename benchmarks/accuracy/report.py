@@ -20,7 +20,20 @@ import os
 import numpy as np
 
 LOWER_IS_BETTER = {"mae", "mse", "loss"}
-ORDER = ("mosi", "avmnist_hard", "avmnist", "emoji")
+SCALE_100 = {"bleu", "chrf"}  # sacrebleu's 0-100 scale
+ORDER = ("mosi", "avmnist_hard", "avmnist", "emoji", "emoji_captions", "fsdd_words")
+# What the text-generation datasets' rows are (their protocol is in benchmarks/accuracy/generation.py).
+GENERATION = (
+    "Text generation: `early_fusion + decoder` is the `early_fusion` builder on the one input with a "
+    "`TextGeneration` head (the input's encoder, a mapping network to a 4-token prefix memory, a Transformer "
+    "decoder with cross-attention), trained with teacher forcing, decoded greedily with `model.generate`. "
+    "Baselines (no training): `most frequent words` gives every test example one caption, the training "
+    "captions' most frequent words (as many as the median caption has); `nearest neighbour (pixels)` the "
+    "caption of the training image nearest by cosine similarity of the raw pixels (centred on the training "
+    "mean); `nearest neighbour (generator's encoder)` the same with the trained generator's own image "
+    "encoder output (its decoder memory, flattened) as the embedding. BLEU-4 and chrF are sacrebleu's corpus "
+    "scores (0-100); exact match is the share of outputs equal to their reference."
+)
 NOTES = "notes.md"
 
 
@@ -67,7 +80,7 @@ def variants_table(records, protocol=None):
     for record in records:
         rows = summarize(record)
         changes = ", ".join(f"{k}={json.dumps(v)}" for k, v in record["overrides"].items())
-        for kind in ("fusion", "unimodal"):
+        for kind in ("fusion", "unimodal", "generator"):
             best = _best(rows, kind, record["primary"])
             if best:
                 cells = [_cell(best["stats"].get(m), _percent(m)) for m in metrics]
@@ -110,7 +123,7 @@ def summarize(record):
         )
     primary = record["primary"]
     sign = 1 if primary in LOWER_IS_BETTER else -1
-    kinds = {"fusion": 0, "unimodal": 1, "baseline": 2}
+    kinds = {"generator": 0, "fusion": 0, "unimodal": 1, "baseline": 2}
     return sorted(out, key=lambda r: (kinds.get(r["kind"], 3), sign * r["stats"].get(primary, (np.nan,))[0]))
 
 
@@ -118,11 +131,15 @@ def _cell(stat, percent):
     if stat is None:
         return "-"
     mean, std = stat
+    if percent == "scaled":
+        return f"{mean:.1f} ± {std:.1f}"
     return f"{100 * mean:.1f} ± {100 * std:.1f}" if percent else f"{mean:.3f} ± {std:.3f}"
 
 
 def _percent(metric):
-    return metric.startswith(("acc", "f1", "macro_f1")) or metric == "accuracy"
+    if metric in SCALE_100:
+        return "scaled"
+    return metric.startswith(("acc", "f1", "macro_f1")) or metric in ("accuracy", "exact_match")
 
 
 def table(record, rows):
@@ -148,6 +165,25 @@ def references(record):
     for ref in refs:
         cells = [(f"{100 * ref[m]:.1f}" if _percent(m) else f"{ref[m]:.3f}") if m in ref else "-" for m in metrics]
         lines.append(f"| {ref['model']} | " + " | ".join(cells) + f" | {ref['source']} |")
+    return "\n".join(lines)
+
+
+def examples(record):
+    """A table of the first test outputs of every row in the lowest seed that has them (generation rows)."""
+    runs = [r for r in record["runs"] if r.get("examples")]
+    if not runs:
+        return ""
+    seed = min(r["seed"] for r in runs)
+    runs = [r for r in runs if r["seed"] == seed]
+    lines = [
+        f"First test examples, seed {seed}:",
+        "",
+        "| reference | " + " | ".join(f"`{r['model']}`" for r in runs) + " |",
+        "|" + "---|" * (len(runs) + 1),
+    ]
+    for i, example in enumerate(runs[0]["examples"]):
+        cells = [r["examples"][i]["output"] if i < len(r["examples"]) else "" for r in runs]
+        lines.append(f"| {example['reference']} | " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -195,6 +231,22 @@ def targets(dataset, rows):
                     gap >= 5.0,
                 )
             )
+    elif dataset == "emoji_captions":
+        generator = _best(rows, "generator", "chrf")
+        for r in rows:
+            if generator and r["model"].startswith("nearest neighbour") and "chrf" in r["stats"]:
+                ours, theirs = generator["stats"]["chrf"][0], r["stats"]["chrf"][0]
+                checks.append(
+                    (
+                        f"the captioner beats `{r['model']}` on chrF: {ours:.1f} vs {theirs:.1f} ({ours - theirs:+.1f})",
+                        ours > theirs,
+                    )
+                )
+    elif dataset == "fsdd_words":
+        generator = _best(rows, "generator", "exact_match")
+        if generator:
+            em = generator["stats"]["exact_match"][0]
+            checks.append((f"exact match >= 95%: {100 * em:.1f}%", em >= 0.95))
     elif dataset in ("avmnist", "emoji"):
         single = _best(rows, "unimodal", "accuracy")
         if single:
@@ -249,9 +301,13 @@ def plot(records, path):
         ax.bar(range(len(rows)), means, yerr=stds, capsize=3, color=[colours.get(r["kind"], "k") for r in rows])
         ax.set_xticks(range(len(rows)), [r["model"] for r in rows], rotation=40, ha="right", fontsize=8)
         low = min(m - s for m, s in zip(means, stds)) if means else 0
-        ax.set_ylim(
-            max(0.0, low - 0.05), min(1.0, max(means, default=1) + 0.05) if primary not in LOWER_IS_BETTER else None
-        )
+        if primary in SCALE_100:
+            ax.set_ylim(0.0, None)
+        else:
+            ax.set_ylim(
+                max(0.0, low - 0.05),
+                min(1.0, max(means, default=1) + 0.05) if primary not in LOWER_IS_BETTER else None,
+            )
         ax.set_title(f"{dataset}: test {primary} (mean ± std over seeds)", fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -283,9 +339,10 @@ def write(results_dir, report_path, plot_path):
     for dataset, record in records.items():
         rows = summarize(record)
         settings = record.get("settings", {})
+        parts += [f"## {dataset}", ""]
+        if any(r["kind"] == "generator" for r in rows):
+            parts += [GENERATION, ""]
         parts += [
-            f"## {dataset}",
-            "",
             f"Budget: up to {settings.get('epochs')} epochs, batch {settings.get('batch_size')}, "
             f"AdamW + cosine decay from {settings.get('learning_rate')}, early stopping (patience "
             f"{settings.get('patience')}) on validation loss; TensorFlow {settings.get('tensorflow')}, "
@@ -294,6 +351,9 @@ def write(results_dir, report_path, plot_path):
             table(record, rows),
             "",
         ]
+        shown = examples(record)
+        if shown:
+            parts += [shown, ""]
         refs = references(record)
         if refs:
             parts += ["Published numbers:", "", refs, ""]

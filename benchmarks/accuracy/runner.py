@@ -118,6 +118,22 @@ DATASETS = {
         "metrics": ["accuracy", "macro_f1"],
         "references": [],
     },
+    # Text generation (issue 25): the training protocol is the YAML config's (`protocol_from_config`);
+    # one input, a TextGeneration head, rows from `generation.run_seed`.
+    "emoji_captions": {
+        "config": "configs/emoji_captions.yaml",
+        "task": "generation",
+        "primary": "chrf",
+        "metrics": ["chrf", "bleu", "exact_match"],
+        "references": [],
+    },
+    "fsdd_words": {
+        "config": "configs/fsdd_words.yaml",
+        "task": "generation",
+        "primary": "exact_match",
+        "metrics": ["exact_match", "chrf", "bleu"],
+        "references": [],
+    },
 }
 
 
@@ -136,6 +152,49 @@ TUNABLE = (
 LOSSES = {"mae": "MeanAbsoluteError", "mse": "MeanSquaredError", "huber": "Huber"}
 
 
+def protocol_from_config(path):
+    """A dataset's training protocol from an experiment YAML file (`mmzoo.experiments.config`).
+
+    Example:
+        >>> cfg = protocol_from_config("configs/fsdd_words.yaml")
+        >>> cfg["loader"], cfg["inputs"], cfg["target"], cfg["task_options"]["num_layers"]
+        ('avmnist', ['voice'], 'label', 1)
+    """
+    from mmzoo.experiments.config import load_config
+
+    config = load_config(config_path(path))
+    if config.architecture.name != "early_fusion" or config.training.lr_schedule != "cosine":
+        raise SystemExit(f"{path}: the accuracy table trains early_fusion with a cosine schedule.")
+    return {
+        "loader": config.dataset.name,
+        "loader_options": dict(config.dataset.options),
+        "inputs": config.inputs.names,
+        "target": config.task.target,
+        "batch_size": config.training.batch_size,
+        "epochs": config.training.epochs,
+        "learning_rate": config.training.learning_rate,
+        "patience": config.training.early_stopping_patience,
+        "encoders": {name: (e.name, dict(e.options)) for name, e in config.encoders.items()},
+        "model_options": dict(config.architecture.options),
+        "task_options": dict(config.task.options),
+    }
+
+
+def config_path(path):
+    """`path` (relative to the repository root) as an absolute path."""
+    return path if os.path.isabs(path) else os.path.join(os.path.dirname(BENCHMARKS), path)
+
+
+def generation_splits(cfg, seed, data_dir):
+    """The splits and adapted `TextGeneration` task of a generation dataset, as `mmzoo train --config` makes them."""
+    from mmzoo.experiments.config import load_config
+    from mmzoo.experiments.runner import load_data
+
+    overrides = [f"seed={seed}", f"training.batch_size={cfg['batch_size']}"]
+    overrides += [f"dataset.data_dir={data_dir}"] if data_dir else []
+    return load_data(load_config(config_path(cfg["config"]), overrides))
+
+
 def configuration(dataset, overrides=None):
     """The dataset's protocol with a variant's `overrides` applied (unknown keys and losses refused).
 
@@ -144,6 +203,8 @@ def configuration(dataset, overrides=None):
         ('mse', 'mae')
     """
     cfg = dict(DATASETS[dataset])
+    if "config" in cfg:
+        cfg.update(protocol_from_config(cfg["config"]))
     for key, value in (overrides or {}).items():
         if key not in TUNABLE:
             raise SystemExit(f"--set {key}=...: a variant may change only {list(TUNABLE)}.")
@@ -157,7 +218,9 @@ def load_splits(dataset, seed, data_dir, cfg=None):
     """The dataset's `Splits` for this seed (`cfg`: a variant's configuration)."""
     from mmzoo import datasets
 
-    cfg = cfg or DATASETS[dataset]
+    cfg = cfg or configuration(dataset)
+    if cfg.get("task") == "generation":  # the config route: its loader and options are the YAML file's
+        return generation_splits(cfg, seed, data_dir)
     options = dict(cfg.get("loader_options") or {})
     if cfg["loader"] == "mosi":
         return datasets.mosi(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
@@ -204,7 +267,7 @@ def train_one(dataset, architecture, input_names, splits, seed, epochs=None, cfg
 
     import mmzoo
 
-    cfg = cfg or DATASETS[dataset]
+    cfg = cfg or configuration(dataset)
     specs = [s for s in splits.inputs if s.name in input_names]
     train, validation, test = (_select(d, input_names) for d in (splits.train, splits.validation, splits.test))
     epochs = epochs or cfg["epochs"]
@@ -324,6 +387,15 @@ def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None
     )
     for seed in seeds:
         splits = load_splits(dataset, seed, data_dir, cfg)
+        if cfg.get("task") == "generation":
+            from . import generation
+
+            for record in generation.run_seed(
+                dataset, seed, splits, cfg, _encoders(cfg, splits.inputs), models, epochs
+            ):
+                merge(results_dir, dataset, [record], settings, **save)
+                print(f"{name} seed {seed} {record['model']:<28} {shown}={record['metrics'][shown]:.4f}", flush=True)
+            continue
         rows = candidates(splits.inputs, models, extra=("ridge (text)",) if dataset == "mosi" else ())
         if dataset == "mosi" and (not models or "ridge (text)" in models):
             merge(

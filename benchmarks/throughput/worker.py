@@ -8,7 +8,7 @@ comparison. The orchestrator alternates between the processes; a process
 waiting for its next command is blocked on a pipe and uses no CPU.
 
 Commands (`op`): build, train, infer, latency, flops, matmul_peak,
-pipeline, drop, info, quit. Every measuring command resets the process's
+pipeline, generation (`benchmarks/generation`), drop, info, quit. Every measuring command resets the process's
 peak resident memory (`/proc/self/clear_refs`) first and reports the peak
 after it.
 """
@@ -307,6 +307,11 @@ class KerasWorker:
 
         return pipeline.measure(cmd, measured)
 
+    def generation(self, cmd):  # python -m benchmarks.generation
+        from benchmarks.generation import keras_side
+
+        return keras_side.handle(self.slots, cmd, measured)
+
     def drop(self, cmd):
         self.slots.pop(cmd["slot"], None)
         import gc
@@ -487,6 +492,11 @@ class TorchWorker:
             self._sync()
             best = max(best, 2 * n**3 / (time.perf_counter() - start))
         return {"flops_per_s": best, "size": n}
+
+    def generation(self, cmd):  # python -m benchmarks.generation
+        from benchmarks.generation import torch_side
+
+        return torch_side.handle(self.slots, cmd, measured)
 
     def drop(self, cmd):
         self.slots.pop(cmd["slot"], None)

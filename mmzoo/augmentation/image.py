@@ -2,6 +2,7 @@
 
 import keras
 
+from mmzoo.augmentation.video import per_clip
 from mmzoo.registry import register_augmentation
 
 # Pixels reach the augmentation after the spec's Rescaling (and Resizing): values in [0, 1].
@@ -31,5 +32,7 @@ _IMAGE = {
     "contrast": (_keras_layer(keras.layers.RandomContrast, factor=0.2, value_range=UNIT_RANGE), "factor"),
     "rand_augment": (_keras_layer(keras.layers.RandAugment, value_range=UNIT_RANGE), "num_ops"),
 }
+# Geometric and contrast changes also apply to video, drawn once per clip; RandAugment's colour ops need RGB images.
 for _name, (_build, _primary) in _IMAGE.items():
-    register_augmentation(_name, modalities=("image",), stage="features", primary=_primary)(_build)
+    modalities = ("image",) if _name == "rand_augment" else ("image", "video")
+    register_augmentation(_name, modalities=modalities, stage="features", primary=_primary)(per_clip(_build))

@@ -21,6 +21,7 @@ from mmzoo.tasks.task import Classification
 
 FILE = "emoji/emoji_twitter64.npz"
 SPLITS = ("train", "validation", "test")
+NAMES = {"all": "text", "first": "name"}  # the "name" input: name and short names, or the name alone
 
 
 def stratified_split(labels, val_fraction, test_fraction, seed):
@@ -41,13 +42,16 @@ def stratified_split(labels, val_fraction, test_fraction, seed):
     return split
 
 
-def load_emoji_arrays(data_dir=None, seed=0, val_fraction=0.15, test_fraction=0.15):
+def load_emoji_arrays(data_dir=None, seed=0, val_fraction=0.15, test_fraction=0.15, names="all"):
     """Loads the emoji set as NumPy arrays, split stratified by category.
 
     Args:
         data_dir: folder holding emoji/emoji_twitter64.npz; default `$MMZOO_DATA`.
         seed: seeds the split.
         val_fraction, test_fraction: share of every category for validation and test.
+        names: the "name" input: "all" (the name and short names, "grinning
+            face ; grinning") or "first" (the name alone, "grinning face"; a
+            caption to generate).
 
     Returns:
         `(arrays, categories)`: `arrays[split] = ({"image": uint8 (n, 64, 64, 3),
@@ -56,8 +60,10 @@ def load_emoji_arrays(data_dir=None, seed=0, val_fraction=0.15, test_fraction=0.
     Raises:
         FileNotFoundError: the file is missing (the message says how to get it).
     """
+    if names not in NAMES:
+        raise ValueError(f"Emoji names must be one of {sorted(NAMES)}; received {names!r}.")
     with np.load(locate(FILE, "Emoji", data_dir), allow_pickle=False) as data:
-        images, text = data["images"], data["text"].astype(object)
+        images, text = data["images"], data[NAMES[names]].astype(object)
         labels, categories = data["label"].astype(np.int64), [str(c) for c in data["categories"]]
     split = stratified_split(labels, val_fraction, test_fraction, seed)
     arrays = {
@@ -76,11 +82,12 @@ def emoji(
     vocabulary_size=4000,
     sequence_length=16,
     cache=True,
+    names="all",
 ):
     """Loads the emoji image+name set as batched `tf.data` splits.
 
     Args:
-        data_dir, seed, val_fraction, test_fraction: see `load_emoji_arrays`.
+        data_dir, seed, val_fraction, test_fraction, names: see `load_emoji_arrays`.
         batch_size: examples per batch.
         vocabulary_size: largest vocabulary of the "name" input (the train
             names hold 1,835 distinct words with the defaults).
@@ -98,7 +105,7 @@ def emoji(
         >>> splits.task.class_names[:2]  # doctest: +SKIP
         ['Activities', 'Animals & Nature']
     """
-    arrays, categories = load_emoji_arrays(data_dir, seed, val_fraction, test_fraction)
+    arrays, categories = load_emoji_arrays(data_dir, seed, val_fraction, test_fraction, names)
     text = Text("name", vocabulary_size=vocabulary_size, sequence_length=sequence_length)
     text.adapt(arrays["train"][0]["name"])
     inputs = [Image("image", shape=(64, 64, 3)), text]

@@ -62,6 +62,8 @@ class Video(Spec):
         dtype: "uint8" or "float32".
         resize: optional `(height, width)` the encoder works at.
         scale: multiplier applied in the graph; default 1/255 for uint8, 1 for float.
+        augment: training-only augmentations drawn once per clip: "flip", "rotation", "zoom",
+            "translation", "contrast" (as for images) and "temporal_jitter" (docs/augmentation.md).
 
     Example:
         >>> clip = Video("clip", frames=8, shape=(32, 32, 3))
@@ -78,8 +80,9 @@ class Video(Spec):
     modality = "video"
     default_encoder = "frame_pool"
 
-    def __init__(self, name, frames=16, shape=(112, 112, 3), dtype="uint8", resize=None, scale=None):
+    def __init__(self, name, frames=16, shape=(112, 112, 3), dtype="uint8", resize=None, scale=None, *, augment=None):
         self.name = name
+        self.augment = augment
         self.frames = frames
         self.frame_shape = shape
         self.dtype = dtype

@@ -199,6 +199,16 @@ def test_mosi_dummy_validation_by_video_and_train_only_statistics():
         mosi(DUMMY, features=("words",))
 
 
+def test_emoji_names_first_keeps_the_name_alone_in_the_same_split():
+    full, _ = load_emoji_arrays(DUMMY)
+    first, _ = load_emoji_arrays(DUMMY, names="first")
+    for split in full:
+        assert np.array_equal(first[split][0]["image"], full[split][0]["image"])
+        assert [t.split(" ; ")[0] for t in full[split][0]["name"]] == first[split][0]["name"].tolist()
+    with pytest.raises(ValueError, match="Emoji names must be one of \\['all', 'first'\\]; received 'last'"):
+        load_emoji_arrays(DUMMY, names="last")
+
+
 def test_emoji_dummy_stratified_split_and_train_vocabulary():
     arrays, categories = load_emoji_arrays(DUMMY)
     assert len(categories) == 9
