@@ -45,6 +45,7 @@ def _clear_keras_session():
     yield
 
 
+@pytest.hookimpl(trylast=True)  # after `-m`/`-k` have deselected: the shares are of the tests that run
 def pytest_collection_modifyitems(config, items):
     """Each xdist worker's share of the suite starts with its half of the end-to-end (`slow`) tests.
 
