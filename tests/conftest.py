@@ -45,11 +45,25 @@ def _clear_keras_session():
     yield
 
 
+@pytest.hookimpl(trylast=True)  # after `-m`/`-k` have deselected: the shares are of the tests that run
 def pytest_collection_modifyitems(config, items):
-    """The end-to-end (`slow`) tests first, each group in collection order.
+    """Each xdist worker's share of the suite starts with its half of the end-to-end (`slow`) tests.
 
-    pytest-xdist hands tests out in this order, so the minute-long runs start
-    while the short tests can still fill the other worker; collected last, one
-    of them could leave a worker idle for minutes at the end of the run.
+    setup.cfg runs the suite with `--dist worksteal`: worker k first gets the k-th contiguous share of this
+    list, and a worker that runs out steals the tail of the other's queue (short tests). Collected in one
+    block, every minute-long test would fall in the first worker's share and run one after another there
+    while the other worker finished early; dealt out alternately, each worker starts with its half of them
+    and the short tests even out the end. Without xdist the slow tests simply run first.
     """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    fast = [item for item in items if item.get_closest_marker("slow") is None]
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    ordered, rest, remaining = [], iter(fast), len(items)
+    for k in range(workers):
+        size = remaining // (workers - k)  # worksteal's first split: the pending tests shared evenly, in order
+        share = slow[k::workers]
+        ordered += share + [next(rest) for _ in range(max(0, size - len(share)))]
+        remaining -= size
+    ordered += list(rest)
+    assert len(ordered) == len(items)
+    items[:] = ordered

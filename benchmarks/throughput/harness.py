@@ -409,6 +409,15 @@ def parse_args(argv=None):
     return args
 
 
+def _all_models():
+    """Every registered architecture. The only use of mmzoo in this process (the workers do the work), so
+    TensorFlow is imported here only when `--models` is not given."""
+    import mmzoo  # noqa: F401  (registers the architectures)
+    from mmzoo.registry import MODELS
+
+    return MODELS.names()
+
+
 def main(argv=None):
     args = parse_args(argv)
     from . import report as throughput_report
@@ -423,10 +432,7 @@ def main(argv=None):
     cfg = dict(TINY if args.tiny else QUICK if args.quick else FULL)
     if args.rounds:
         cfg["rounds"] = args.rounds
-    import mmzoo  # noqa: F401  (only for the architecture list; the workers do the work)
-    from mmzoo.registry import MODELS
-
-    models = args.models or (["early_fusion"] if args.quick else MODELS.names())
+    models = args.models or (["early_fusion"] if args.quick else _all_models())
     os.makedirs(args.output, exist_ok=True)
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if args.device == "cpu" else {}
     started, ticks = time.time(), cpu_ticks()
