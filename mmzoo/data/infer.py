@@ -262,7 +262,8 @@ class _Reader:
         try:
             spec = _KINDS[kind](name=name, **fields)
         except TypeError as error:
-            allowed = [f.name for f in dataclasses.fields(_KINDS[kind]) if f.name != "name"]
+            allowed = [f.name for f in dataclasses.fields(_KINDS[kind]) if f.name != "name" and not f.kw_only]
+            allowed += [f.name for f in dataclasses.fields(_KINDS[kind]) if f.kw_only]
             raise ValueError(
                 f"overrides['{column}']: {error}; a {_KINDS[kind].__name__} takes {', '.join(allowed)}."
             ) from None

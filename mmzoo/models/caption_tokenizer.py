@@ -66,8 +66,9 @@ class CaptionTokenizer(keras.layers.Layer):
             "strip_punctuation" or None.
 
     Example:
+        >>> import tensorflow as tf
         >>> tok = CaptionTokenizer(["red", "circle"], max_length=3)
-        >>> tok(["Red circle!"]).numpy().tolist()
+        >>> tok(tf.constant(["Red circle!"])).numpy().tolist()
         [[2, 4, 5, 3, 0]]
         >>> tok.detokenize([[2, 5, 3, 4, 0]]).numpy().tolist()
         [b'circle']
