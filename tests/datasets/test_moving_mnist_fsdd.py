@@ -89,6 +89,7 @@ def test_loader_batches_clip_and_voice(cache):
     splits = mm.moving_mnist_fsdd(cache_dir=cache, batch_size=4, max_train=8, **OPTIONS)
     (features, labels), count = next(iter(splits.train)), sum(int(y.shape[0]) for _, y in splits.train)
     assert count == 8 and features["clip"].shape == (4, 6, 32, 32, 1) and features["voice"].shape == (4, 8000)
+    assert features["clip"].dtype == "uint8" and labels.shape == (4,)
     assert [spec.name for spec in splits.inputs] == ["clip", "voice"] and splits.inputs[0].frames == 6
     with pytest.raises(ValueError, match="frame_size must divide 64"):
         mm.load_moving_mnist_fsdd_arrays(cache_dir=cache, data_dir=DUMMY, frame_size=30)
