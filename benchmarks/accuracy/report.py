@@ -20,7 +20,9 @@ import os
 import numpy as np
 
 LOWER_IS_BETTER = {"mae", "mse", "loss"}
-ORDER = ("mosi", "avmnist_hard", "avmnist", "emoji")
+ORDER = ("mosi", "avmnist_hard", "avmnist", "moving_mnist_fsdd_hard", "moving_mnist_fsdd", "emoji")
+HARD = ("avmnist_hard", "moving_mnist_fsdd_hard")  # target: best fusion >= 5 points above the best single input
+CLEAN = ("avmnist", "moving_mnist_fsdd", "emoji")  # target: no fusion below the best single input
 NOTES = "notes.md"
 
 
@@ -167,7 +169,7 @@ def targets(dataset, rows):
                             better(ours, theirs),
                         )
                     )
-    elif dataset == "avmnist_hard":
+    elif dataset in HARD:
         fusion, single = _best(rows, "fusion", "accuracy"), _best(rows, "unimodal", "accuracy")
         if fusion and single:
             gap = 100 * (fusion["stats"]["accuracy"][0] - single["stats"]["accuracy"][0])
@@ -178,7 +180,7 @@ def targets(dataset, rows):
                     gap >= 5.0,
                 )
             )
-    elif dataset in ("avmnist", "emoji"):
+    elif dataset in CLEAN:
         single = _best(rows, "unimodal", "accuracy")
         if single:
             mean, std = single["stats"]["accuracy"]
