@@ -21,11 +21,19 @@ SMALL_CNN = ("cnn", {"filters": (16, 32), "units": 64})
 # pooling over the log-mel loses the order of the frames, which the spoken digits need).
 AVMNIST_ENCODERS = {"digit": SMALL_CNN, "voice": ("gru", {})}
 
-# Moving MNIST + FSDD, sized for 2 busy CPU cores (both variants, 14 rows x 5 seeds in about 40 minutes):
-# 8 frames block-averaged to 32x32, the first 1,024 training clips, a (2+1)D CNN on the clip and a
-# 64-unit GRU over the voice's log-mel frames.
-MOVING_MNIST_ENCODERS = {"clip": ("r2plus1d", {"filters": (8, 16), "units": 64}), "voice": ("gru", {"units": 64})}
-MOVING_MNIST_LOADER = {"frames": 8, "frame_size": 32, "max_train": 1024}
+# Moving MNIST + FSDD, sized for 2 busy CPU cores (both variants, 14 rows x 5 seeds): 8 frames
+# block-averaged to 16x16 and the first 1,280 training clips; a per-frame CNN with temporal average
+# pooling on the clip, a 64-unit GRU over a 32-band log-mel with a 20 ms hop for the voice.
+MOVING_MNIST_ENCODERS = {
+    "clip": ("frame_pool", {"image_options": {"filters": (8, 16)}, "units": 64}),
+    "voice": ("gru", {"units": 64}),
+}
+MOVING_MNIST_LOADER = {
+    "frames": 8,
+    "frame_size": 16,
+    "max_train": 1280,
+    "audio_options": {"num_mel_bins": 32, "frame_step": 160},
+}
 
 # Per dataset: loader arguments, training budget, encoders, the metric early stopping
 # and the bar chart use, and published numbers to print beside ours.
@@ -117,8 +125,8 @@ DATASETS = {
         "loader": "moving_mnist_fsdd",
         "hard": True,
         "loader_options": MOVING_MNIST_LOADER,
-        "batch_size": 64,
-        "epochs": 4,
+        "batch_size": 16,
+        "epochs": 5,
         "learning_rate": 3e-3,
         "patience": 2,
         "encoders": MOVING_MNIST_ENCODERS,
@@ -130,8 +138,8 @@ DATASETS = {
         "loader": "moving_mnist_fsdd",
         "hard": False,
         "loader_options": MOVING_MNIST_LOADER,
-        "batch_size": 64,
-        "epochs": 4,
+        "batch_size": 16,
+        "epochs": 5,
         "learning_rate": 3e-3,
         "patience": 2,
         "encoders": MOVING_MNIST_ENCODERS,
@@ -262,13 +270,12 @@ def train_one(dataset, architecture, input_names, splits, seed, epochs=None, cfg
     losses = history.history["loss"]
     if not np.all(np.isfinite(losses)):
         raise FloatingPointError(f"{dataset}/{architecture} seed {seed}: loss became {losses[-1]}.")
-    metrics = mmzoo.evaluate(model, test, splits.task)
-    metrics.pop("confusion_matrix", None)
+    metrics = mmzoo.evaluate(model, test, splits.task)  # scalars kept; per-class tables and the confusion matrix not
     return {
         "params": int(model.count_params()),
         "train_seconds": round(seconds, 1),
         "epochs_run": len(losses),
-        "metrics": {k: float(v) for k, v in metrics.items()},
+        "metrics": {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))},
     }
 
 

@@ -16,10 +16,10 @@ twice. Frames can be block-averaged to `frame_size` (e.g. 32) after the 64x64
 composition, to make the clips cheaper.
 
 The "hard" variant degrades both modalities so that neither suffices alone:
-each clip gets a static opaque occluder (a square of `occluder` of the frame
-side at a random position, mid-grey) that the digit moves behind, and seeded
-Gaussian pixel noise of standard deviation `pixel_noise` (0-255 scale,
-clipped back to uint8); the audio gets white noise at exactly `snr_db` as
+each clip's stored frames (after block-averaging) get a static opaque
+occluder (a square of `occluder` of the frame side at a random position,
+mid-grey) that the digit moves behind, and seeded Gaussian pixel noise of
+standard deviation `pixel_noise` (0-255 scale, clipped back to uint8); the audio gets white noise at exactly `snr_db` as
 AV-MNIST-hard does (`avmnist.add_white_noise`).
 
 Clips are built once from `$MMZOO_DATA` (mnist/mnist.npz and
@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from mmzoo.data.order import keep_order
 from mmzoo.data.pipeline import finalize
-from mmzoo.datasets.avmnist import SAMPLE_RATE, SNR_DB, add_white_noise, load_avmnist_arrays
+from mmzoo.datasets.avmnist import SAMPLE_RATE, add_white_noise, load_avmnist_arrays
 from mmzoo.datasets.avmnist_sample import CLASS_NAMES
 from mmzoo.datasets.base import Splits
 from mmzoo.datasets.locate import resolve_data_dir
@@ -47,9 +47,9 @@ from mmzoo.registry import register_dataset
 
 SPLITS = ("train", "validation", "test")
 CANVAS, DIGIT = 64, 28
-VERSION = 2  # bump when the procedure changes, so old cache files are not reused
+VERSION = 3  # bump when the procedure changes, so old cache files are not reused
 _STREAMS = {"motion": 11, "occluder": 12, "pixels": 13, "audio": 14, "order": 15}
-HARD = {"occluder": 0.5, "pixel_noise": 90.0, "snr_db": SNR_DB}
+HARD = {"occluder": 0.4, "pixel_noise": 25.0, "snr_db": 0.0}
 
 
 def _rng(seed, step):
@@ -117,8 +117,8 @@ def _shrink(clips, frame_size):
         raise ValueError(f"moving_mnist_fsdd frame_size must divide {CANVAS} (e.g. 64, 32, 16); received {frame_size}.")
     k = CANVAS // frame_size
     n, frames = clips.shape[:2]
-    blocks = clips.reshape(n, frames, frame_size, k, frame_size, k).astype(np.float32).mean(axis=(3, 5))
-    return np.round(blocks).astype(np.uint8)
+    sums = clips.reshape(n, frames, frame_size, k, frame_size, k).sum(axis=(3, 5), dtype=np.uint32)
+    return ((sums + k * k // 2) // (k * k)).astype(np.uint8)  # the block mean, rounded half up
 
 
 def build_arrays(
@@ -152,14 +152,14 @@ def build_arrays(
     for name in SPLITS:
         split = arrays[name]
         corners = trajectories(len(split["labels"]), int(frames), rngs["motion"], step_length)
-        clips = compose(split["digit"][..., 0], corners)
+        clips = _shrink(compose(split["digit"][..., 0], corners), int(frame_size))
         waves = split["recordings"]
         if hard:
             clips = degrade(clips, occluder, pixel_noise, rngs["occluder"], rngs["pixels"])
             waves = add_white_noise(waves, split["lengths"], snr_db, rngs["audio"])
         order = rngs["order"].permutation(len(split["labels"]))  # digits mixed: any prefix is a fair subset
         out[name] = {
-            "clip": _shrink(clips, int(frame_size))[order, ..., None],
+            "clip": clips[order, ..., None],
             "labels": split["labels"][order],
             "pair_recording": split["pair_recording"][order],
             "recordings": waves.astype(np.float32),
@@ -274,13 +274,13 @@ def load_moving_mnist_fsdd_arrays(
     return arrays, path
 
 
-def moving_mnist_fsdd_inputs(frames=10, frame_size=CANVAS, seconds=1.0):
-    """The specs: a uint8 `Video` "clip" (T, S, S, 1) and an 8 kHz `Audio` "voice"."""
+def moving_mnist_fsdd_inputs(frames=10, frame_size=CANVAS, seconds=1.0, audio_options=None):
+    """The specs: a uint8 `Video` "clip" (T, S, S, 1) and an 8 kHz `Audio` "voice" (`audio_options`: its front end)."""
     from mmzoo.specs import Audio, Video
 
     return [
         Video("clip", frames=int(frames), shape=(int(frame_size), int(frame_size), 1), dtype="uint8"),
-        Audio("voice", sample_rate=SAMPLE_RATE, seconds=seconds),
+        Audio("voice", sample_rate=SAMPLE_RATE, seconds=seconds, **(audio_options or {})),
     ]
 
 
@@ -318,14 +318,16 @@ def moving_mnist_fsdd(
     pixel_noise=HARD["pixel_noise"],
     snr_db=HARD["snr_db"],
     max_train=None,
+    audio_options=None,
     cache=True,
 ):
     """Loads Moving MNIST + FSDD as batched `tf.data` splits (built and cached on first use).
 
     Arguments as in `load_moving_mnist_fsdd_arrays`, plus `batch_size`,
     `max_train` (train on the first N clips, which are in a seeded random order: a
-    smaller training set for quick benchmarks) and `cache` (cache the
-    per-clip part in memory). The train split is reshuffled every epoch
+    smaller training set for quick benchmarks), `audio_options` (the
+    `Audio` spec's front end, e.g. `{"num_mel_bins": 32, "frame_step": 160}`)
+    and `cache` (cache the per-clip part in memory). The train split is reshuffled every epoch
     (seeded).
 
     Returns:
@@ -362,7 +364,7 @@ def moving_mnist_fsdd(
         for name in SPLITS
     ]
     task = Classification(num_classes=10, class_names=list(CLASS_NAMES))
-    return Splits(*datasets, moving_mnist_fsdd_inputs(frames, frame_size, seconds), task)
+    return Splits(*datasets, moving_mnist_fsdd_inputs(frames, frame_size, seconds, audio_options), task)
 
 
 register_dataset(
