@@ -24,6 +24,7 @@ _PUBLIC = {
     "Features": ("mmzoo.specs", "Features"),
     "Image": ("mmzoo.specs", "Image"),
     "Text": ("mmzoo.specs", "Text"),
+    "Video": ("mmzoo.specs", "Video"),
     "adapt": ("mmzoo.specs.adapt", "adapt"),
     "infer_inputs": ("mmzoo.data.infer", "infer_inputs"),
     "Classification": ("mmzoo.tasks", "Classification"),

@@ -21,7 +21,7 @@ from nbformat.v4 import new_notebook
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "notebooks")
 CELLS = "scripts.notebooks"  # the package of cell lists, imported from the repository root
-NAMES = ("quickstart", "zoo_tour", "own_data_csv", "deploy", "pretrain_finetune")
+NAMES = ("quickstart", "zoo_tour", "own_data_csv", "deploy", "pretrain_finetune", "video")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 

@@ -29,6 +29,9 @@ def small_inputs(modalities=("text", "image", "audio", "features"), overrides=No
         elif modality == "audio":
             spec = mmzoo.Audio("audio", **{"sample_rate": 4000, "seconds": 0.25, "num_mel_bins": 16, **extra})
             x["audio"] = (0.1 * rng.standard_normal((n, 1000))).astype("float32")
+        elif modality == "video":
+            spec = mmzoo.Video("video", **{"frames": 4, "shape": (12, 12, 3), **extra})
+            x["video"] = rng.integers(0, 256, (n,) + spec.shape).astype("uint8")
         else:
             spec = mmzoo.Features("features", **{"shape": (5,), **extra})
             x["features"] = rng.standard_normal((n,) + spec.shape).astype("float32")

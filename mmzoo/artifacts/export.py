@@ -19,9 +19,10 @@ def export(model, path, format="savedmodel", **options):
     - `"savedmodel"` (a directory): the whole model, preprocessing included.
       Signature `serve` takes the raw tensors by input name (strings for
       Text, pixels for Image, waveforms for Audio, floats for Features);
-      `serve_bytes` takes encoded PNG/JPEG (GIF, BMP) bytes for Image inputs
-      and WAV bytes for Audio inputs (checked against the declared size and
-      sample rate), the rest as in `serve`. Both return
+      `serve_bytes` takes encoded PNG/JPEG (GIF, BMP) bytes for Image inputs,
+      WAV bytes for Audio inputs (checked against the declared size and
+      sample rate) and animated GIF bytes for Video inputs (decoded in the
+      graph, frames sampled uniformly to the declared count), the rest as in `serve`. Both return
       `{output_name: tensor}` (`probabilities` for classification,
       `prediction` for regression; a classification with `class_names`
       adds `top_class`, `top_k_classes` and `top_k_probabilities`), load with `tf.saved_model.load` without

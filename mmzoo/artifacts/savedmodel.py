@@ -27,6 +27,7 @@ def output_name(model):
     return getattr(task, "output_name", "output")
 
 
+BYTES_MODALITIES = ("image", "audio", "video")  # inputs `serve_bytes` takes as encoded files
 NAME_OUTPUTS = ("top_class", "top_k_classes", "top_k_probabilities")
 TOP_K = 5
 
@@ -66,6 +67,12 @@ def describe_bytes_input(spec):
     """What `serve_bytes` takes for `spec`'s input, for metadata and `saved_model_cli show`."""
     if spec is not None and spec.modality == "image":
         return f"string (batch,): PNG/JPEG/GIF/BMP bytes, {spec.shape[0]}x{spec.shape[1]} pixels"
+    if spec is not None and spec.modality == "video":
+        height, width, _ = spec.frame_shape
+        return (
+            f"string (batch,): animated GIF bytes, {height}x{width} frames (sampled uniformly, or padded "
+            f"with the last frame, to {spec.frames} frames)"
+        )
     if spec is not None and spec.modality == "audio":
         return f"string (batch,): WAV bytes at {spec.sample_rate} Hz (padded/cropped to {spec.num_samples} samples)"
     return "as in serve"
@@ -107,6 +114,38 @@ def decode_image(data, spec):
     return tf.cast(pixels, tf.float32) * (1.0 / 255.0 / spec.scale)
 
 
+def decode_video(data, spec):
+    """Decodes a batch of animated GIFs `(batch,)` to clips `(batch, frames, H, W, C)` of the spec.
+
+    Frames are sampled uniformly (or the last one repeated) to `spec.frames`,
+    as `mmzoo.data` does in evaluation, converted to the spec's channels and
+    dtype like `decode_image`. A GIF of another frame size fails with an
+    error naming the input.
+    """
+    from mmzoo.data.video import fit_frames
+
+    height, width, channels = spec.frame_shape
+
+    def one(encoded):
+        clip = tf.io.decode_gif(encoded)
+        check = tf.debugging.assert_equal(
+            tf.shape(clip)[1:3],
+            tf.constant([height, width]),
+            message=f"Video input named {spec.name} expects {height}x{width} frames (height x width); resize "
+            f"the clip before encoding it. Received height, width:",
+        )
+        with tf.control_dependencies([check]):
+            clip = fit_frames(tf.identity(clip), spec.frames)
+        if channels == 1:
+            clip = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(clip, tf.float32))), tf.uint8)
+        return tf.ensure_shape(clip, spec.shape)
+
+    clips = tf.map_fn(one, data, fn_output_signature=tf.TensorSpec(spec.shape, tf.uint8))
+    if spec.dtype == "uint8":
+        return clips
+    return tf.cast(clips, tf.float32) * (1.0 / 255.0 / spec.scale)
+
+
 def decode_audio(data, spec):
     """Decodes a batch of WAV files `(batch,)` to mono waveforms `(batch, num_samples)`.
 
@@ -132,12 +171,12 @@ def decode_audio(data, spec):
 
 
 def bytes_signature(model):
-    """`serve_bytes` TensorSpecs: scalar strings per example for image and audio inputs, else as `serve`."""
+    """`serve_bytes` TensorSpecs: scalar strings per example for image, audio and video inputs, else as `serve`."""
     specs = _specs_by_name(model)
     signature = []
     for raw in serving_signature(model):
         spec = specs.get(raw.name)
-        if spec is not None and spec.modality in ("image", "audio"):
+        if spec is not None and spec.modality in BYTES_MODALITIES:
             signature.append(tf.TensorSpec((None,), tf.string, name=raw.name))
         else:
             signature.append(raw)
@@ -193,6 +232,8 @@ def export_savedmodel(model, path, serve_bytes=True):
                     value = decode_image(value, spec)
                 elif spec is not None and spec.modality == "audio":
                     value = decode_audio(value, spec)
+                elif spec is not None and spec.modality == "video":
+                    value = decode_video(value, spec)
                 inputs[name] = value
             return result(inputs)
 
@@ -200,7 +241,7 @@ def export_savedmodel(model, path, serve_bytes=True):
         meta["serve_bytes"] = {
             "inputs": {
                 n: describe_bytes_input(specs.get(n))
-                if specs.get(n) and specs[n].modality in ("image", "audio")
+                if specs.get(n) and specs[n].modality in BYTES_MODALITIES
                 else meta["serve"]["inputs"][n]
                 for n in names
             },

@@ -42,9 +42,11 @@ ALLOWED_OPS = frozenset(
         "ConcatV2",
         "Const",
         "Conv2D",
+        "Conv3D",  # the C3D video encoder's 3x3x3 convolutions: pure arithmetic on its input and weights
         "Cos",
         "Cumsum",
         "DecodeImage",
+        "DecodeGif",  # serve_bytes of Video inputs: decodes the GIF bytes it is given (reads no file)
         "DecodeWav",
         "DenseBincount",
         "DepthwiseConv2dNative",
@@ -55,6 +57,7 @@ ALLOWED_OPS = frozenset(
         "Exp",
         "ExpandDims",
         "Fill",
+        "Floor",  # serve_bytes of Video inputs: the indices of uniformly sampled frames
         "FloorDiv",
         "FloorMod",
         "GatherV2",
@@ -100,8 +103,10 @@ ALLOWED_OPS = frozenset(
         "RealDiv",
         "Relu",
         "Reshape",
+        "ResizeBilinear",  # Video(resize=...): frames resized in the graph (pure arithmetic)
         "RestoreV2",
         "ReverseV2",
+        "Round",  # serve_bytes of grey Video inputs: RGB -> grey pixels rounded to uint8
         "Rsqrt",
         "SelectV2",
         "Shape",

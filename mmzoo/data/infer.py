@@ -2,7 +2,8 @@
 
 `infer_inputs(df, label)` looks at every column but the label and picks a
 spec for it, saying why: image paths (by extension; a sample of the files is
-decoded for height, width and channels), WAV paths (every header is read, no
+decoded for height, width and channels), video paths (MP4, WebM, AVI, MKV,
+MOV, animated GIF; a sample is opened for frames and size), WAV paths (every header is read, no
 samples: sample rate and clip lengths), numbers or lists of numbers
 (`Features`), and any other strings (`Text`). Every choice can be overridden
 per column. Files that are missing or unreadable are listed as skipped rows.
@@ -20,10 +21,12 @@ import pandas as pd
 
 from mmzoo.data import decode
 from mmzoo.data.labels import is_missing
-from mmzoo.specs import Audio, Features, Image, Spec, Text
+from mmzoo.specs import Audio, Features, Image, Spec, Text, Video
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 AUDIO_EXTENSIONS = (".wav",)
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".avi", ".mkv", ".mov")  # and animated .gif (see `_Reader.images`)
+MAX_FRAMES = 16  # the most frames an inferred Video spec takes (the median clip length, up to this)
 _OTHER_MEDIA = (
     ".mp3",
     ".flac",
@@ -31,24 +34,19 @@ _OTHER_MEDIA = (
     ".m4a",
     ".aac",
     ".opus",
-    ".mp4",
-    ".avi",
-    ".mov",
-    ".mkv",
-    ".webm",
     ".tif",
     ".tiff",
     ".webp",
     ".heic",
     ".svg",
 )
-_KINDS = {"image": Image, "audio": Audio, "text": Text, "features": Features}
+_KINDS = {"image": Image, "audio": Audio, "video": Video, "text": Text, "features": Features}
 _PROGRESS_ROWS = 1000  # show a progress bar when checking at least this many files
 
 
 @dataclasses.dataclass
 class InferredColumn:
-    """How one column was read: its kind ("image", "audio", "text", "features" or "dropped"), spec and why."""
+    """How one column was read: its kind ("image", "audio", "video", "text", "features" or "dropped"), spec and why."""
 
     column: str
     kind: str
@@ -107,7 +105,7 @@ def describe_spec(spec):
     """`Image(shape=(64, 64, 3))`: the spec's class and the fields that differ from a default spec's."""
     default = type(spec)(name=spec.name)
     parts = [
-        f"{f.name}={getattr(spec, f.name)!r}"
+        f"{'shape' if f.name == 'frame_shape' else f.name}={getattr(spec, f.name)!r}"  # Video(shape=) is frame_shape
         for f in dataclasses.fields(spec)
         if f.name != "name" and getattr(spec, f.name) != getattr(default, f.name)
     ]
@@ -120,6 +118,10 @@ def infer_inputs(df, label, overrides=None, base_dir=None, sample=32, verbose=Tr
     - Image paths (.png .jpg .jpeg .gif .bmp): the first `sample` files are
       decoded; the most common height x width is used (the data pipeline
       resizes the others when asked), channels 1 if all are grey, else 3.
+    - Video paths (.mp4 .webm .avi .mkv .mov, and .gif when animated): the
+      first `sample` files are opened (PyAV; GIF with TensorFlow): `frames`
+      is the median frame count up to 16, the most common frame size is
+      used, RGB.
     - Audio paths (.wav): every header is read (no samples): the most common
       sample rate; `seconds` is the 95th percentile of the clip lengths
       (longer clips are cropped, shorter ones zero-padded).
@@ -283,6 +285,8 @@ class _Reader:
             return self.images(column, values)
         if forced == "audio":
             return self.audio(column, values)
+        if forced == "video":
+            return self.video(column, values)
         if forced == "features":
             return self.arrays(column, values)
         return self.text(values)
@@ -368,8 +372,12 @@ class _Reader:
     def images(self, column, values):
         import tensorflow as tf
 
-        shapes = []
-        for i, path in self.paths(column, values, "image")[: self.sample]:
+        shapes, found = [], self.paths(column, values, "image")
+        if all(path.lower().endswith(".gif") for _, path in found[: self.sample]) and any(
+            _frames(tf, path) > 1 for _, path in found[: self.sample]
+        ):
+            return self.video(column, values)
+        for i, path in found[: self.sample]:
             try:
                 image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
                 shapes.append(tuple(int(d) for d in image.shape))
@@ -389,6 +397,32 @@ class _Reader:
             why += f" (also {others}; the most common size is used, the others resized)"
         why += ", grey" if channels == 1 else ", RGB" + (" (alpha dropped)" if any(s[2] == 4 for s in shapes) else "")
         return "image", {"shape": (height, width, channels)}, why
+
+    def video(self, column, values):
+        from mmzoo.data.video import probe_video
+
+        infos = []
+        for i, path in self.paths(column, values, "video")[: self.sample]:
+            try:
+                infos.append(probe_video(path))
+            except (ValueError, ImportError) as error:
+                self.skip(i, column, "unreadable video", f"'{path}' ({str(error).splitlines()[0][:120]})")
+        if not infos:
+            raise ValueError(
+                f"Column '{column}': none of the first {self.sample} video files opens; expected MP4, "
+                f'WebM, AVI, MKV, MOV or animated GIF files (MP4 and the others need pip install "mmzoo[video]").'
+            )
+        counts = np.array([info.num_frames for info in infos])
+        frames = int(min(MAX_FRAMES, max(1, np.median(counts))))
+        sizes = collections.Counter((info.height, info.width) for info in infos)
+        (height, width), count = sizes.most_common(1)[0]
+        why = (
+            f"video paths; {len(infos)} files opened: {height}x{width} in {count}, {counts.min()}-{counts.max()} "
+            f"frames; frames = median up to {MAX_FRAMES} (clips sampled or padded to it)"
+        )
+        if len(sizes) > 1:
+            why += "; the most common size is used, the others resized"
+        return "video", {"frames": frames, "shape": (height, width, 3)}, why
 
     def audio(self, column, values):
         headers = []
@@ -428,6 +462,8 @@ def _cell_kind(value):
             return "image"
         if extension in AUDIO_EXTENSIONS:
             return "audio"
+        if extension in VIDEO_EXTENSIONS:
+            return "video"
         if extension in _OTHER_MEDIA:
             return extension
     if text.startswith("[") and text.endswith("]"):
@@ -456,10 +492,18 @@ def _pick_kind(column, kinds, values):
             f"images ({' '.join(IMAGE_EXTENSIONS)}) or 16-bit PCM WAV. Convert them, or pass "
             f"overrides={{'{column}': None}} to leave the column out."
         )
-    for media in ("image", "audio"):
+    for media in ("image", "audio", "video"):
         if kinds[media] * 2 >= len(values):
             return media
     return "features" if kinds["features"] * 2 >= len(values) else "text"
+
+
+def _frames(tf, path):
+    """Frames in a GIF file (0 if it does not decode)."""
+    try:
+        return int(tf.io.decode_gif(tf.io.read_file(path)).shape[0])
+    except (tf.errors.OpError, ValueError):
+        return 0
 
 
 def _progress(total, verbose, title):

@@ -1,7 +1,9 @@
 """tf.data pipelines from a manifest: a DataFrame or CSV of texts, file paths and features.
 
 Each spec reads one column: Text columns hold strings, Image columns PNG/JPEG
-paths, Audio columns 16-bit PCM WAV paths, Features columns per-row arrays.
+paths, Audio columns 16-bit PCM WAV paths (or video files, whose audio track
+is read), Video columns GIF/MP4/WebM/AVI/MKV/MOV paths (`mmzoo.data.video`),
+Features columns per-row arrays.
 Before a dataset is returned every row is checked once: cheap checks in
 Python (missing files, empty text, WAV headers: rate, channels, length), then
 one decoding pass over every image and WAV through a parallel tf.data map
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from mmzoo.data import decode
+from mmzoo.data import decode, video, video_rows
 from mmzoo.data.labels import is_missing as _is_missing
 from mmzoo.data.labels import label_names as _label_names
 from mmzoo.data.labels import read_labels as _read_labels
@@ -50,6 +52,7 @@ def from_dataframe(
     class_names=None,
     task=None,
     source=None,
+    frame_sampling=None,
 ):
     """A batched `tf.data.Dataset` of `({input_name: tensor}, label)` from a DataFrame.
 
@@ -96,6 +99,10 @@ def from_dataframe(
             come out as float32 multi-hot vectors.
         source: how messages name the data (default "the DataFrame"; e.g.
             "'train.csv'" for a DataFrame read from that file).
+        frame_sampling: how Video clips get `spec.frames` frames: "uniform"
+            (segment centres) or "random" (a random offset each time a clip is
+            read); default "random" when `shuffle` else "uniform". Shorter
+            clips repeat their last frame. `resize_images` also resizes frames.
 
     Returns:
         The dataset, or `(dataset, report)` with `with_report=True`.
@@ -142,6 +149,7 @@ def from_dataframe(
         with_report=with_report,
         class_names=class_names,
         task=task,
+        frame_sampling=frame_sampling,
     )
 
 
@@ -184,7 +192,7 @@ def from_csv(path, inputs, label=None, base_dir=None, columns=None, **options):
         raise FileNotFoundError(
             f"Manifest CSV '{path}' does not exist (working directory: {os.getcwd()}). Check the path."
         )
-    as_text = {names[s.name]: str for s in specs if _kind(s) in ("text", "image", "audio")}
+    as_text = {names[s.name]: str for s in specs if _kind(s) in ("text", "image", "audio", "video")}
     if isinstance(label, str) and _label_names(options.get("class_names"), options.get("task"))[0]:
         as_text[label] = str
     try:
@@ -236,11 +244,14 @@ def _build(
     with_report=False,
     class_names=None,
     task=None,
+    frame_sampling=None,
 ):
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}.")
     if long_audio not in ("crop", "error"):
         raise ValueError(f"long_audio must be 'crop' or 'error'; received {long_audio!r}.")
+    if frame_sampling not in (None, "uniform", "random"):
+        raise ValueError(f"frame_sampling must be None, 'uniform' or 'random'; received {frame_sampling!r}.")
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"Expected a pandas DataFrame; received {type(df).__name__}.")
     specs = _as_specs(inputs)
@@ -254,7 +265,11 @@ def _build(
         labels = _read_labels(rows, df, label, *_label_names(class_names, task))
     rows.settle(on_error)  # Python checks first: fail fast before decoding anything
     for spec in specs:
-        if _kind(spec) in ("image", "audio"):
+        if _kind(spec) == "video":
+            values[spec.name] = video_rows.check_video(
+                rows, spec, names[spec.name], [p for p, _ in values[spec.name]], resize_images
+            )
+        elif _kind(spec) in ("image", "audio"):
             _probe_files(rows, spec, names[spec.name], values[spec.name], resize_images, num_parallel_calls)
     keep = rows.settle(on_error)
 
@@ -269,7 +284,10 @@ def _build(
     shuffle_paths = bool(shuffle and not cache)
     if shuffle_paths:  # shuffle paths, not decoded pixels
         ds = ds.shuffle(len(keep), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(_decoder(specs, resize_images, resample), num_parallel_calls=num_parallel_calls, deterministic=True)
+    training = frame_sampling == "random" or (frame_sampling is None and bool(shuffle))
+    pyav = {s.name for s in specs if _kind(s) in ("audio", "video") and video_rows.reads_containers(values[s.name])}
+    decoder = _decoder(specs, resize_images, resample, pyav, training, seed)
+    ds = ds.map(decoder, num_parallel_calls=num_parallel_calls, deterministic=True)
     if shuffle_paths:
         ds = with_order(ds, DataOrder("per_process"))
     ds = finalize(
@@ -284,14 +302,21 @@ def _build(
     return (ds, report) if with_report else ds
 
 
-def _decoder(specs, resize_images, resample):
-    files = [s for s in specs if _kind(s) in ("image", "audio")]
+def _decoder(specs, resize_images, resample, pyav=(), training=False, seed=None):
+    """The row decoder; inputs named in `pyav` read video containers with PyAV (which also reads WAV and GIF)."""
+    files = [s for s in specs if _kind(s) in ("image", "audio", "video")]
 
     def decode_row(features, *label):
         features = dict(features)
         for spec in files:
             if spec.modality == "image":
                 features[spec.name] = decode.load_image(features[spec.name], spec, resize_images)
+            elif spec.modality == "video":
+                path, frames = features[spec.name]["path"], features[spec.name]["frames"]
+                gif = spec.name not in pyav
+                features[spec.name] = video.load_clip(path, frames, spec, training, resize_images, seed, gif=gif)
+            elif spec.name in pyav:
+                features[spec.name] = video.load_audio_track(features[spec.name], spec)
             else:
                 features[spec.name] = decode.load_audio(features[spec.name], spec, resample)
         return (features, label[0]) if label else features
@@ -303,6 +328,11 @@ def _stack(spec, values):
     """The column of kept rows as an array: strings, file paths, or numbers."""
     if _kind(spec) in ("image", "audio"):
         return np.array([path for path, _ in values], dtype=object)
+    if _kind(spec) == "video":
+        return {
+            "path": np.array([path for path, _ in values], dtype=object),
+            "frames": np.array([info.num_frames for _, info in values], dtype="int32"),
+        }
     if _kind(spec) == "text":
         return np.array(values, dtype=object)
     return np.stack(values).astype(spec.dtype)
@@ -314,10 +344,10 @@ def _kind(spec):
         return "array" if spec.token_ids else "text"
     if spec.modality == "features":
         return "array"
-    if spec.modality in ("image", "audio"):
+    if spec.modality in ("image", "audio", "video"):
         return spec.modality
     raise ValueError(
-        f"Input '{spec.name}': manifests read Text, Image, Audio and Features "
+        f"Input '{spec.name}': manifests read Text, Image, Audio, Video and Features "
         f"specs; received modality {spec.modality!r}."
     )
 
@@ -477,7 +507,9 @@ def _check_audio(rows, spec, column, resample, long_audio):
     entries = []
     for i, path in enumerate(_check_paths(rows, spec, column)):
         header = None
-        if path is not None:
+        if path is not None and video.is_container(path):
+            header = video_rows.audio_track_header(rows, i, spec, column, path, resample, long_audio)
+        elif path is not None:
             header = _wav_header(rows, i, spec, column, path, resample, long_audio)
         entries.append([path if header else None, header])
     return entries
@@ -536,15 +568,22 @@ def _check_array(rows, spec, column, *_):
     return values
 
 
-_CHECKS = {"text": _check_text, "image": _check_image, "audio": _check_audio, "array": _check_array}
+_CHECKS = {
+    "text": _check_text,
+    "image": _check_image,
+    "video": _check_image,  # paths now; the files are opened once the Python checks pass
+    "audio": _check_audio,
+    "array": _check_array,
+}
 
 
 # --- the decoding pass ---------------------------------------------------------------
 def _probe_files(rows, spec, column, entries, resize_images, num_parallel_calls):
     """Decodes every image or WAV once; records corrupt files and wrong image sizes."""
     if spec.modality == "audio":
+        wavs = [[None if path is None or video.is_container(path) else path, h] for path, h in entries]
         _probe(
-            rows, spec, column, entries, lambda contents: tf.shape(tf.audio.decode_wav(contents)[0]), num_parallel_calls
+            rows, spec, column, wavs, lambda contents: tf.shape(tf.audio.decode_wav(contents)[0]), num_parallel_calls
         )
         return
     found = _probe(
@@ -603,6 +642,11 @@ def _report(rows, specs, values, keep):
         elif _kind(spec) == "image":
             shapes = [values[spec.name][i][1] for i in keep]
             report.resized[spec.name] = sum(tuple(s[:2]) != spec.shape[:2] for s in shapes)
+        elif _kind(spec) == "video":
+            infos = [values[spec.name][i][1] for i in keep]
+            report.sampled[spec.name] = sum(info.num_frames > spec.frames for info in infos)
+            report.padded[spec.name] = sum(info.num_frames < spec.frames for info in infos)
+            report.resized[spec.name] = sum((info.height, info.width) != spec.frame_shape[:2] for info in infos)
     return report
 
 

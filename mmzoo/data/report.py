@@ -56,7 +56,11 @@ class ManifestReport:
         problems: the `Problem`s of the skipped rows (empty unless `on_error="skip"`).
         cropped, padded, resampled, resized: `{input_name: count}` of kept
             clips cropped to the spec's length, zero-padded to it, resampled to
-            its rate, and images resized to its height and width.
+            its rate, and images resized to its height and width (video:
+            clips with fewer frames than the spec, padded by their last frame,
+            and clips whose frames are resized).
+        sampled: `{input_name: count}` of kept video clips with more frames
+            than the spec takes (`spec.frames` of them are sampled).
     """
 
     source: str
@@ -67,6 +71,7 @@ class ManifestReport:
     padded: dict = dataclasses.field(default_factory=dict)
     resampled: dict = dataclasses.field(default_factory=dict)
     resized: dict = dataclasses.field(default_factory=dict)
+    sampled: dict = dataclasses.field(default_factory=dict)
 
     @property
     def skipped_rows(self):
@@ -94,7 +99,7 @@ class ManifestReport:
             lines += [f"  - {p.message()}" for p in self.problems[:10]]
             if len(self.problems) > 10:
                 lines.append(f"  ... and {len(self.problems) - 10} more (see report.problems)")
-        for what in ("cropped", "padded", "resampled", "resized"):
+        for what in ("cropped", "padded", "resampled", "resized", "sampled"):
             for name, count in getattr(self, what).items():
                 if count:
                     lines.append(f"  {name}: {count} {what}")

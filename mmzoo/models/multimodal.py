@@ -277,6 +277,12 @@ class MultimodalModel(keras.Model):
                     hint = " Pass float32 samples in [-1, 1] (16-bit PCM / 32768)."
                 elif modality == "Audio":
                     hint = " Pad or crop clips to the declared duration (mmzoo.data does this)."
+                elif modality == "Video" and len(shape) == len(want) and shape[1] != want[1]:
+                    hint = (
+                        f" The clip has {shape[1]} frames, not {want[1]}: the model never samples or pads frames. "
+                        f"Sample or pad clips to {want[1]} frames (mmzoo.data does this; or "
+                        f"mmzoo.data.video.fit_frames)."
+                    )
                 raise ValueError(f"{modality} input '{name}' expects {want_desc}; received {got}.{hint}")
 
     def _describe(self, name, ref):

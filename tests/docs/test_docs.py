@@ -32,6 +32,7 @@ SLOW = {
     "docs/attribution.md",
     "docs/datasets.md",
     "docs/data.md",
+    "docs/video.md",
 }
 # files whose examples read the real datasets under $MMZOO_DATA
 NEEDS_DATA = {"docs/datasets.md"}

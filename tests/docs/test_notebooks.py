@@ -31,6 +31,7 @@ SMALL = {
         "FINETUNE_EPOCHS = 1\nAUTOENCODER_CLIPS = 64\nAUTOENCODER_EPOCHS = 1\n"
         "VOICE_LABELS = 32\nSEED = 0"
     ),
+    "video.ipynb": "CLIPS = 8\nEPOCHS = 1\nOUT = 'saved_models/video'",
 }
 
 

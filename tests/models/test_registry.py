@@ -31,6 +31,10 @@ SMALL_OPTIONS = {
     "mobilenet_v3_small": {"units": 16, "backbone_options": {"alpha": 0.75, "minimalistic": True}},
     "efficientnet_b0": {"units": 16},
     "resnet50": {"units": 16},
+    "frame_pool": {"image_options": {"filters": (8,)}, "units": 16},
+    "frame_rnn": {"image_options": {"filters": (8,)}, "units": 8},
+    "r2plus1d": {"filters": (8,), "units": 16},
+    "c3d": {"filters": (8,), "units": 16},
 }
 
 # keras.applications backbones take a minute or more each to trace on 2 CPU cores: marked slow
@@ -89,7 +93,14 @@ LARGE_BACKBONES = ("resnet50", "efficientnet_b0")
 # normalisation), and every front end is exported and stepped under mixed precision by test_every_model (text,
 # image, audio and features inputs). An export costs ~5 s here.
 def _exports(encoder, modality):
-    return encoder not in LARGE_BACKBONES and modality == ENCODERS.meta(encoder)["modalities"][0]
+    return encoder not in LARGE_BACKBONES + VIDEO_EXPORTED and modality == ENCODERS.meta(encoder)["modalities"][0]
+
+
+# The spatio-temporal video encoders are exported (SavedModel, TFLite, ONNX, with parity) by
+# tests/video/test_video_export.py; here they make the step, config, .keras and mixed-precision checks.
+# frame_rnn is frame_pool's FrameEncoder (exported by its case) with the gru encoder (exported by its own):
+# it makes the step, config and .keras checks only.
+VIDEO_EXPORTED = ("c3d", "r2plus1d", "frame_rnn")
 
 
 @pytest.mark.parametrize("encoder,modality", ENCODER_CASES)
@@ -100,7 +111,7 @@ def test_every_encoder(encoder, modality, tmp_path):
     assert model.get_layer(f"{modality}_encoder").__class__ is ENCODERS.get(encoder)
     full = _exports(encoder, modality)
     run_model_test(model, x, _labels(task, n), str(tmp_path), savedmodel=full)
-    if full:
+    if full or encoder in VIDEO_EXPORTED[:2]:
         run_mixed_precision_step(
             lambda: mmzoo.build_model("early_fusion", specs, task, encoders=encoders), x, _labels(task, n)
         )
