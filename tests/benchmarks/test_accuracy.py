@@ -243,3 +243,24 @@ def test_variants_are_reported_apart_from_the_protocol(tmp_path):
     report = (tmp_path / "R.md").read_text()
     assert "| `tiny-lr` | `learning_rate=1e-05` | best fusion `gmu` | 1 | 65.0 ± 0.0 |" in report
     assert "| `tiny-lr` | `learning_rate=1e-05` | best unimodal `name only` | 1 | 50.0 ± 0.0 |" in report
+
+
+def test_moving_mnist_rows_load_the_protocols_clips_and_check_the_hard_target(monkeypatch, tmp_path):
+    """Both Moving MNIST + FSDD protocols load (here from the dummy data) and get AV-MNIST's targets."""
+    monkeypatch.setenv("MMZOO_CACHE", str(tmp_path))
+    splits = accuracy.load_splits("moving_mnist_fsdd_hard", 0, DUMMY)
+    loader = accuracy.DATASETS["moving_mnist_fsdd_hard"]["loader_options"]
+    clip, voice = splits.inputs
+    assert clip.shape == (loader["frames"], loader["frame_size"], loader["frame_size"], 1)
+    assert voice.num_mel_bins == loader["audio_options"]["num_mel_bins"]
+    rows = [r[0] for r in accuracy.candidates(splits.inputs)]
+    assert rows[-2:] == ["clip only", "voice only"] and "early_fusion" in rows and "clip" not in rows
+    record = _record(
+        "moving_mnist_fsdd_hard",
+        [("gmu", "fusion", 0, 0.50), ("clip only", "unimodal", 0, 0.30), ("voice only", "unimodal", 0, 0.42)],
+    )
+    ((text, met),) = accuracy_report.targets("moving_mnist_fsdd_hard", accuracy_report.summarize(record))
+    assert met and "`voice only`" in text and "+8.0 points" in text
+    record["dataset"] = "moving_mnist_fsdd"
+    ((text, met),) = accuracy_report.targets("moving_mnist_fsdd", accuracy_report.summarize(record))
+    assert met and text.startswith("every fusion model >= the best single modality (`voice only` 42.0%)")
