@@ -20,10 +20,12 @@ Usage, from the repository root:
     python -m benchmarks.video_step                  # 3 rounds of 6 steps, batch 16
     python -m benchmarks.video_step --torch-configs eager compile
     python -m benchmarks.video_step --rounds 1 --steps 2 --out /tmp/v.json --report /tmp/V.md   # smoke run
+    python -m benchmarks.video_step --report-only    # rebuild VIDEO_STEP.md (e.g. after editing the notes)
 """
 
 import argparse
 import datetime
+import json
 import os
 import sys
 
@@ -54,48 +56,45 @@ def measure(args):
             "torch_configs": args.torch_configs,
         },
     }
+    record["runs"] = [_measure_threads(args, threads, record) for threads in args.threads]
+    return record
+
+
+def _measure_threads(args, threads, record):
+    """One side-by-side at `threads` threads per framework: `{"threads", "params", "build_s", "train"}`."""
+    from benchmarks.throughput import harness
+
     env = {"CUDA_VISIBLE_DEVICES": "-1"}
-    keras_w = harness.Worker("keras", args.threads, env)
-    workers = [keras_w]
+    keras_w = harness.Worker("keras", threads, env)
+    workers, slots, params, build_s = [keras_w], {}, {}, {}
     try:
         record["versions"] = {k: v for k, v in keras_w("info").items() if k != "ok"}
         common = {"model": "early_fusion", "modalities": ["video"], "train_batch": args.batch}
         common.update(infer_batch=args.batch, precision="float32")
-        slots, params, build_s = {}, {}, {}
-        reply = harness.ok(keras_w("build", slot="mmzoo", impl="mmzoo", jit=False, **common), "build mmzoo")
-        if reply.get("ok"):
-            slots["mmzoo"], params["mmzoo"], build_s["mmzoo"] = (
-                (keras_w, {"slot": "mmzoo"}),
-                reply["params"],
-                reply["build_s"],
-            )
+        builds = [(keras_w, "mmzoo", {"impl": "mmzoo", "jit": False})]
         if not harness.torch_available():
             record["torch_skipped"] = "torch is not installed (pip install -r benchmarks/requirements.txt)"
         else:
-            torch_w = harness.Worker("torch", args.threads, env)
+            torch_w = harness.Worker("torch", threads, env)
             workers.append(torch_w)
             record["versions"].update({k: v for k, v in torch_w("info").items() if k != "ok"})
-            for config in args.torch_configs:
-                label = f"pytorch {config}"
-                reply = harness.ok(torch_w("build", slot=label, impl=config, device="cpu", **common), f"build {label}")
-                if reply.get("ok"):
-                    slots[label], params[label], build_s[label] = (
-                        (torch_w, {"slot": label}),
-                        reply["params"],
-                        reply["build_s"],
-                    )
-        record["params"], record["build_s"] = params, build_s
+            builds += [(torch_w, f"pytorch {c}", {"impl": c, "device": "cpu"}) for c in args.torch_configs]
+        for worker, label, options in builds:
+            reply = harness.ok(worker("build", slot=label, **options, **common), f"build {label}")
+            if reply.get("ok"):
+                slots[label] = (worker, {"slot": label})
+                params[label], build_s[label] = reply["params"], reply["build_s"]
         torch_params = [v for k, v in params.items() if k.startswith("pytorch")]
         if "mmzoo" in params and torch_params:
             from benchmarks.throughput import torch_models as T
 
             record["param_diff"] = T.check_params(torch_params[0], params["mmzoo"])
-        harness.log(f"train x{args.rounds}: {list(slots)}")
-        record["train"] = harness.alternate(args.rounds, slots, "train", steps=args.steps, warmup=args.warmup)
+        harness.log(f"{threads} threads, train x{args.rounds}: {list(slots)}")
+        train = harness.alternate(args.rounds, slots, "train", steps=args.steps, warmup=args.warmup)
     finally:
         for worker in workers:
             worker.close()
-    return record
+    return {"threads": threads, "params": params, "build_s": build_s, "train": train}
 
 
 def report(record):
@@ -116,7 +115,7 @@ def report(record):
         f"(options {s['encoder'][1] or 'default'}), batch {s['batch']}; {s['rounds']} rounds of {s['steps']} "
         f"Adam steps after {s['warmup']} warm-up steps, implementations alternated, median of the rounds.",
         "",
-        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['threads']} threads per framework, "
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, "
         f"load average at start {', '.join(f'{v:.1f}' for v in machine.get('load_average_at_start') or [])}; "
         f"{versions}. Run: `{record['command']}` on {record['date']}.",
         "",
@@ -126,19 +125,23 @@ def report(record):
             lines += [f.read().rstrip(), ""]
     if record.get("torch_skipped"):
         lines += [f"PyTorch side skipped: {record['torch_skipped']}.", ""]
-    lines += ["| implementation | parameters | train samples/s (median) | rounds | ms/step | vs mmzoo | peak RSS MB |"]
-    lines += ["|---|---|---|---|---|---|---|"]
-    base = record["train"].get("mmzoo", {}).get("samples_per_s")
-    for label, entry in record["train"].items():
-        if "error" in entry:
-            lines.append(f"| {label} | {record['params'].get(label, '-')} | error: {entry['error']} | | | | |")
-            continue
-        rate = entry["samples_per_s"]
-        ratio = f"{rate / base:.2f}x" if base else "-"
-        lines.append(
-            f"| {label} | {record['params'][label]:,} | {rate:.1f} | {', '.join(str(r) for r in entry['runs'])} | "
-            f"{1000 * s['batch'] / rate:.0f} | {ratio} | {entry['peak_rss_mb']:.0f} |"
-        )
+    lines += [
+        "| threads | implementation | parameters | train samples/s (median) | rounds | ms/step | vs mmzoo | peak RSS MB |"
+    ]
+    lines += ["|---|---|---|---|---|---|---|---|"]
+    for run in record["runs"]:
+        base = run["train"].get("mmzoo", {}).get("samples_per_s")
+        for label, entry in run["train"].items():
+            if "error" in entry:
+                lines.append(f"| {run['threads']} | {label} | - | error: {entry['error']} | | | | |")
+                continue
+            rate = entry["samples_per_s"]
+            ratio = f"{rate / base:.2f}x" if base else "-"
+            lines.append(
+                f"| {run['threads']} | {label} | {run['params'][label]:,} | {rate:.1f} | "
+                f"{', '.join(str(r) for r in entry['runs'])} | {1000 * s['batch'] / rate:.0f} | {ratio} | "
+                f"{entry['peak_rss_mb']:.0f} |"
+            )
     if "param_diff" in record:
         lines += ["", f"Parameter counts differ by {100 * record['param_diff']:.2f}% (checked within 1%)."]
     return "\n".join(lines) + "\n"
@@ -150,7 +153,9 @@ def parse_args(argv=None):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads per framework")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[os.cpu_count(), 1], help="threads per framework, one run each"
+    )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=6, help="timed steps per round")
@@ -158,6 +163,7 @@ def parse_args(argv=None):
     parser.add_argument("--torch-configs", nargs="+", default=["eager"], choices=["eager", "compile"])
     parser.add_argument("--out", default=os.path.join(BENCHMARKS, "results", "video_step.json"))
     parser.add_argument("--report", default=os.path.join(BENCHMARKS, "VIDEO_STEP.md"))
+    parser.add_argument("--report-only", action="store_true", help="rebuild the report from --out")
     args = parser.parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     return args
@@ -165,7 +171,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    record = measure(args)
+    if args.report_only:
+        with open(args.out) as f:
+            record = json.load(f)
+    else:
+        record = measure(args)
     print(output.save(record, args.out, args.report, report))
     return 0
 

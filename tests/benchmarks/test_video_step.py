@@ -46,13 +46,18 @@ def test_report_states_each_implementation_against_mmzoo():
             "warmup": 3,
             "torch_configs": ["eager"],
         },  # fmt: skip
-        "params": {"mmzoo": 1000, "pytorch eager": 1000},
         "param_diff": 0.0,
-        "train": {
-            "mmzoo": {"samples_per_s": 40.0, "runs": [39.0, 40.0, 41.0], "peak_rss_mb": 900.0},
-            "pytorch eager": {"samples_per_s": 20.0, "runs": [20.0], "peak_rss_mb": 400.0},
-        },
+        "runs": [
+            {
+                "threads": 2,
+                "params": {"mmzoo": 1000, "pytorch eager": 1000},
+                "train": {
+                    "mmzoo": {"samples_per_s": 40.0, "runs": [39.0, 40.0, 41.0], "peak_rss_mb": 900.0},
+                    "pytorch eager": {"samples_per_s": 20.0, "runs": [20.0], "peak_rss_mb": 400.0},
+                },
+            }
+        ],
     }
     lines = video_step.report(record).splitlines()
-    assert "| mmzoo | 1,000 | 40.0 | 39.0, 40.0, 41.0 | 400 | 1.00x | 900 |" in lines
-    assert "| pytorch eager | 1,000 | 20.0 | 20.0 | 800 | 0.50x | 400 |" in lines
+    assert "| 2 | mmzoo | 1,000 | 40.0 | 39.0, 40.0, 41.0 | 400 | 1.00x | 900 |" in lines
+    assert "| 2 | pytorch eager | 1,000 | 20.0 | 20.0 | 800 | 0.50x | 400 |" in lines
