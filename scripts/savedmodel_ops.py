@@ -4,7 +4,8 @@ Exports (`serve` and `serve_bytes`) every registered model, every model with
 presence inputs, every encoder on every modality it takes, every task and
 every spec option that changes the graph (text output modes, token ids and
 standardizations, float images, log-mel/MFCC/waveform audio, sequence and
-unnormalized features), on the small inputs of the test suite, then prints
+unnormalized features, float grey video resized in the graph; `serve_bytes`
+decodes GIF for video), on the small inputs of the test suite, then prints
 the ops found outside TensorFlow's saver function and those not yet allowed.
 
 Usage (from the repository root; ~10 minutes on 2 CPU cores):
@@ -82,6 +83,7 @@ def option_cases():
         ("audio", {"frontend": "waveform"}),
         ("features", {"normalize": False}),
         ("features", {"shape": (4, 3)}),
+        ("video", {"dtype": "float32", "shape": (12, 12, 1), "resize": (16, 16)}),
     ]
     for modality, options in variants:
         specs, _, _ = small_inputs(

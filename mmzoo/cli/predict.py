@@ -116,7 +116,7 @@ def to_array(spec, value):
     if modality == "text" and not spec.get("token_ids"):
         _check_utf8(name, value)
         return np.array([value], dtype=object)
-    if modality in ("image", "audio"):
+    if modality in ("image", "audio", "video"):
         if not os.path.isfile(value):
             raise PredictInputError(f"{modality.capitalize()} input '{name}': no file '{value}'.")
         return _load_file(spec_from_config(spec), value)
@@ -142,6 +142,8 @@ def _load_file(spec, path):
 
     from mmzoo.data.decode import check_wav, load_audio, load_image, read_wav_header
 
+    if spec.modality == "video":
+        return _load_clip(spec, path)
     if spec.modality == "audio":
         try:
             problem = check_wav(read_wav_header(path), spec, resample_audio=True)
@@ -248,3 +250,15 @@ def main(args):
     lines, record = describe(outputs, task, top=args.top)
     print(json.dumps(record) if args.json else "\n".join(lines))
     return 0
+
+
+def _load_clip(spec, path):
+    """A video file (GIF, or MP4/WebM/AVI/MKV/MOV through PyAV) as a batch of one clip, frames sampled uniformly."""
+    from mmzoo.data import video
+
+    try:
+        info = video.probe_video(path)
+    except ValueError as error:
+        raise PredictInputError(f"Video input '{spec.name}': cannot decode {path} ({error}).") from None
+    gif = not video.is_container(path)
+    return video.load_clip(path, info.num_frames, spec, resize=True, gif=gif).numpy()[None]

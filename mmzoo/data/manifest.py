@@ -103,6 +103,7 @@ def from_dataframe(
             (segment centres) or "random" (a random offset each time a clip is
             read); default "random" when `shuffle` else "uniform". Shorter
             clips repeat their last frame. `resize_images` also resizes frames.
+            With `cache`, the frames of the first pass are the ones cached.
 
     Returns:
         The dataset, or `(dataset, report)` with `with_report=True`.

@@ -157,6 +157,13 @@ def probe_video(path):
     return info
 
 
+def _as_path(path):
+    """A file path from a str, bytes, or the 0-d bytes array a `tf.numpy_function` gets in eager mode."""
+    if isinstance(path, np.ndarray):
+        path = path.item()
+    return path.decode() if isinstance(path, bytes) else os.fspath(path)
+
+
 def read_frames(path, indices, height=None, width=None, channels=3):
     """Decodes the frames `indices` (sorted or not, repeats allowed) of a video file with PyAV.
 
@@ -168,7 +175,7 @@ def read_frames(path, indices, height=None, width=None, channels=3):
         uint8 `(len(indices), height, width, channels)`.
     """
     av = import_av()
-    path = path.decode() if isinstance(path, bytes) else os.fspath(path)
+    path = _as_path(path)
     wanted = set(int(i) for i in indices)
     kept, last = {}, max(wanted)
     fmt = "gray" if channels == 1 else "rgb24"
@@ -191,7 +198,7 @@ def read_frames(path, indices, height=None, width=None, channels=3):
 def read_audio_track(path, sample_rate, num_samples):
     """The audio track of a video file as mono float32 at `sample_rate`, zero-padded or cropped to `num_samples`."""
     av = import_av()
-    path = path.decode() if isinstance(path, bytes) else os.fspath(path)
+    path = _as_path(path)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=int(sample_rate))
     chunks, total = [], 0
     with av.open(path) as container:
@@ -219,7 +226,7 @@ def load_container_clip(path, num_frames, spec, training=False, resize=False, se
         clip = read_frames(p, idx, *size, channels=channels)
         if clip.shape[1:3] != (height, width):
             raise ValueError(
-                f"Video input '{spec.name}': '{p.decode()}' has {clip.shape[1]}x{clip.shape[2]} frames, not "
+                f"Video input '{spec.name}': '{_as_path(p)}' has {clip.shape[1]}x{clip.shape[2]} frames, not "
                 f"{height}x{width}. Pass resize_images=True to resize in the pipeline."
             )
         return clip

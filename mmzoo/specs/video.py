@@ -42,7 +42,7 @@ class FrameResizing(keras.layers.Layer):
         return {**super().get_config(), "height": self.height, "width": self.width}
 
 
-@dataclasses.dataclass(init=False)
+@dataclasses.dataclass(init=False, repr=False)
 @register_spec("video")
 class Video(Spec):
     """A video clip of `frames` frames of `shape=(height, width, channels)`, grey or RGB.
@@ -107,6 +107,12 @@ class Video(Spec):
             self.resize = tuple(int(d) for d in self.resize)
         if self.scale is None:
             self.scale = 1.0 / 255.0 if self.dtype == "uint8" else 1.0
+
+    def __repr__(self):
+        return (
+            f"Video(name={self.name!r}, frames={self.frames}, shape={self.frame_shape}, dtype={self.dtype!r}, "
+            f"resize={self.resize}, scale={self.scale})"
+        )
 
     @property
     def shape(self):

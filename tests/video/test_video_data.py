@@ -81,3 +81,28 @@ def test_infer_inputs_and_tfrecords_of_decoded_clips(video_dir, tmp_path):
     assert specs[0] == inputs[0]
     np.testing.assert_array_equal(x["clip"].numpy(), np.concatenate([b[0]["clip"].numpy() for b in ds]))
     np.testing.assert_allclose(x["clip"].numpy()[:, :, 20, 4, 1], [clip_pixels(v)[:, 20, 4, 1] for v in y], atol=6)
+
+
+def test_cli_predicts_one_mp4_and_encoders_give_frame_tokens(video_dir, tmp_path, capsys):
+    import json
+
+    from tests.helpers import run_cli
+
+    root, df = video_dir
+    from mmzoo.models.core import build_encoder
+
+    spec = mmzoo.Video("clip", frames=4, shape=(32, 32, 3))
+    small = {"image_options": {"filters": (4,)}, "units": 4}
+    for name, options, steps in (("frame_pool", small, 4), ("frame_rnn", small, 4), ("c3d", {"filters": (4, 4)}, 2)):
+        tokens = build_encoder(spec, (name, options), sequences=True)  # as for the sequence fusions
+        assert tokens.compute_output_shape((None,) + spec.shape)[:2] == (None, steps)  # one token per time step
+    model = mmzoo.build_model("early_fusion", [spec], mmzoo.Classification(2), encoders={"clip": ("frame_pool", small)})
+    model.save(tmp_path / "m.keras")
+    clip = os.path.join(root, "clip1.mp4")
+    code, out, err = run_cli(
+        "predict", "--model", str(tmp_path / "m.keras"), "--input", f"clip={clip}", "--json", capsys=capsys
+    )
+    assert code == 0, err
+    x = next(iter(mmzoo.data.from_dataframe(pd.DataFrame({"clip": [clip]}), [spec])))
+    want = model(x, training=False).numpy()  # eager: no predict function to trace
+    np.testing.assert_allclose(json.loads(out)["outputs"]["probabilities"], want, atol=1e-5)
