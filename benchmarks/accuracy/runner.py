@@ -213,19 +213,28 @@ def load_splits(dataset, seed, data_dir, cfg=None):
     return datasets.emoji(data_dir, batch_size=cfg["batch_size"], seed=seed, **options)
 
 
+SINGLE_INPUT_SEQUENCE = ("transformer",)
+
+
 def candidates(inputs, models=None, extra=()):
-    """`[(row name, architecture, [input names])]`: zoo architectures, then one unimodal baseline per input."""
+    """`[(row name, architecture, [input names])]`: zoo architectures, then one unimodal baseline per input.
+
+    Named in `models` only: `"<input> only (transformer)"`, the transformer on one input.
+    """
     import mmzoo
     from mmzoo.registry import MODELS
 
     names = [s.name for s in inputs]
     zoo = [m for m in mmzoo.list_models() if MODELS.meta(m).get("task") != "retrieval"]
     rows = [(m, m, names) for m in zoo] + [(f"{n} only", "early_fusion", [n]) for n in names]
+    # run only when named: a sequence architecture on one input (its encoder's tokens, attended over)
+    optional = [(f"{n} only ({a})", a, [n]) for a in SINGLE_INPUT_SEQUENCE for n in names]
     if models:
-        unknown = sorted(set(models) - {r[0] for r in rows} - set(extra))
+        known = rows + optional
+        unknown = sorted(set(models) - {r[0] for r in known} - set(extra))
         if unknown:
-            raise SystemExit(f"Unknown --models {unknown}; choose from {[r[0] for r in rows]}.")
-        rows = [r for r in rows if r[0] in models]
+            raise SystemExit(f"Unknown --models {unknown}; choose from {[r[0] for r in known]}.")
+        rows = [r for r in known if r[0] in models]
     return rows
 
 
@@ -378,7 +387,7 @@ def run(dataset, seeds, models, data_dir, results_dir, epochs=None, variant=None
             )
         for row, architecture, names in rows:
             record = train_one(dataset, architecture, names, splits, seed, epochs, cfg)
-            kind = "unimodal" if row.endswith(" only") else "fusion"
+            kind = "unimodal" if len(names) == 1 else "fusion"
             merge(
                 results_dir,
                 dataset,

@@ -254,7 +254,9 @@ def test_moving_mnist_rows_load_the_protocols_clips_and_check_the_hard_target(mo
     assert clip.shape == (loader["frames"], loader["frame_size"], loader["frame_size"], 1)
     assert voice.num_mel_bins == loader["audio_options"]["num_mel_bins"]
     rows = [r[0] for r in accuracy.candidates(splits.inputs)]
-    assert rows[-2:] == ["clip only", "voice only"] and "early_fusion" in rows and "clip" not in rows
+    assert rows[-2:] == ["clip only", "voice only"] and "voice only (transformer)" not in rows  # only when named
+    named = accuracy.candidates(splits.inputs, ["voice only (transformer)", "gmu"])
+    assert named == [("gmu", "gmu", ["clip", "voice"]), ("voice only (transformer)", "transformer", ["voice"])]
     record = _record(
         "moving_mnist_fsdd_hard",
         [("gmu", "fusion", 0, 0.50), ("clip only", "unimodal", 0, 0.30), ("voice only", "unimodal", 0, 0.42)],
