@@ -12,6 +12,8 @@ user would write it from the Keras guides; it exists for the architectures in
 import numpy as np
 
 VOCABULARY, TOKENS, IMAGE_SIZE, SAMPLE_RATE, CLASSES = 20_000, 64, 64, 16_000, 10
+# the `video_step` benchmark's clips: RGB, 8 frames of 32x32, through mmzoo's r2plus1d encoder
+VIDEO_FRAMES, VIDEO_SIZE, VIDEO_ENCODER = 8, 32, ("r2plus1d", {})
 HANDWRITTEN = ("early_fusion", "tfn")
 
 
@@ -26,7 +28,9 @@ def reference_specs(
         return reference_inputs(modalities, sequence_length=sequence_length, image_size=image_size)
     specs = []
     for m in modalities:
-        if m == "text":
+        if m == "video":
+            specs.append(mmzoo.Video("video", frames=VIDEO_FRAMES, shape=(VIDEO_SIZE, VIDEO_SIZE, 3)))
+        elif m == "text":
             specs.append(
                 mmzoo.Text("text", vocabulary_size=VOCABULARY, sequence_length=sequence_length, token_ids=True)
             )
@@ -46,7 +50,8 @@ def build_mmzoo(name, modalities=("audio", "image", "text"), jit_compile=None, s
         task = mmzoo.Retrieval()
     else:
         task = mmzoo.Classification(num_classes=CLASSES)
-    model = mmzoo.build_model(name, specs, task, compile=False)
+    encoders = {"video": VIDEO_ENCODER} if "video" in modalities else None
+    model = mmzoo.build_model(name, specs, task, encoders=encoders, compile=False)
     task.compile(
         model, jit_compile=False if jit_compile is None else jit_compile, steps_per_execution=steps_per_execution
     )
@@ -63,6 +68,8 @@ def reference_arrays(
         x["audio"] = (0.1 * rng.standard_normal((batch, SAMPLE_RATE))).astype("float32")
     if "image" in modalities:
         x["image"] = rng.integers(0, 256, (batch, image_size, image_size, 3)).astype("uint8")
+    if "video" in modalities:
+        x["video"] = rng.integers(0, 256, (batch, VIDEO_FRAMES, VIDEO_SIZE, VIDEO_SIZE, 3)).astype("uint8")
     if "text" in modalities:
         ids = rng.integers(2, VOCABULARY, (batch, sequence_length)).astype("int32")
         x["text"] = np.array([" ".join(f"w{i - 2}" for i in row) for row in ids], dtype=object) if strings else ids

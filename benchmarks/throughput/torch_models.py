@@ -26,7 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-TEXT, IMAGE, AUDIO = "text", "image", "audio"
+from .torch_video import R2Plus1DEncoder
+
+TEXT, IMAGE, AUDIO, VIDEO = "text", "image", "audio", "video"
 
 
 def hann(length):
@@ -146,13 +148,15 @@ class Branches(nn.Module):
         if AUDIO in modalities:
             self.logmel = LogMel()
             encoders[AUDIO] = ConvEncoder(1, return_sequences=sequences)
+        if VIDEO in modalities:  # mmzoo's r2plus1d on RGB clips (the `video_step` benchmark)
+            encoders[VIDEO] = R2Plus1DEncoder(3, return_sequences=sequences)
         self.encoders = nn.ModuleDict(encoders)
 
     def forward(self, x):
         out = {}
         for name in self.modalities:
             value = x[name]
-            if name == IMAGE:
+            if name in (IMAGE, VIDEO):
                 value = value.float() / 255.0
             elif name == AUDIO:
                 value = self.logmel(value).unsqueeze(1)
@@ -475,7 +479,7 @@ def check_params(torch_params, keras_params, tolerance=0.01):
 
 
 def to_torch_batch(x, channels_last=False):
-    """NumPy reference batch (NHWC uint8 images, int ids, float waves) -> torch tensors (NCHW images)."""
+    """NumPy reference batch (NHWC uint8 images, int ids, float waves, NTHWC clips) -> torch tensors (NCHW, NCTHW)."""
     out = {}
     for name, value in x.items():
         t = torch.from_numpy(value)
@@ -483,6 +487,8 @@ def to_torch_batch(x, channels_last=False):
             t = t.permute(0, 3, 1, 2).contiguous(
                 memory_format=torch.channels_last if channels_last else torch.contiguous_format
             )
+        elif name == VIDEO:  # (B, T, H, W, C) -> NCTHW
+            t = t.permute(0, 4, 1, 2, 3).contiguous()
         elif name == TEXT:
             t = t.long()
         out[name] = t

@@ -12,6 +12,7 @@ from mmzoo.datasets.base import Splits
 from mmzoo.datasets.emoji import emoji, load_emoji_arrays
 from mmzoo.datasets.locate import resolve_data_dir
 from mmzoo.datasets.mosi import MOSIRegression, load_mosi_arrays, mosi
+from mmzoo.datasets.moving_mnist_fsdd import load_moving_mnist_fsdd_arrays, moving_mnist_fsdd
 from mmzoo.datasets.tfds import from_tfds
 
 
@@ -57,6 +58,8 @@ __all__ = [
     "load_avmnist_sample_arrays",
     "load_emoji_arrays",
     "load_mosi_arrays",
+    "load_moving_mnist_fsdd_arrays",
     "mosi",
+    "moving_mnist_fsdd",
     "resolve_data_dir",
 ]

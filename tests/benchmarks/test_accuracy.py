@@ -250,3 +250,26 @@ def test_variants_are_reported_apart_from_the_protocol(tmp_path):
     # the with/without column: the same row under the protocol (none for gmu, which the protocol lacks)
     assert "| best fusion `gmu` | 1 | 65.0 ± 0.0 | - |" in report
     assert "| best unimodal `name only` | 1 | 50.0 ± 0.0 | 70.0 ± 0.0 (1 seeds) |" in report
+
+
+def test_moving_mnist_rows_load_the_protocols_clips_and_check_the_hard_target(monkeypatch, tmp_path):
+    """Both Moving MNIST + FSDD protocols load (here from the dummy data) and get AV-MNIST's targets."""
+    monkeypatch.setenv("MMZOO_CACHE", str(tmp_path))
+    splits = accuracy.load_splits("moving_mnist_fsdd_hard", 0, DUMMY)
+    loader = accuracy.DATASETS["moving_mnist_fsdd_hard"]["loader_options"]
+    clip, voice = splits.inputs
+    assert clip.shape == (loader["frames"], loader["frame_size"], loader["frame_size"], 1)
+    assert voice.num_mel_bins == loader["audio_options"]["num_mel_bins"]
+    rows = [r[0] for r in accuracy.candidates(splits.inputs)]
+    assert rows[-2:] == ["clip only", "voice only"] and "voice only (transformer)" not in rows  # only when named
+    named = accuracy.candidates(splits.inputs, ["voice only (transformer)", "gmu"])
+    assert named == [("gmu", "gmu", ["clip", "voice"]), ("voice only (transformer)", "transformer", ["voice"])]
+    record = _record(
+        "moving_mnist_fsdd_hard",
+        [("gmu", "fusion", 0, 0.50), ("clip only", "unimodal", 0, 0.30), ("voice only", "unimodal", 0, 0.42)],
+    )
+    ((text, met),) = accuracy_report.targets("moving_mnist_fsdd_hard", accuracy_report.summarize(record))
+    assert met and "`voice only`" in text and "+8.0 points" in text
+    record["dataset"] = "moving_mnist_fsdd"
+    ((text, met),) = accuracy_report.targets("moving_mnist_fsdd", accuracy_report.summarize(record))
+    assert met and text.startswith("every fusion model >= the best single modality (`voice only` 42.0%)")

@@ -33,7 +33,10 @@ def test_train_rejects_unknown_dataset(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli("train", "--dataset", "nope", capsys=capsys)
     assert code != 0
-    assert "Unknown dataset 'nope'. Known datasets: avmnist, avmnist_hard, avmnist_sample, emoji, mosi" in err
+    assert (
+        "Unknown dataset 'nope'. Known datasets: avmnist, avmnist_hard, avmnist_sample, emoji, mosi, moving_mnist_fsdd, moving_mnist_fsdd_hard"
+        in err
+    )
     assert not (tmp_path / "saved_models").exists() or not os.listdir(tmp_path / "saved_models")
 
 

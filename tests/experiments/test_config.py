@@ -169,7 +169,7 @@ def test_saved_yaml_reads_back_equal_for_every_example_config():
     [
         (
             "dataset.name=nope",
-            "dataset.name: Unknown dataset 'nope'. Known datasets: avmnist, avmnist_hard, avmnist_sample, emoji, mosi.",
+            "dataset.name: Unknown dataset 'nope'. Known datasets: avmnist, avmnist_hard, avmnist_sample, emoji, mosi, moving_mnist_fsdd, moving_mnist_fsdd_hard.",
         ),
         ("architecture.name=nope", "architecture.name: Unknown model 'nope'. Known models: "),
         ("encoders.voice=nope", "encoders.voice.name: Unknown encoder 'nope'. Known encoders: "),
