@@ -81,13 +81,33 @@ class RandomGain(RandomLayer):
 
 @keras.saving.register_keras_serializable(package="mmzoo")
 class TimeShift(RandomLayer):
-    """Shifts each waveform by up to `max_shift` of its length, earlier or later, filling with silence."""
+    """Shifts each waveform by up to `max_shift` of its length, earlier or later.
 
-    def __init__(self, max_shift=0.1, seed=None, **kwargs):
+    By default (`fill="wrap"`) the samples pushed out at one end come back
+    at the other, so the clip keeps its own background: a noisy recording
+    stays noisy throughout. `fill="silence"` fills with zeros instead, which
+    suits only clean recordings: digital silence is a -100 dB floor far below
+    any recorded background, and the spec's per-clip standardization of the
+    log-mel would then rescale the whole clip by how much silence it got,
+    something no evaluation clip has.
+
+    Example:
+        >>> import numpy as np
+        >>> wave = np.arange(1, 11, dtype="float32")[None]
+        >>> out = np.asarray(TimeShift(0.3, seed=0)(wave, training=True))[0]
+        >>> sorted(out.tolist()) == wave[0].tolist()  # a rotation: no sample lost, none added
+        True
+    """
+
+    FILLS = ("wrap", "silence")
+
+    def __init__(self, max_shift=0.1, fill="wrap", seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         if not 0.0 <= max_shift < 1.0:
             raise ValueError(f"TimeShift max_shift is a share of the clip in [0, 1); received {max_shift}.")
-        self.max_shift = float(max_shift)
+        if fill not in self.FILLS:
+            raise ValueError(f"TimeShift fill must be one of {self.FILLS}; received {fill!r}.")
+        self.max_shift, self.fill = float(max_shift), fill
 
     def call(self, x, training=True):
         if not training:
@@ -96,12 +116,14 @@ class TimeShift(RandomLayer):
         most = float(round(self.max_shift * length))
         shift = ops.round(self.uniform((ops.shape(x)[0], 1), -most, most))
         source = ops.arange(length, dtype="float32")[None, :] - shift
+        if self.fill == "wrap":
+            return ops.take_along_axis(x, ops.cast(ops.mod(source + length, length), "int32"), axis=1)
         valid = ops.logical_and(source >= 0, source <= length - 1)
         index = ops.cast(ops.clip(source, 0, length - 1), "int32")
         return ops.take_along_axis(x, index, axis=1) * ops.cast(valid, x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "max_shift": self.max_shift}
+        return {**super().get_config(), "max_shift": self.max_shift, "fill": self.fill}
 
 
 @keras.saving.register_keras_serializable(package="mmzoo")

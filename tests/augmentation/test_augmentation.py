@@ -120,6 +120,34 @@ def test_layers_do_what_they_say():
     assert ((masked == 0).all(axis=2).sum(axis=1) <= 5).all()  # a time band of at most time_width frames
 
 
+def test_time_shift_keeps_a_noisy_clips_background_in_what_the_encoder_sees():
+    # Noisy clips (AV-MNIST-hard's voice) have no digital silence. Zeros shifted in sit at the
+    # -100 dB floor, and the per-clip standardization then rescales the whole log-mel by how
+    # much silence each clip got: a training input no evaluation clip resembles.
+    spec = mmzoo.Audio("voice", sample_rate=4000, seconds=0.5)
+    wave = keras.Input(spec.shape)
+    encoder_input = keras.Model(wave, spec.preprocess(wave))
+    noise = np.random.default_rng(0).normal(0, 0.1, (8, spec.num_samples)).astype("float32")
+    middle = slice(12, 36)  # frames that hold the clip's own samples whatever the shift (up to 10 frames)
+
+    def spread(waves):  # per clip: the spread of the standardized log-mel over the middle frames
+        return np.asarray(encoder_input(waves))[:, middle].std(axis=(1, 2))
+
+    keras.utils.set_random_seed(2)
+    shifted = np.asarray(TimeShift(0.2)(noise, training=True))
+    lags = [int(np.argmax([np.dot(np.roll(a, s), b) for s in range(-400, 401)])) - 400 for a, b in zip(noise, shifted)]
+    assert min(lags) < -100 and max(lags) > 100
+    np.testing.assert_array_equal(shifted, [np.roll(a, s) for a, s in zip(noise, lags)])  # wrapped: nothing lost
+    np.testing.assert_allclose(spread(shifted), spread(noise), rtol=0.2)
+    # silence filling (for clean recordings only) squeezes the clip's own frames by its silence
+    silenced = np.asarray(TimeShift(0.2, fill="silence")(noise, training=True))
+    zeros = np.maximum(np.argmax(silenced != 0, axis=1), np.argmax(silenced[:, ::-1] != 0, axis=1))
+    squeezed = (spread(silenced) / spread(noise))[zeros >= 100]
+    assert len(squeezed) and (squeezed < 0.6).all()
+    with pytest.raises(ValueError, match="fill must be one of"):
+        TimeShift(0.1, fill="zeros")
+
+
 def test_declarations_are_checked_and_name_the_input():
     with pytest.raises(ValueError, match=r"Image input 'photo': unknown augmentation 'spec_augment'.*flip"):
         mmzoo.Image("photo", shape=(8, 8, 1), augment=["spec_augment"])
