@@ -34,6 +34,19 @@ MOVING_MNIST_LOADER = {
     "max_train": 1280,
     "audio_options": {"num_mel_bins": 32, "frame_step": 160},
 }
+# the protocol both Moving MNIST + FSDD variants share (they differ in `hard`)
+MOVING_MNIST_PROTOCOL = {
+    "loader": "moving_mnist_fsdd",
+    "loader_options": MOVING_MNIST_LOADER,
+    "batch_size": 16,
+    "epochs": 5,
+    "learning_rate": 3e-3,
+    "patience": 2,
+    "encoders": MOVING_MNIST_ENCODERS,
+    "primary": "accuracy",
+    "metrics": ["accuracy", "macro_f1"],
+    "references": [],
+}
 
 # Per dataset: loader arguments, training budget, encoders, the metric early stopping
 # and the bar chart use, and published numbers to print beside ours.
@@ -121,32 +134,8 @@ DATASETS = {
         "metrics": ["accuracy", "macro_f1"],
         "references": [],
     },
-    "moving_mnist_fsdd_hard": {
-        "loader": "moving_mnist_fsdd",
-        "hard": True,
-        "loader_options": MOVING_MNIST_LOADER,
-        "batch_size": 16,
-        "epochs": 5,
-        "learning_rate": 3e-3,
-        "patience": 2,
-        "encoders": MOVING_MNIST_ENCODERS,
-        "primary": "accuracy",
-        "metrics": ["accuracy", "macro_f1"],
-        "references": [],
-    },
-    "moving_mnist_fsdd": {
-        "loader": "moving_mnist_fsdd",
-        "hard": False,
-        "loader_options": MOVING_MNIST_LOADER,
-        "batch_size": 16,
-        "epochs": 5,
-        "learning_rate": 3e-3,
-        "patience": 2,
-        "encoders": MOVING_MNIST_ENCODERS,
-        "primary": "accuracy",
-        "metrics": ["accuracy", "macro_f1"],
-        "references": [],
-    },
+    "moving_mnist_fsdd_hard": {**MOVING_MNIST_PROTOCOL, "hard": True},
+    "moving_mnist_fsdd": {**MOVING_MNIST_PROTOCOL, "hard": False},
     "emoji": {
         "loader": "emoji",
         "batch_size": 32,

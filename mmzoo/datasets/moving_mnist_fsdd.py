@@ -266,7 +266,7 @@ def load_moving_mnist_fsdd_arrays(
             return {
                 s: {k.split("/", 1)[1]: saved[k] for k in saved.files if k.startswith(s + "/")} for s in SPLITS
             }, path
-    arrays = build_arrays(root, **{k: v for k, v in options.items()})
+    arrays = build_arrays(root, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
     np.savez(tmp, **{f"{s}/{k}": v for s in SPLITS for k, v in arrays[s].items()})
