@@ -86,11 +86,14 @@ def hub_layer(tokenizer):
     return HubTokenizer(tokenizer=tokenizer, sequence_length=LENGTH)
 
 
-def in_graph_ids(layer, texts):
-    """The ids of the graph path (what `predict` and a SavedModel run; KerasHub's eager path differs for BPE)."""
-    import tensorflow as tf
+def graph_path(layer):
+    """`layer` (a `HubTokenizer`), its KerasHub tokenizer switched to the TensorFlow path even when called eagerly.
 
-    return tf.function(layer)(tf.constant(texts)).numpy()
+    The TF path is what `predict`, a SavedModel and the exported ids follow; KerasHub runs its Python path on
+    eager calls otherwise (for BPE, with another split pattern). Eager calls save the seconds a trace takes.
+    """
+    layer.tokenizer._allow_python_workflow = False
+    return layer
 
 
 SENTENCEPIECE = {
@@ -113,7 +116,8 @@ def test_sentencepiece_tokenizer_json_gives_the_in_graph_ids(family, spm_proto, 
     layer = hub_layer(SENTENCEPIECE[family](spm_proto))
     entry = write_hf_tokenizer(layer, "review", str(tmp_path / "m.onnx"), "onnx")
     assert entry["family"] == "sentencepiece_unigram"
-    np.testing.assert_array_equal(client_ids(str(tmp_path / entry["tokenizer"])), in_graph_ids(layer, TEXTS))
+    in_graph = np.asarray(graph_path(layer)(np.array(TEXTS, dtype=object)))
+    np.testing.assert_array_equal(client_ids(str(tmp_path / entry["tokenizer"])), in_graph)
     # the .spm beside it is the preset's own model, loadable by SentencePiece
     processor = sentencepiece.SentencePieceProcessor(model_file=str(tmp_path / entry["original"][0]))
     assert processor.serialized_model_proto() == layer.tokenizer.proto
@@ -141,13 +145,11 @@ def roberta_model(tmp_path_factory):
 
 def test_byte_pair_export_takes_ids_from_its_tokenizer_json(roberta_model, tmp_path):
     """RoBERTa's BPE as tokenizer.json gives the graph's ids; the TFLite core on them predicts as the model does."""
-    import keras
-
     from mmzoo.artifacts.runtime import predict_from_artifact
 
     texts = np.array(TEXTS, dtype=object)
-    both = keras.Model(roberta_model.input, [roberta_model.output, roberta_model.get_layer("review_tokenizer").output])
-    expected, ids = both.predict({"review": texts}, verbose=0)  # one trace of the graph's tokenizer
+    ids = np.asarray(graph_path(roberta_model.get_layer("review_tokenizer"))(texts))
+    expected = np.asarray(roberta_model({"review": texts}))
     path = str(tmp_path / "m.tflite")  # (tf2onnx has no Erfc, the exact GELU of RoBERTa's feed-forward)
     mmzoo.export(roberta_model, path, format="tflite")
     with open(path + ".mmzoo.json", encoding="utf-8") as f:
@@ -160,3 +162,39 @@ def test_byte_pair_export_takes_ids_from_its_tokenizer_json(roberta_model, tmp_p
     reloaded = keras_hub.tokenizers.BytePairTokenizer(*[str(tmp_path / name) for name in entry["original"]])
     tokenizer = roberta_model.get_layer("review_tokenizer").tokenizer
     assert reloaded.vocabulary == tokenizer.vocabulary and reloaded.merges == MERGES
+
+
+def spm_bpe_tokenizer():
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(CORPUS * 20), model_writer=model, vocab_size=40, model_type="bpe", minloglevel=2
+    )
+    return keras_hub.tokenizers.SentencePieceTokenizer(proto=model.getvalue())
+
+
+SMALL = {
+    "a": 0,
+    "b": 1,
+    "ab": 2,
+    "<s>": 3,
+    "<pad>": 4,
+    "</s>": 5,
+    "<mask>": 6,
+    "<|startoftext|>": 7,
+    "<|endoftext|>": 8,
+}
+REFUSED = {  # what cannot give the in-graph ids is refused at export, naming the class and what to do
+    "CLIPTokenizer": (lambda: keras_hub.models.CLIPTokenizer(SMALL, ["a b"]), "tokenizes its own way"),
+    "RobertaTokenizer": (lambda: keras_hub.models.RobertaTokenizer(SMALL, ["a b"]), "lacks 254 of the 256 byte"),
+    "SentencePieceTokenizer": (spm_bpe_tokenizer, "SentencePiece BPE model"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_tokenizers_without_exact_parity_are_refused(name, tmp_path):
+    from mmzoo.artifacts.hf_tokenizer import write_hf_tokenizer
+
+    make, why = REFUSED[name]
+    with pytest.raises(ValueError, match=f"Text input 'review'.*{name}.*{why}.*format='savedmodel'"):
+        write_hf_tokenizer(hub_layer(make()), "review", str(tmp_path / "m.tflite"), "tflite")
+    assert os.listdir(tmp_path) == []  # nothing half-written
