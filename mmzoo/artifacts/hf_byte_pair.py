@@ -12,8 +12,10 @@ GPT-2's printable characters, and `BPE` merges with the preset's vocabulary
 and merges. The special tokens are never split, as in KerasHub.
 
 Refused (a `ValueError` naming the class): subclasses that tokenize their own
-way (CLIP lowercases and marks word ends), and vocabularies missing some of the
-256 byte symbols (KerasHub's graph gives id -1 for those bytes).
+way (CLIP lowercases and marks word ends), vocabularies missing some of the
+256 byte symbols (KerasHub's graph gives id -1 for those bytes), and
+`add_prefix_space=True` (KerasHub adds the space once per text, a
+tokenizer.json once per piece between special tokens).
 """
 
 import json
@@ -44,6 +46,13 @@ def check_byte_pair(hub, input_name, format):
             f"so mmzoo cannot write a tokenizer.json for {format} that gives the same ids. Export "
             f"format='savedmodel' (the tokenizer stays in the graph)."
         )
+    if hub.add_prefix_space:
+        raise ValueError(
+            f"Text input '{input_name}': its {type(hub).__name__} has add_prefix_space=True, which KerasHub applies "
+            f"once per text (even an empty one) and a tokenizer.json once per piece between special tokens, so "
+            f"the ids would differ for {format}. Build the tokenizer with add_prefix_space=False and put the space "
+            f"in the text, or export format='savedmodel'."
+        )
     from keras_hub.src.tokenizers.byte_pair_tokenizer import bytes_to_unicode
 
     missing = [c for c in bytes_to_unicode()[1] if c not in hub.vocabulary]
@@ -62,9 +71,7 @@ def byte_pair_tokenizer(hub):
     merges = [tuple(m.split(" ")) for m in hub.merges if "#version:" not in m.lstrip()]
     tokenizer = Tokenizer(models.BPE(dict(hub.vocabulary), merges))
     tokenizer.add_special_tokens(list(hub.unsplittable_tokens or []))
-    steps = [normalizers.Prepend(" ")] if hub.add_prefix_space else []
-    steps.append(normalizers.Replace(Regex(f" (?=[^{WHITESPACE}])"), f"{MARKER} "))
-    tokenizer.normalizer = normalizers.Sequence(steps)
+    tokenizer.normalizer = normalizers.Replace(Regex(f" (?=[^{WHITESPACE}])"), f"{MARKER} ")
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
         [
             pre_tokenizers.Split(Regex(SPLIT_1), "isolated"),
