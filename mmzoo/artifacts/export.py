@@ -37,7 +37,9 @@ def export(model, path, format="savedmodel", **options):
       basis), images and features as in `serve`. TFLite uses builtin ops
       only (runs on the LiteRT interpreter without the Flex delegate); ONNX
       is float32 at `opset`. Beside `<file>` go `<file>.mmzoo.json` and, per
-      text input, `<file>.<input>.tokenizer.json` and `.vocabulary.txt`.
+      text input, `<file>.<input>.tokenizer.json` and `.vocabulary.txt` (a
+      pretrained encoder's input: a Hugging Face `tokenizer.json` and the
+      preset's own tokenizer files, `mmzoo.artifacts.hf_tokenizer`).
 
     Every format gets the inference model: training augmentations
     (`augment=` of the specs) are stripped first (`mmzoo.strip_augmentation`).

@@ -7,6 +7,9 @@ Every sidecar starts with the model file's full name, so a `.tflite` and an
     out/reviews.tflite.mmzoo.json               inputs (name, dtype, shape, kind), output, specs, task, options
     out/reviews.tflite.<text>.tokenizer.json    the tokenizer contract of text input <text>
     out/reviews.tflite.<text>.vocabulary.txt    its vocabulary, line i = token id i
+    out/reviews.tflite.<text>.vocab.txt|.vocab.json+.merges.txt|.spm
+                                                a pretrained encoder's own tokenizer file(s), beside its
+                                                Hugging Face tokenizer.json (`mmzoo.artifacts.hf_tokenizer`)
 """
 
 import json
