@@ -62,7 +62,7 @@ def roberta_tokenizer():
 
 @pytest.fixture(scope="module")
 def spm_proto():
-    """A tiny unigram SentencePiece model trained here (nmt_nfkc normalization, user-defined [CLS] [SEP] [MASK])."""
+    """A tiny unigram SentencePiece model trained here (nmt_nfkc normalization, user-defined [CLS] [SEP] [MASK] [PAD] [UNK])."""
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(CORPUS * 20),
@@ -74,7 +74,7 @@ def spm_proto():
         bos_id=1,
         eos_id=2,
         pad_id=3,
-        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]"],  # ALBERT and DeBERTa-v3 names
         minloglevel=2,
     )
     return model.getvalue()
@@ -100,6 +100,7 @@ SENTENCEPIECE = {
     "albert": lambda proto: keras_hub.models.AlbertTokenizer(proto=proto),
     "xlm_roberta": lambda proto: keras_hub.models.XLMRobertaTokenizer(proto=proto),  # ids shifted by one
     "t5": lambda proto: keras_hub.models.T5Tokenizer(proto=proto),  # no start token
+    "deberta_v3": lambda proto: keras_hub.models.DebertaV3Tokenizer(proto=proto),
 }
 
 
