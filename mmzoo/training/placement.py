@@ -33,20 +33,10 @@ import keras
 import tensorflow as tf
 
 from mmzoo.training.distribute import is_default
+from mmzoo.training.precision import PRECISIONS, check_precision, resolve_precision  # noqa: F401
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Input normalisation and lookups keep their dtype: raw feature scales can overflow float16.
 KEEP_DTYPE_CLASSES = ("Normalization", "TextVectorization", "StringLookup", "IntegerLookup", "Discretization")
-
-
-def check_precision(precision):
-    """`precision` if it is None or one of `PRECISIONS`; a `ValueError` naming it otherwise."""
-    if precision is not None and precision not in PRECISIONS:
-        raise ValueError(
-            f"precision must be one of {', '.join(repr(p) for p in PRECISIONS)} (or None: keep the "
-            f"model's own); received {precision!r}."
-        )
-    return precision
 
 
 def model_precision(model):
@@ -56,7 +46,7 @@ def model_precision(model):
 
 def needs_rebuild(model, strategy=None, precision=None):
     """True if `model` must be rebuilt to train under `strategy` / `precision`."""
-    check_precision(precision)
+    precision = resolve_precision(precision)
     moves = strategy is not None and not is_default(strategy) and model.distribute_strategy is not strategy
     return moves or (precision is not None and precision != model_precision(model))
 
@@ -68,7 +58,8 @@ def place(model, strategy=None, precision=None):
         model: a compiled model that can be rebuilt from its config
             (functional, `Sequential`, or a subclass with `get_config`).
         strategy: a `tf.distribute.Strategy` (None: the current one).
-        precision: "float32", "mixed_float16", "mixed_bfloat16" or None (keep).
+        precision: "float32", "mixed_float16", "mixed_bfloat16", "auto"
+            (`mmzoo.training.precision.resolve_precision`) or None (keep).
 
     Returns:
         The model to train: a new, compiled model, or `model` itself.
@@ -77,6 +68,7 @@ def place(model, strategy=None, precision=None):
         ValueError: `model` is not compiled, or its config cannot be rebuilt.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    precision = resolve_precision(precision)
     if not needs_rebuild(model, strategy, precision):
         return model
     if not getattr(model, "compiled", False):
@@ -87,6 +79,7 @@ def place(model, strategy=None, precision=None):
     source, target = model_precision(model), precision or model_precision(model)
     serialized = keras.saving.serialize_keras_object(model)
     serialized.pop("compile_config", None)
+    serialized["config"].pop("dtype", None)  # a MultimodalModel's own policy: the target's, from the global policy
     if target != source:
         keep = float32_layers(model, serialized["config"])
         serialized["config"] = retype_config(serialized["config"], source, target, keep=keep)

@@ -129,6 +129,18 @@ def pretrained_encoders(model, inputs=None, projection=None):
     return reused
 
 
+def _unfreeze(layer, everything):
+    """`layer.trainable = True`, then encoders inside it that chose what trains (KerasHub's) choose again.
+
+    Keras's setter itself, not the assignment, which TensorFlow skips when the value is already True
+    (`mmzoo.encoders.base.propagate_frozen`) though sublayers may be frozen.
+    """
+    keras.layers.Layer.trainable.fset(layer, True)
+    for inner in layer._flatten_layers(include_self=True):
+        if callable(getattr(inner, "unfreeze", None)):
+            inner.unfreeze(everything=everything)
+
+
 def _optimizer(optimizer, learning_rate):
     """A fresh optimizer of the kind `optimizer` names (or is) with `learning_rate`."""
     if isinstance(optimizer, keras.optimizers.Optimizer):
@@ -227,6 +239,7 @@ def fine_tune(
     learning_rate=1e-3,
     encoder_learning_rate=None,
     freeze_encoders=False,
+    unfreeze="own",
     encoders=None,
     optimizer="adam",
     batch_size=32,
@@ -245,9 +258,13 @@ def fine_tune(
       own optimizer at rate `r`, the rest at `learning_rate` (`SplitOptimizer`).
     - neither: everything trains at `learning_rate`.
 
-    With `freeze_encoders=False` the encoders are set `trainable=True`
-    (Keras's setter, so a previous freeze is undone: freeze-then-unfreeze is
-    two calls). The model is compiled with its task's loss and metrics; the
+    With `freeze_encoders=False` the encoders are unfrozen (a previous
+    freeze is undone: freeze-then-unfreeze is two calls), by default
+    (`unfreeze="own"`) as each chose: a KerasHub encoder built with
+    `lora_rank` trains its LoRA factors only, one with `trainable_blocks=n`
+    its top n blocks, one with `freeze=True` nothing of its backbone; other
+    encoders train whole. `unfreeze="all"` trains every weight of every
+    encoder. The model is compiled with its task's loss and metrics; the
     freeze and the optimizer's split are saved with it.
 
     Args:
@@ -258,6 +275,8 @@ def fine_tune(
         learning_rate: learning rate of the fusion and head (and of the encoders by default).
         encoder_learning_rate: optional learning rate of the encoders.
         freeze_encoders: freeze the encoders.
+        unfreeze: without `freeze_encoders`: "own" (each encoder's own choice,
+            as above) or "all" (every encoder weight trains).
         encoders: input names whose encoders count as pretrained (default: all inputs).
         optimizer: optimizer name (e.g. "adam", "sgd") or instance used as a template.
         batch_size: batch size for array data.
@@ -289,9 +308,17 @@ def fine_tune(
             f"fine_tune: freeze_encoders=True leaves nothing for encoder_learning_rate="
             f"{encoder_learning_rate} to train; pass one or the other."
         )
+    if unfreeze not in ("own", "all"):
+        raise ValueError(
+            f"fine_tune: unfreeze must be 'own' (each encoder's own choice: LoRA, top blocks) or 'all' "
+            f"(every encoder weight trains); received {unfreeze!r}."
+        )
     layers = list(_encoder_layers(model, encoders).values())
     for layer in layers:
-        layer.trainable = not freeze_encoders
+        if freeze_encoders:
+            layer.trainable = False
+        else:
+            _unfreeze(layer, everything=unfreeze == "all")
     head = _optimizer(optimizer, learning_rate)
     if encoder_learning_rate is not None:
         head = SplitOptimizer.for_model(model, layers, head, _optimizer(optimizer, encoder_learning_rate))
