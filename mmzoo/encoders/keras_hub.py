@@ -195,7 +195,9 @@ class KerasHubEncoder(Encoder):
                 f"{modality} input; it has: {', '.join(has)}. Use a {modality} preset (e.g. "
                 f"{'bert_tiny_en_uncased' if modality == 'text' else 'vit_base_patch16_224_imagenet'})."
             )
-        tower = load_tower(keras_hub.models.Backbone.from_preset(preset), modality)
+        policy = keras.config.dtype_policy().name  # e.g. under build_model(..., precision="mixed_bfloat16")
+        dtype = {} if policy == "float32" else {"dtype": policy}  # float32: the preset's own dtype
+        tower = load_tower(keras_hub.models.Backbone.from_preset(preset, **dtype), modality)
         if modality == "text":
             tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
             return tower, None, tokenizer.pad_token_id or 0, getattr(tokenizer, "end_token_id", None)

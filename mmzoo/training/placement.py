@@ -245,8 +245,5 @@ def _inner(optimizer):
 
 
 def _layers(model):
-    """Every layer of `model`, nested models' layers included, in a stable order."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
+    """Every layer of `model`, nested layers included (a KerasHub tokenizer inside an mmzoo layer), in a stable order."""
+    return model._flatten_layers(include_self=False)

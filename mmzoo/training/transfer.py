@@ -297,6 +297,11 @@ def fine_tune(
         >>> type(model.optimizer).__name__
         'SplitOptimizer'
     """
+    if unfreeze not in ("own", "all"):
+        raise ValueError(
+            f"fine_tune: unfreeze must be 'own' (each encoder's own choice: LoRA, top blocks) or 'all' "
+            f"(every encoder weight trains); received {unfreeze!r}."
+        )
     task = getattr(model, "task", None)
     if task is None:
         raise TypeError(
@@ -307,11 +312,6 @@ def fine_tune(
         raise ValueError(
             f"fine_tune: freeze_encoders=True leaves nothing for encoder_learning_rate="
             f"{encoder_learning_rate} to train; pass one or the other."
-        )
-    if unfreeze not in ("own", "all"):
-        raise ValueError(
-            f"fine_tune: unfreeze must be 'own' (each encoder's own choice: LoRA, top blocks) or 'all' "
-            f"(every encoder weight trains); received {unfreeze!r}."
         )
     layers = list(_encoder_layers(model, encoders).values())
     for layer in layers:
