@@ -130,12 +130,18 @@ def pretrained_encoders(model, inputs=None, projection=None):
 
 
 def _unfreeze(layer, everything):
-    """`layer.trainable = True`, then encoders inside it that chose what trains (KerasHub's) choose again.
+    """Unfreezes an encoder: `layer.trainable = True`, and encoders inside it that chose what trains choose again.
 
-    Keras's setter itself, not the assignment, which TensorFlow skips when the value is already True
-    (`mmzoo.encoders.base.propagate_frozen`) though sublayers may be frozen.
+    `everything`: every sublayer and weight trains (Keras's setter is called on
+    each: on TensorFlow, assigning True where it already is skips the walk
+    through the sublayers, `mmzoo.encoders.base.propagate_frozen`). Otherwise a
+    KerasHub encoder keeps its LoRA / top blocks / freeze (its `unfreeze`).
     """
-    keras.layers.Layer.trainable.fset(layer, True)
+    if everything:
+        for inner in layer._flatten_layers(include_self=True):
+            keras.layers.Layer.trainable.fset(inner, True)
+    else:
+        layer.trainable = True
     for inner in layer._flatten_layers(include_self=True):
         if callable(getattr(inner, "unfreeze", None)):
             inner.unfreeze(everything=everything)
