@@ -76,13 +76,8 @@ def place(model, strategy=None, precision=None):
             f"Model '{model.name}' must be compiled before training under a strategy or precision "
             f"(it is rebuilt with its compile configuration)."
         )
-    source, target = model_precision(model), precision or model_precision(model)
-    serialized = keras.saving.serialize_keras_object(model)
-    serialized.pop("compile_config", None)
-    serialized["config"].pop("dtype", None)  # a MultimodalModel's own policy: the target's, from the global policy
-    if target != source:
-        keep = float32_layers(model, serialized["config"])
-        serialized["config"] = retype_config(serialized["config"], source, target, keep=keep)
+    target = precision or model_precision(model)
+    serialized = _config_under(model, target)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(target)
     try:
@@ -103,6 +98,37 @@ def place(model, strategy=None, precision=None):
     finally:
         keras.config.set_dtype_policy(previous)
     return placed
+
+
+def float32_copy(model):
+    """`model` rebuilt under float32 with its state (uncompiled); `model` itself if it is float32.
+
+    For exports that compute in float32 (TFLite has no bfloat16 matmul
+    kernel): layers that followed the mixed policy follow float32.
+    """
+    if model_precision(model) == "float32":
+        return model
+    serialized = _config_under(model, "float32")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        copy = keras.saving.deserialize_keras_object(serialized)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy_state(model, copy)
+    return copy
+
+
+def _config_under(model, target):
+    """`model`'s serialized config (no compile config) with the layers that follow its policy following `target`."""
+    source = model_precision(model)
+    serialized = keras.saving.serialize_keras_object(model)
+    serialized.pop("compile_config", None)
+    serialized["config"].pop("dtype", None)  # a MultimodalModel's own policy: the target's, from the global policy
+    if target != source:
+        keep = float32_layers(model, serialized["config"])
+        serialized["config"] = retype_config(serialized["config"], source, target, keep=keep)
+    return serialized
 
 
 def float32_layers(model, config=None):

@@ -34,14 +34,14 @@ def _float_dtypes(model):
 
 
 def test_mixed_bfloat16_step_computes_in_bfloat16_with_float32_weights_near_float32(hub_presets):
-    from mmzoo.training.placement import place
+    from mmzoo.training.placement import float32_copy
 
     model = _build(hub_presets["bert"], "mixed_bfloat16", lora_rank=2)
     encoder = model.get_layer("review_encoder")
     assert model.dtype_policy.name == "mixed_bfloat16"
     assert encoder.compute_dtype == "bfloat16" and encoder.tower[0].compute_dtype == "bfloat16"
     assert _float_dtypes(model) == {"float32"}
-    reference = place(model, precision="float32")  # the same weights, rebuilt under float32
+    reference = float32_copy(model)  # the same weights under float32 (what TFLite and ONNX export)
     assert reference.get_layer("review_encoder").tower[0].compute_dtype == "float32"
     x = {"review": TEXTS}
     mixed = model(x)
