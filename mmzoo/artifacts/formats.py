@@ -127,6 +127,9 @@ class TFLiteFormat(CoreFormat):
 
     def export(self, model, path, quantize=None, representative_data=None, batch_size="auto"):
         from mmzoo.artifacts.tflite import export_tflite
+        from mmzoo.training.placement import float32_copy
+
+        model = float32_copy(model)  # a mixed-precision model: TFLite has no bfloat16 matmul kernels
 
         return self._write(
             model, path, lambda out: export_tflite(model, path, out, quantize, representative_data, batch_size)
@@ -145,6 +148,9 @@ class ONNXFormat(CoreFormat):
 
     def export(self, model, path, opset=17):
         from mmzoo.artifacts.onnx import export_onnx
+        from mmzoo.training.placement import float32_copy
+
+        model = float32_copy(model)  # a mixed-precision model: ONNX files are float32
 
         return self._write(model, path, lambda out: export_onnx(model, path, out, opset=opset))
 

@@ -469,8 +469,10 @@ def main(argv=None):
     p.add_argument(
         "--precision",
         default=None,
-        choices=("float32", "mixed_float16", "mixed_bfloat16"),
-        help="train under this dtype policy (default: float32); heads stay float32, the saved model is float32",
+        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+        help="train under this dtype policy (default: float32; auto: mixed_float16 on a GPU of compute "
+        "capability 7+, mixed_bfloat16 on a TPU, float32 on a CPU); heads stay float32. --dataset runs "
+        "save a float32 model; --data runs build the model under the policy and save it with it",
     )
     p.set_defaults(func=cmd_train)
     p = sub.add_parser(

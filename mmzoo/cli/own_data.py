@@ -41,10 +41,9 @@ def train_own_data(args):
     from mmzoo.experiments.runner import check_config, export_formats, fit_from_config
     from mmzoo.training.atomic import check_writable
 
-    if args.strategy != "auto" or args.precision is not None:
+    if args.strategy != "auto":
         raise SystemExit(
-            "mmzoo train: --strategy and --precision apply to --dataset runs; training on --data runs "
-            "on one device in float32. Leave them out."
+            "mmzoo train: --strategy applies to --dataset runs; training on --data runs on one device. Leave it out."
         )
     try:
         config = config_from_args(args)

@@ -52,6 +52,16 @@ def load_tower(backbone, modality):
     return parts
 
 
+def _set_trainable(layer, value):
+    """Keras's `trainable` setter, called even when the value is unchanged.
+
+    On TensorFlow `layer.trainable = v` is skipped when `layer.trainable` is
+    already `v` (`mmzoo.encoders.base.propagate_frozen`), and so is the setter's
+    walk through the sublayers, whose own flags and variables may differ.
+    """
+    keras.layers.Layer.trainable.fset(layer, bool(value))
+
+
 def find_blocks(layer):
     """The stack of transformer blocks of a KerasHub backbone (searched breadth-first), or []."""
     queue = [layer]
@@ -172,6 +182,7 @@ class KerasHubEncoder(Encoder):
         self.learning_rate = learning_rate
         self.proj = None if units is None else keras.layers.Dense(units, name="proj")
         self.drop = keras.layers.Dropout(dropout)
+        self._lora_enabled = False
         self._apply_trainability()
 
     def _from_preset(self, keras_hub, preset, modality):
@@ -184,7 +195,9 @@ class KerasHubEncoder(Encoder):
                 f"{modality} input; it has: {', '.join(has)}. Use a {modality} preset (e.g. "
                 f"{'bert_tiny_en_uncased' if modality == 'text' else 'vit_base_patch16_224_imagenet'})."
             )
-        tower = load_tower(keras_hub.models.Backbone.from_preset(preset), modality)
+        policy = keras.config.dtype_policy().name  # e.g. under build_model(..., precision="mixed_bfloat16")
+        dtype = {} if policy == "float32" else {"dtype": policy}  # float32: the preset's own dtype
+        tower = load_tower(keras_hub.models.Backbone.from_preset(preset, **dtype), modality)
         if modality == "text":
             tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
             return tower, None, tokenizer.pad_token_id or 0, getattr(tokenizer, "end_token_id", None)
@@ -206,13 +219,37 @@ class KerasHubEncoder(Encoder):
         elif self.lora_rank:
             for layer in self.tower[1:]:
                 layer.trainable = False
-            self.tower[0].enable_lora(int(self.lora_rank))
+            if not self._lora_enabled:
+                self.tower[0].enable_lora(int(self.lora_rank))
+                self._lora_enabled = True
+            else:  # enabled already (unfreezing again): the layers enable_lora left trainable
+                for layer in self.tower[0]._flatten_layers(include_self=False):
+                    _set_trainable(layer, getattr(layer, "lora_enabled", False))
             for variable in self.tower[0].trainable_weights:  # Keras leaves the adapted layers' biases trainable
                 if "lora_kernel" not in variable.path:
                     variable.trainable = False
         elif self.freeze:
             for layer in self.tower:
                 layer.trainable = False
+
+    def unfreeze(self, everything=False):
+        """Makes the encoder trainable again: as its own settings say, or (`everything`) all of it.
+
+        Keras's `layer.trainable = True` trains every weight, the base kernels
+        under LoRA and the blocks below the top `trainable_blocks` included;
+        this keeps `freeze`, `trainable_blocks` and `lora_rank` instead
+        (`mmzoo.fine_tune` calls it). `everything=True` trains every weight
+        and clears `freeze` and `trainable_blocks` from the config; LoRA
+        factors stay in the model, and a reloaded LoRA encoder trains them
+        only (its config still names `lora_rank`).
+        """
+        if everything:
+            self.freeze, self.trainable_blocks = False, None
+            for layer in self._flatten_layers(include_self=True):
+                _set_trainable(layer, True)
+        else:
+            _set_trainable(self, True)
+            self._apply_trainability()
 
     @classmethod
     def from_spec(cls, spec, **options):

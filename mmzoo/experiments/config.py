@@ -176,7 +176,8 @@ class TrainingConfig:
     lr_schedule: Literal["cosine", "constant"] = "cosine"  # cosine: decays to 0 over all epochs
     early_stopping_patience: Optional[int] = None
     keep_checkpoints: bool = False  # keep <run>/checkpoints/ after a successful run
-    precision: Optional[Literal["float32", "mixed_float16", "mixed_bfloat16"]] = None  # None: Keras's global policy
+    # None: Keras's global policy; "auto": by device (mmzoo.training.precision)
+    precision: Optional[Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]] = None
 
     def validate(self, path):
         for key in ("epochs", "batch_size"):

@@ -73,6 +73,7 @@ def fit(
     on_error="raise",
     cache=True,
     class_weight=None,
+    precision=None,
     **build_options,
 ):
     """Trains a model on a table of texts, file paths and numbers, inferring inputs and task.
@@ -114,6 +115,10 @@ def fit(
             `{class_id: weight}`; each training example's loss and metrics
             are weighted by its class's weight (`with_class_weights`); the
             weights used are in `result.class_weight`.
+        precision: build and train the model under this dtype policy:
+            "mixed_bfloat16", "mixed_float16", "float32" or "auto" (by device:
+            mixed_float16 on a recent GPU, float32 on a CPU); None: Keras's
+            global policy. See `mmzoo.build_model`.
         **build_options: architecture options for `mmzoo.build_model`
             (`learning_rate`, `head_units`, `dropout`, ...).
 
@@ -167,7 +172,7 @@ def fit(
     }  # all checked first
     # inputs whose encoder brings its own tokenizer (a pretrained preset's) need no vocabulary
     adapt([s for s in specs if not tokenizes_text((encoders or {}).get(s.name))], data["train"][0])
-    network = build_model(model, list(specs), task, encoders=encoders, **build_options)
+    network = build_model(model, list(specs), task, encoders=encoders, precision=precision, **build_options)
     validation_ds = data["validation"][0] if "validation" in data else None
     weights = _class_weight(class_weight, task, data["train"][0])
     train_ds = data["train"][0] if weights is None else with_class_weights(data["train"][0], weights)
@@ -207,6 +212,7 @@ def fit(
             "patience": patience,
             "sizes": sizes,
             "class_weight": weights,
+            "precision": network.dtype_policy.name,
             "build_options": build_options,
         }
         result.paths = save_artifacts(network, output, history, metrics, json.loads(json.dumps(config, default=repr)))

@@ -199,6 +199,7 @@ def fit_options(config):
         seed=config.seed,
         learning_rate=training.learning_rate,
         **({"patience": training.early_stopping_patience} if training.early_stopping_patience else {}),
+        **({"precision": training.precision} if training.precision else {}),
         **build,
     )
 

@@ -45,10 +45,16 @@ class MultimodalModel(keras.Model):
         quantized: the quantized layers (`mmzoo.models.quantized_layers`), so
             that layers nested in custom layers reload quantized; written by
             `get_config`, absent for a float model.
+        dtype: the dtype policy the model was built under, when not float32
+            (`build_model(..., precision=...)`); written by `get_config`, so a
+            reloaded "mixed_float16" model compiles with loss scaling again
+            (a functional model does not record its own policy).
     """
 
-    def __init__(self, *args, specs=None, task=None, quantized=None, **kwargs):
+    def __init__(self, *args, specs=None, task=None, quantized=None, dtype=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if dtype is not None:
+            self.dtype_policy = dtype
         self.spec_configs = [dict(s) for s in (specs or [])]
         self.task_config = dict(task) if task else None
         restore_quantization(self, quantized or [])
@@ -63,6 +69,8 @@ class MultimodalModel(keras.Model):
 
     def get_config(self):
         config = {**super().get_config(), "specs": self.spec_configs, "task": self.task_config}
+        if self.dtype_policy.name != "float32" and self.dtype_policy.quantization_mode is None:
+            config["dtype"] = keras.dtype_policies.serialize(self.dtype_policy)
         quantized = quantized_entries(self)
         return {**config, "quantized": quantized} if quantized else config
 

@@ -8,7 +8,7 @@ from mmzoo.registry import MODELS
 __all__ = ["build_fusion_model", "build_model", "encoder_model"]
 
 
-def build_model(name, inputs, task, encoders=None, fusion=None, **options):
+def build_model(name, inputs, task, encoders=None, fusion=None, precision=None, **options):
     """Builds the registered architecture `name` (see `mmzoo.list_models()`).
 
     Args:
@@ -18,6 +18,12 @@ def build_model(name, inputs, task, encoders=None, fusion=None, **options):
         encoders: optional `{input_name: encoder name | (name, options) | layer}`.
         fusion: optional fusion override (name, `(name, options)` or layer)
             for architectures built on the generic fusion builder.
+        precision: build under this dtype policy: "float32", "mixed_bfloat16",
+            "mixed_float16", or "auto" (mixed_float16 on a GPU of compute
+            capability 7.0+, mixed_bfloat16 on a TPU, float32 on a CPU); None
+            (default): Keras's global policy. Variables stay float32, heads
+            and outputs too; each layer's policy is in the saved config
+            (`mmzoo.training.precision`).
         **options: architecture options (`head_units`, `dropout`, `name`,
             `missing_modalities`, `modality_dropout`, `fusion_options`, ...).
 
@@ -34,9 +40,12 @@ def build_model(name, inputs, task, encoders=None, fusion=None, **options):
         >>> sorted(model.input)
         ['digit', 'voice']
     """
+    from mmzoo.training.precision import precision_scope  # training imports the models: not at the top
+
     builder = MODELS.get(name)
     if encoders is not None:
         options["encoders"] = encoders
     if fusion is not None:
         options["fusion"] = fusion
-    return builder(inputs, task, **options)
+    with precision_scope(precision):
+        return builder(inputs, task, **options)

@@ -33,20 +33,10 @@ import keras
 import tensorflow as tf
 
 from mmzoo.training.distribute import is_default
+from mmzoo.training.precision import PRECISIONS, check_precision, resolve_precision  # noqa: F401
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Input normalisation and lookups keep their dtype: raw feature scales can overflow float16.
 KEEP_DTYPE_CLASSES = ("Normalization", "TextVectorization", "StringLookup", "IntegerLookup", "Discretization")
-
-
-def check_precision(precision):
-    """`precision` if it is None or one of `PRECISIONS`; a `ValueError` naming it otherwise."""
-    if precision is not None and precision not in PRECISIONS:
-        raise ValueError(
-            f"precision must be one of {', '.join(repr(p) for p in PRECISIONS)} (or None: keep the "
-            f"model's own); received {precision!r}."
-        )
-    return precision
 
 
 def model_precision(model):
@@ -56,7 +46,7 @@ def model_precision(model):
 
 def needs_rebuild(model, strategy=None, precision=None):
     """True if `model` must be rebuilt to train under `strategy` / `precision`."""
-    check_precision(precision)
+    precision = resolve_precision(precision)
     moves = strategy is not None and not is_default(strategy) and model.distribute_strategy is not strategy
     return moves or (precision is not None and precision != model_precision(model))
 
@@ -68,7 +58,8 @@ def place(model, strategy=None, precision=None):
         model: a compiled model that can be rebuilt from its config
             (functional, `Sequential`, or a subclass with `get_config`).
         strategy: a `tf.distribute.Strategy` (None: the current one).
-        precision: "float32", "mixed_float16", "mixed_bfloat16" or None (keep).
+        precision: "float32", "mixed_float16", "mixed_bfloat16", "auto"
+            (`mmzoo.training.precision.resolve_precision`) or None (keep).
 
     Returns:
         The model to train: a new, compiled model, or `model` itself.
@@ -77,6 +68,7 @@ def place(model, strategy=None, precision=None):
         ValueError: `model` is not compiled, or its config cannot be rebuilt.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    precision = resolve_precision(precision)
     if not needs_rebuild(model, strategy, precision):
         return model
     if not getattr(model, "compiled", False):
@@ -84,12 +76,8 @@ def place(model, strategy=None, precision=None):
             f"Model '{model.name}' must be compiled before training under a strategy or precision "
             f"(it is rebuilt with its compile configuration)."
         )
-    source, target = model_precision(model), precision or model_precision(model)
-    serialized = keras.saving.serialize_keras_object(model)
-    serialized.pop("compile_config", None)
-    if target != source:
-        keep = float32_layers(model, serialized["config"])
-        serialized["config"] = retype_config(serialized["config"], source, target, keep=keep)
+    target = precision or model_precision(model)
+    serialized = _config_under(model, target)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(target)
     try:
@@ -110,6 +98,37 @@ def place(model, strategy=None, precision=None):
     finally:
         keras.config.set_dtype_policy(previous)
     return placed
+
+
+def float32_copy(model):
+    """`model` rebuilt under float32 with its state (uncompiled); `model` itself if it is float32.
+
+    For exports that compute in float32 (TFLite has no bfloat16 matmul
+    kernel): layers that followed the mixed policy follow float32.
+    """
+    if model_precision(model) == "float32":
+        return model
+    serialized = _config_under(model, "float32")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        copy = keras.saving.deserialize_keras_object(serialized)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy_state(model, copy)
+    return copy
+
+
+def _config_under(model, target):
+    """`model`'s serialized config (no compile config) with the layers that follow its policy following `target`."""
+    source = model_precision(model)
+    serialized = keras.saving.serialize_keras_object(model)
+    serialized.pop("compile_config", None)
+    serialized["config"].pop("dtype", None)  # a MultimodalModel's own policy: the target's, from the global policy
+    if target != source:
+        keep = float32_layers(model, serialized["config"])
+        serialized["config"] = retype_config(serialized["config"], source, target, keep=keep)
+    return serialized
 
 
 def float32_layers(model, config=None):
@@ -252,8 +271,5 @@ def _inner(optimizer):
 
 
 def _layers(model):
-    """Every layer of `model`, nested models' layers included, in a stable order."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
+    """Every layer of `model`, nested layers included (a KerasHub tokenizer inside an mmzoo layer), in a stable order."""
+    return model._flatten_layers(include_self=False)

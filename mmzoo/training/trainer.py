@@ -113,7 +113,8 @@ def train(
         deterministic: force TensorFlow op determinism on (True) or leave it as is (False).
         strategy: "auto", "one_device", "mirrored", "multi_worker", "tpu" or a
             `tf.distribute.Strategy` (see `mmzoo.training.distribute.get_strategy`).
-        precision: "float32", "mixed_float16", "mixed_bfloat16", or None to
+        precision: "float32", "mixed_float16", "mixed_bfloat16", "auto" (by
+            device: `mmzoo.training.precision.resolve_precision`), or None to
             train under the policy the model was built with.
 
     Returns:

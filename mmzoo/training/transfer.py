@@ -129,6 +129,24 @@ def pretrained_encoders(model, inputs=None, projection=None):
     return reused
 
 
+def _unfreeze(layer, everything):
+    """Unfreezes an encoder: `layer.trainable = True`, and encoders inside it that chose what trains choose again.
+
+    `everything`: every sublayer and weight trains (Keras's setter is called on
+    each: on TensorFlow, assigning True where it already is skips the walk
+    through the sublayers, `mmzoo.encoders.base.propagate_frozen`). Otherwise a
+    KerasHub encoder keeps its LoRA / top blocks / freeze (its `unfreeze`).
+    """
+    if everything:
+        for inner in layer._flatten_layers(include_self=True):
+            keras.layers.Layer.trainable.fset(inner, True)
+    else:
+        layer.trainable = True
+    for inner in layer._flatten_layers(include_self=True):
+        if callable(getattr(inner, "unfreeze", None)):
+            inner.unfreeze(everything=everything)
+
+
 def _optimizer(optimizer, learning_rate):
     """A fresh optimizer of the kind `optimizer` names (or is) with `learning_rate`."""
     if isinstance(optimizer, keras.optimizers.Optimizer):
@@ -227,6 +245,7 @@ def fine_tune(
     learning_rate=1e-3,
     encoder_learning_rate=None,
     freeze_encoders=False,
+    unfreeze="own",
     encoders=None,
     optimizer="adam",
     batch_size=32,
@@ -245,9 +264,13 @@ def fine_tune(
       own optimizer at rate `r`, the rest at `learning_rate` (`SplitOptimizer`).
     - neither: everything trains at `learning_rate`.
 
-    With `freeze_encoders=False` the encoders are set `trainable=True`
-    (Keras's setter, so a previous freeze is undone: freeze-then-unfreeze is
-    two calls). The model is compiled with its task's loss and metrics; the
+    With `freeze_encoders=False` the encoders are unfrozen (a previous
+    freeze is undone: freeze-then-unfreeze is two calls), by default
+    (`unfreeze="own"`) as each chose: a KerasHub encoder built with
+    `lora_rank` trains its LoRA factors only, one with `trainable_blocks=n`
+    its top n blocks, one with `freeze=True` nothing of its backbone; other
+    encoders train whole. `unfreeze="all"` trains every weight of every
+    encoder. The model is compiled with its task's loss and metrics; the
     freeze and the optimizer's split are saved with it.
 
     Args:
@@ -258,6 +281,8 @@ def fine_tune(
         learning_rate: learning rate of the fusion and head (and of the encoders by default).
         encoder_learning_rate: optional learning rate of the encoders.
         freeze_encoders: freeze the encoders.
+        unfreeze: without `freeze_encoders`: "own" (each encoder's own choice,
+            as above) or "all" (every encoder weight trains).
         encoders: input names whose encoders count as pretrained (default: all inputs).
         optimizer: optimizer name (e.g. "adam", "sgd") or instance used as a template.
         batch_size: batch size for array data.
@@ -278,6 +303,11 @@ def fine_tune(
         >>> type(model.optimizer).__name__
         'SplitOptimizer'
     """
+    if unfreeze not in ("own", "all"):
+        raise ValueError(
+            f"fine_tune: unfreeze must be 'own' (each encoder's own choice: LoRA, top blocks) or 'all' "
+            f"(every encoder weight trains); received {unfreeze!r}."
+        )
     task = getattr(model, "task", None)
     if task is None:
         raise TypeError(
@@ -291,7 +321,10 @@ def fine_tune(
         )
     layers = list(_encoder_layers(model, encoders).values())
     for layer in layers:
-        layer.trainable = not freeze_encoders
+        if freeze_encoders:
+            layer.trainable = False
+        else:
+            _unfreeze(layer, everything=unfreeze == "all")
     head = _optimizer(optimizer, learning_rate)
     if encoder_learning_rate is not None:
         head = SplitOptimizer.for_model(model, layers, head, _optimizer(optimizer, encoder_learning_rate))

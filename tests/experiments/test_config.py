@@ -255,7 +255,7 @@ def test_flags_are_overrides_of_config_fields(tmp_path):
     args = argparse.Namespace(config=None, overrides=["training.precision=mixed_bfloat16"], precision=None)
     assert config_from_args(args).training.precision == args.precision == "mixed_bfloat16"
     assert _error(config_from_args, argparse.Namespace(config=None, overrides=[], precision="fp8")).startswith(
-        "--precision: training.precision: expected one of 'float32', 'mixed_float16', 'mixed_bfloat16' or null"
+        "--precision: training.precision: expected one of 'auto', 'float32', 'mixed_float16', 'mixed_bfloat16' or null"
     )
 
 

@@ -84,7 +84,7 @@ def test_bad_precision_names_the_argument():
     with pytest.raises(
         ValueError,
         match=r"precision must be one of 'float32', 'mixed_float16', "
-        r"'mixed_bfloat16' \(or None: keep the model's own\); received 'float64'",
+        r"'mixed_bfloat16' \(or None: keep the model's own; or 'auto': chosen by the device\); received 'float64'",
     ):
         train(build(inputs), train_data, epochs=1, verbose=0, precision="float64")
 
