@@ -211,10 +211,17 @@ class KerasHubEncoder(Encoder):
 
     def preprocess_input(self, spec, x):
         """The in-graph preprocessing of input `spec` for this encoder (the preset's tokenizer for text)."""
+        most = getattr(self.tower[0], "max_sequence_length", None)
+        if spec.modality == "text" and spec.token_ids and self.siglip and spec.sequence_length != most:
+            raise ValueError(
+                f"Text input '{spec.name}': SigLIP's text tower reads exactly its {most}-token context (its "
+                f"position embeddings have no other length); received token ids of length {spec.sequence_length}. "
+                f"Pad the ids to {most} with the end token (</s>), or pass raw text."
+            )
         if spec.modality == "text" and not spec.token_ids:
             # the spec counts the text's tokens; the special tokens come on top
             specials, what = (1, "the end token") if self.siglip else (2, "the start and end tokens")
-            length, most = spec.sequence_length + specials, getattr(self.tower[0], "max_sequence_length", None)
+            length = spec.sequence_length + specials
             if most is not None and length > most:
                 raise ValueError(
                     f"Text input '{spec.name}': sequence_length={spec.sequence_length} plus {what} is {length}, "

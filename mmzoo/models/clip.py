@@ -89,13 +89,17 @@ def pretrained_head(features):
     return None
 
 
-def similarity_options(loss, task, head, initial_temperature, initial_bias):
-    """`(task with its loss_type set, ContrastiveLogits options)` for the clip architecture."""
+def check_loss(loss, task):
+    if loss is not None and loss not in LOSS_DEFAULTS:
+        raise ValueError(f"clip: loss must be one of {', '.join(LOSS_DEFAULTS)}; received {loss!r}.")
     if loss is not None and task.loss_type is not None and loss != task.loss_type:
         raise ValueError(f"clip: loss={loss!r} but the task says loss_type={task.loss_type!r}; pass one of them.")
+
+
+def similarity_options(loss, task, head, initial_temperature, initial_bias):
+    """`(task with its loss_type set, ContrastiveLogits options)` for the clip architecture."""
+    check_loss(loss, task)
     loss = loss or task.loss_type or (head["loss"] if head else "softmax")
-    if loss not in LOSS_DEFAULTS:
-        raise ValueError(f"clip: loss must be one of {', '.join(LOSS_DEFAULTS)}; received {loss!r}.")
     options = dict(LOSS_DEFAULTS[loss])
     if head and head["loss"] == loss:  # the preset was trained with this loss: start from its learned head
         options.update(initial_temperature=math.exp(-head["log_scale"]), initial_bias=head["bias"])
@@ -169,6 +173,7 @@ def build_clip(
             f"clip is a dual encoder: it takes exactly 2 inputs; received "
             f"{len(inputs)} ({', '.join(s.name for s in inputs)})."
         )
+    check_loss(loss, task)  # before the (pretrained) encoders are built
     keras_inputs, features, _ = build_branches(inputs, encoders, name=name, augment=augment)
     task, options = similarity_options(loss, task, pretrained_head(features), initial_temperature, initial_bias)
     embeddings = []
