@@ -50,6 +50,13 @@ class HubTokenizer(keras.layers.Layer):
     preset's own preprocessors pack one segment). Longer texts are cut to
     `sequence_length` tokens, start and end tokens included.
 
+    SigLIP (Zhai et al. 2023) reads text differently, and `packed_length` and
+    `canonicalize` say so: its text tower pools the last position of its
+    full, padded context, so texts are packed to `packed_length` tokens and
+    padded on to `sequence_length` (the context); `canonicalize` lower-cases
+    the text and strips punctuation first, as big_vision's SigLIP evaluators
+    and KerasHub's `SigLIPPreprocessor` do.
+
     `preset` is read once, at construction (a name KerasHub downloads and
     caches, or a local preset directory); `get_config` holds the serialized
     tokenizer instead, and the `.keras` file holds its vocabulary as the
@@ -60,11 +67,16 @@ class HubTokenizer(keras.layers.Layer):
         sequence_length: tokens per sample, start/end tokens included.
         tokenizer: a KerasHub tokenizer or its serialized config (instead of
             `preset`; what `from_config` passes).
+        packed_length: texts keep at most this many tokens (special tokens
+            included) before padding to `sequence_length`; None: `sequence_length`.
+        canonicalize: lower-case, strip punctuation and collapse white space first.
 
     Usage: docs/pretrained.md (tiny presets written offline, and real preset names).
     """
 
-    def __init__(self, preset=None, sequence_length=64, tokenizer=None, **kwargs):
+    def __init__(
+        self, preset=None, sequence_length=64, tokenizer=None, packed_length=None, canonicalize=False, **kwargs
+    ):
         super().__init__(**kwargs)
         keras_hub = require_keras_hub("HubTokenizer")
         if (preset is None) == (tokenizer is None):
@@ -78,13 +90,17 @@ class HubTokenizer(keras.layers.Layer):
             tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
         elif isinstance(tokenizer, dict):
             tokenizer = keras.layers.deserialize(tokenizer)
-        if int(sequence_length) < 3:
+        packed = int(packed_length or sequence_length)
+        if packed < 3 or packed > int(sequence_length):
             raise ValueError(
-                f"HubTokenizer '{self.name}': sequence_length={sequence_length} leaves no room for text "
-                f"between the start and end tokens; pass 3 or more."
+                f"HubTokenizer '{self.name}': texts packed to {packed} tokens (packed_length={packed_length}, "
+                f"sequence_length={sequence_length}); pass 3 or more (room for text between the start and end "
+                f"tokens), and packed_length no more than sequence_length."
             )
         self.tokenizer = tokenizer
         self.sequence_length = int(sequence_length)
+        self.packed_length = None if packed_length is None else int(packed_length)
+        self.canonicalize = bool(canonicalize)
 
     @property
     def pad_token_id(self):
@@ -105,10 +121,12 @@ class HubTokenizer(keras.layers.Layer):
         from keras_hub.layers import StartEndPacker
 
         start, end, pad = self.special_ids()
-        packer = StartEndPacker(
-            sequence_length=self.sequence_length, start_value=start, end_value=end, pad_value=pad, dtype="int32"
-        )
-        return keras.ops.cast(packer(self.tokenizer(x)), "int32")
+        packed = self.packed_length or self.sequence_length
+        packer = StartEndPacker(sequence_length=packed, start_value=start, end_value=end, pad_value=pad, dtype="int32")
+        ids = keras.ops.cast(packer(self.tokenizer(canonical_text(x) if self.canonicalize else x)), "int32")
+        if packed < self.sequence_length:
+            ids = keras.ops.pad(ids, [(0, 0), (0, self.sequence_length - packed)], constant_values=pad)
+        return ids
 
     def compute_output_spec(self, x):
         # Answered without running the tokenizer: while Keras rebuilds a saved graph its vocabulary
@@ -120,4 +138,20 @@ class HubTokenizer(keras.layers.Layer):
             **super().get_config(),
             "sequence_length": self.sequence_length,
             "tokenizer": keras.layers.serialize(self.tokenizer),
+            "packed_length": self.packed_length,
+            "canonicalize": self.canonicalize,
         }
+
+
+# big_vision's prompt canonicalization (evaluators/proj/image_text/prompt_engineering.py), which KerasHub's
+# SigLIPPreprocessor applies too: these ASCII punctuation marks are removed.
+PUNCTUATION = r"!|\"|#|\$|%|&|\\|'|\(|\)|\*|\+|,|-|\.|/|:|;|<|=|>|\?|@|\[|\\|\]|\^|_|`|{|\||}|~"
+
+
+def canonical_text(x):
+    """Lower case, punctuation removed, white space collapsed and stripped (SigLIP's text canonicalization)."""
+    import tensorflow as tf
+
+    x = tf.strings.lower(tf.convert_to_tensor(x))
+    x = tf.strings.regex_replace(x, PUNCTUATION, "")
+    return tf.strings.strip(tf.strings.regex_replace(x, r"\s+", " "))

@@ -1,12 +1,13 @@
-"""Pretrained encoders from KerasHub presets: text, image and the two towers of CLIP.
+"""Pretrained encoders from KerasHub presets: text, image and the two towers of CLIP and SigLIP.
 
 `encoders={"review": ("keras_hub", {"preset": "bert_base_en_uncased"})}` puts
 the preset's backbone behind input `review`; the modality follows the input:
 a `Text` input gets the preset's tokenizer inside the graph
 (`mmzoo.encoders.hub_preprocessing.HubTokenizer`, the model still takes raw
 strings), an `Image` input the preset's image converter (resizing and pixel
-scaling). A CLIP preset gives the text tower to a `Text` input and the vision
-tower to an `Image` input (pooled and projected as CLIP trained them).
+scaling). A CLIP or SigLIP preset gives the text tower to a `Text` input and
+the vision tower to an `Image` input (pooled and projected as the preset was
+trained; `mmzoo.encoders.hub_towers`).
 
 A preset is a KerasHub preset name (downloaded and cached by KerasHub when the
 machine is online), a local preset directory (what `save_to_preset` writes),
@@ -20,6 +21,7 @@ from keras import ops
 
 from mmzoo.encoders.base import Encoder, spatial_tokens
 from mmzoo.encoders.hub_preprocessing import HubTokenizer, preset_files, require_keras_hub
+from mmzoo.encoders.hub_towers import TOWER_PREFIX, load_tower, similarity_head, tower_family, tower_outputs
 from mmzoo.encoders.sequence_input import masked_mean
 from mmzoo.registry import register_encoder
 
@@ -28,28 +30,6 @@ DEFAULT_LEARNING_RATE = 5e-5  # fine-tuning rate of pretrained backbones (Devlin
 # Attribute names under which KerasHub backbones keep their stack of blocks (BERT-like text backbones:
 # transformer_layers; ViT's encoder and CLIP's towers: encoder_layers).
 BLOCK_ATTRIBUTES = ("transformer_layers", "encoder_layers")
-# Dual-encoder backbones (CLIP): per tower, the encoder and its projection. CLIP's poolers (the end
-# token of the text, the class token of the image) are done here: KerasHub does not register them
-# for deserialization, so a saved model naming them would not load in safe mode.
-TOWER_PARTS = ("encoder", "projection")
-TOWER_PREFIX = {"text": "text", "image": "vision"}
-
-
-def load_tower(backbone, modality):
-    """The layers the encoder keeps: `[backbone]`, or for a CLIP preset `[encoder, projection]` of one tower.
-
-    The other tower is dropped: a `Text` input's encoder holds no vision weights.
-    """
-    prefix = TOWER_PREFIX[modality]
-    if not (hasattr(backbone, "text_encoder") and hasattr(backbone, "vision_encoder")):
-        return [backbone]
-    parts = [getattr(backbone, f"{prefix}_{part}", None) for part in TOWER_PARTS]
-    if any(part is None for part in parts) or not hasattr(backbone, f"{prefix}_pooler"):
-        raise ValueError(
-            f"{type(backbone).__name__} is a dual encoder whose {prefix} tower is not an encoder, pooler "
-            f"and projection as in CLIP; mmzoo takes the towers of CLIP presets only."
-        )
-    return parts
 
 
 def _set_trainable(layer, value):
@@ -78,7 +58,7 @@ def find_blocks(layer):
 @register_encoder(
     "keras_hub",
     modalities=("text", "image"),
-    paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, ...) as pretrained encoders",
+    paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, SigLIP, ...) as pretrained encoders",
     raw_text=True,
     pretrained=True,
 )
@@ -92,7 +72,9 @@ class KerasHubEncoder(Encoder):
     else the first token ([CLS] / `<s>`). Images: `[0, 1]` pixels from the
     `Image` spec, scaled to 0-255 and through the preset's image converter;
     pooled: the class token of ViT-like backbones, the global average of CNN
-    feature maps. CLIP: the tower's own pooling and projection.
+    feature maps. CLIP and SigLIP: the tower's own pooling and projection
+    (SigLIP's text is canonicalized and padded to its full context, as
+    SigLIP was trained: `tokenizer`).
     `return_sequences=True` gives `(batch, steps, width)`: tokens (zero at
     padding, as every mmzoo sequence encoder), ViT patches, or CNN positions.
 
@@ -111,7 +93,10 @@ class KerasHubEncoder(Encoder):
         converter: serialized image converter config (images).
         pad_token_id: the tokenizer's padding id (text).
         end_token_id: the tokenizer's end id (text): the mask ends after it
-            (CLIP pads with an id that is also a real token).
+            (CLIP and SigLIP pad with an id that is also a real token).
+        similarity: the preset's similarity head, `{"loss", "log_scale",
+            "bias"}` for CLIP and SigLIP towers (`hub_towers.similarity_head`):
+            the clip architecture starts its similarity layer from it.
         pooling: "auto", "first" (first token) or "mean" (masked mean).
         return_sequences: return the token/patch sequence.
         freeze: freeze the whole backbone.
@@ -137,6 +122,7 @@ class KerasHubEncoder(Encoder):
         converter=None,
         pad_token_id=0,
         end_token_id=None,
+        similarity=None,
         pooling="auto",
         return_sequences=False,
         freeze=False,
@@ -163,7 +149,7 @@ class KerasHubEncoder(Encoder):
         self._preset = preset
         self.modality = modality
         if preset is not None:
-            tower, converter, pad_token_id, end_token_id = self._from_preset(keras_hub, preset, modality)
+            tower, converter, pad_token_id, end_token_id, similarity = self._from_preset(keras_hub, preset, modality)
         self.tower = [
             layer if isinstance(layer, keras.layers.Layer) else keras.layers.deserialize(layer) for layer in tower
         ]
@@ -172,6 +158,7 @@ class KerasHubEncoder(Encoder):
         self.converter = converter
         self.pad_token_id = int(pad_token_id)
         self.end_token_id = None if end_token_id is None else int(end_token_id)
+        self.similarity = None if similarity is None else dict(similarity)
         self.pooling = pooling
         self.return_sequences = return_sequences
         self.freeze = bool(freeze)
@@ -197,11 +184,13 @@ class KerasHubEncoder(Encoder):
             )
         policy = keras.config.dtype_policy().name  # e.g. under build_model(..., precision="mixed_bfloat16")
         dtype = {} if policy == "float32" else {"dtype": policy}  # float32: the preset's own dtype
-        tower = load_tower(keras_hub.models.Backbone.from_preset(preset, **dtype), modality)
+        backbone = keras_hub.models.Backbone.from_preset(preset, **dtype)
+        tower, similarity = load_tower(backbone, modality), similarity_head(backbone)
         if modality == "text":
             tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
-            return tower, None, tokenizer.pad_token_id or 0, getattr(tokenizer, "end_token_id", None)
-        return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0, None
+            end = getattr(tokenizer, "end_token_id", None)
+            return tower, None, tokenizer.pad_token_id or 0, end, similarity
+        return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0, None, similarity
 
     def _apply_trainability(self):
         blocks = find_blocks(self.tower[0])
@@ -259,19 +248,49 @@ class KerasHubEncoder(Encoder):
 
     def preprocess_input(self, spec, x):
         """The in-graph preprocessing of input `spec` for this encoder (the preset's tokenizer for text)."""
+        most = getattr(self.tower[0], "max_sequence_length", None)
+        if spec.modality == "text" and spec.token_ids and self.siglip and spec.sequence_length != most:
+            raise ValueError(
+                f"Text input '{spec.name}': SigLIP's text tower reads exactly its {most}-token context (its "
+                f"position embeddings have no other length); received token ids of length {spec.sequence_length}. "
+                f"Pad the ids to {most} with the end token (</s>), or pass raw text."
+            )
         if spec.modality == "text" and not spec.token_ids:
-            if self._preset is None:
-                raise ValueError(f"Encoder '{self.name}' was rebuilt from a config: it has no preset to tokenize with.")
-            length = spec.sequence_length + 2  # the spec counts the text's tokens; start and end tokens come on top
-            most = getattr(self.tower[0], "max_sequence_length", None)
+            # the spec counts the text's tokens; the special tokens come on top
+            specials, what = (1, "the end token") if self.siglip else (2, "the start and end tokens")
+            length = spec.sequence_length + specials
             if most is not None and length > most:
                 raise ValueError(
-                    f"Text input '{spec.name}': sequence_length={spec.sequence_length} plus the start and end "
-                    f"tokens is {length}, more than the {most} positions of the preset's backbone. Pass "
-                    f"mmzoo.Text('{spec.name}', sequence_length={most - 2}) or less."
+                    f"Text input '{spec.name}': sequence_length={spec.sequence_length} plus {what} is {length}, "
+                    f"more than the {most} positions of the preset's backbone. Pass "
+                    f"mmzoo.Text('{spec.name}', sequence_length={most - specials}) or less."
                 )
-            return HubTokenizer(self._preset, sequence_length=length, name=f"{spec.name}_tokenizer")(x)
+            return self.tokenizer(length, name=f"{spec.name}_tokenizer")(x)
         return spec.preprocess(x)
+
+    @property
+    def siglip(self):
+        """Whether the tower is a SigLIP tower."""
+        return tower_family(self.tower[0]) == "siglip"
+
+    def tokenizer(self, length=None, name=None):
+        """The preset's tokenizer as a `HubTokenizer` keeping `length` tokens (special tokens included).
+
+        SigLIP's text tower pools the last position of its padded context with
+        no padding mask, so its output depends on the padding: SigLIP text is
+        padded to the tower's `max_sequence_length` (what SigLIP trained with,
+        as KerasHub's `SigLIPPreprocessor`) and canonicalized as SigLIP's
+        (lower case, no punctuation). `length=None`: the backbone's context.
+        """
+        if self._preset is None:
+            raise ValueError(f"Encoder '{self.name}' was rebuilt from a config: it has no preset to tokenize with.")
+        most = getattr(self.tower[0], "max_sequence_length", None)
+        length = length or most
+        if length is None:
+            raise ValueError(f"Encoder '{self.name}': pass the tokenizer's length (the backbone sets none).")
+        if self.siglip:
+            return HubTokenizer(self._preset, most, packed_length=length, canonicalize=True, name=name)
+        return HubTokenizer(self._preset, sequence_length=length, name=name)
 
     @property
     def backbone_learning_rate(self):
@@ -300,17 +319,22 @@ class KerasHubEncoder(Encoder):
 
     def _encode(self, x, training):
         """`(sequence, mask, pooled)` of the backbone/tower on the preprocessed input."""
-        encoder, rest = self.tower[0], self.tower[1:]
+        encoder = self.tower[0]
         if self.modality == "text":
             ids = ops.cast(x, "int32")
             mask = self._padding_mask(ids)
             names = encoder.input.keys() if isinstance(encoder.input, dict) else ("token_ids",)
             feed = {"token_ids": ids, "padding_mask": mask, "segment_ids": ops.zeros_like(ids)}
-            out = encoder({k: feed[k] for k in names}, training=training)
+            feed = {k: feed[k] for k in names}
         else:
             ids = mask = None
-            out = encoder({"images": self._images(x)} if isinstance(encoder.input, dict) else self._images(x))
-        pooled = None
+            feed = {"images": self._images(x)} if isinstance(encoder.input, dict) else self._images(x)
+        if tower_family(encoder) is not None:  # a CLIP or SigLIP tower: its own pooling and projection
+            out, pooled = tower_outputs(self.tower, self.modality, feed, ids, training)
+            if mask is None:
+                mask = ops.ones(ops.shape(out)[:2], "bool")
+            return out, mask, pooled
+        out, pooled = encoder(feed, training=training), None
         if isinstance(out, dict):
             pooled = out.get("pooled_output")
             out = out["sequence_output"]
@@ -319,14 +343,7 @@ class KerasHubEncoder(Encoder):
             out = spatial_tokens(out)
         if mask is None:
             mask = ops.ones(ops.shape(out)[:2], "bool")
-        if rest:  # a CLIP tower: pooled at the end token (CLIP's is the highest id) or the class token
-            if self.modality == "text":
-                end = ops.expand_dims(ops.expand_dims(ops.argmax(ids, axis=-1), -1), -1)
-                pooled = ops.squeeze(ops.take_along_axis(out, end, axis=1), 1)
-            else:
-                pooled = out[:, 0, :]
-            pooled = rest[0](pooled)
-        elif self.pooling == "mean" or (self.pooling == "auto" and pooled is None and feature_map):
+        if self.pooling == "mean" or (self.pooling == "auto" and pooled is None and feature_map):
             pooled = masked_mean(out, mask)
         elif self.pooling == "first" or pooled is None:
             pooled = out[:, 0, :]
@@ -349,6 +366,7 @@ class KerasHubEncoder(Encoder):
             "converter": None if self.converter is None else keras.layers.serialize(self.converter),
             "pad_token_id": self.pad_token_id,
             "end_token_id": self.end_token_id,
+            "similarity": self.similarity,
             "pooling": self.pooling,
             "return_sequences": self.return_sequences,
             "freeze": self.freeze,

@@ -1,7 +1,16 @@
 """Tasks: a head plus its loss and metrics (`task`), and the metrics Keras lacks (`metrics`)."""
 
 from mmzoo.tasks.generation import TextGeneration
-from mmzoo.tasks.task import Classification, ContrastiveLoss, MultiLabel, Regression, Retrieval, Task, task_from_config
+from mmzoo.tasks.task import (
+    Classification,
+    ContrastiveLoss,
+    MultiLabel,
+    Regression,
+    Retrieval,
+    SigmoidLoss,
+    Task,
+    task_from_config,
+)
 
 __all__ = [
     "Classification",
@@ -9,6 +18,7 @@ __all__ = [
     "MultiLabel",
     "Regression",
     "Retrieval",
+    "SigmoidLoss",
     "Task",
     "TextGeneration",
     "task_from_config",

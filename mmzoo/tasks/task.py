@@ -246,6 +246,31 @@ class ContrastiveLoss(keras.losses.Loss):
         return (rows + cols) / 2.0
 
 
+@keras.saving.register_keras_serializable(package="mmzoo")
+class SigmoidLoss(keras.losses.Loss):
+    """Pairwise sigmoid loss over a `(batch, batch)` logit matrix (Zhai et al. 2023, SigLIP).
+
+    Every pair is a binary question, "do these match?": label +1 for row
+    `i`'s target column, -1 for every other column, loss
+    `-log sigmoid(label * logit)` summed over the columns of a row and
+    averaged over the rows (SigLIP's `-1/|B| sum_i sum_j`). The logits carry
+    a learned bias (`ContrastiveLogits(initial_bias=...)`); no softmax
+    normalizes over the batch.
+    """
+
+    def __init__(self, name="sigmoid_contrastive", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        logits = ops.cast(y_pred, "float32")
+        target = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        labels = 2.0 * ops.one_hot(target, ops.shape(logits)[-1], dtype="float32") - 1.0
+        return -ops.sum(ops.log_sigmoid(labels * logits), axis=-1)
+
+
+RETRIEVAL_LOSSES = {"softmax": ContrastiveLoss, "sigmoid": SigmoidLoss}
+
+
 @dataclasses.dataclass
 @register_task("retrieval")
 class Retrieval(Task):
@@ -253,12 +278,17 @@ class Retrieval(Task):
 
     The model outputs the `(batch, batch)` matrix of temperature-scaled
     cosine similarities between the two modalities' embeddings; the loss is
-    the symmetric contrastive loss with the matching pairs on the diagonal,
+    the symmetric contrastive loss with the matching pairs on the diagonal
+    (CLIP's softmax), or SigLIP's pairwise sigmoid loss (Zhai et al. 2023),
     so datasets need no labels. Metrics: recall@k for each k in `recall_at`.
 
     Args:
         embedding_dim: size of the shared embedding space.
         recall_at: the k of the recall@k metrics.
+        loss_type: "softmax" (`ContrastiveLoss`), "sigmoid" (`SigmoidLoss`),
+            or None: the architecture's choice (the clip architecture's
+            `loss=`: sigmoid for SigLIP towers, softmax otherwise); the
+            built model's task records the loss it trains with.
 
     Example:
         >>> [m.name for m in Retrieval().metrics()]
@@ -267,12 +297,17 @@ class Retrieval(Task):
 
     embedding_dim: int = 128
     recall_at: tuple = (1, 5, 10)
+    loss_type: str = None
 
     kind = "retrieval"
     output_name = "similarity"
 
     def __post_init__(self):
         self.recall_at = [int(k) for k in self.recall_at]
+        if self.loss_type is not None and self.loss_type not in RETRIEVAL_LOSSES:
+            raise ValueError(
+                f"Retrieval(loss_type={self.loss_type!r}): pass one of {', '.join(RETRIEVAL_LOSSES)}, or None."
+            )
 
     @property
     def output_units(self):
@@ -282,7 +317,7 @@ class Retrieval(Task):
         raise ValueError("Retrieval is a dual-encoder task: build it with mmzoo.build_model('clip', ...).")
 
     def loss(self):
-        return ContrastiveLoss()
+        return RETRIEVAL_LOSSES[self.loss_type or "softmax"]()
 
     def metrics(self):
         return [RecallAtK(k) for k in self.recall_at]

@@ -1,8 +1,18 @@
 """SplitOptimizer: one optimizer for a model's encoder variables, another for the rest."""
 
+import re
+
 import keras
 
 __all__ = ["SplitOptimizer"]
+
+# A weight made without a name gets Keras's session-wide "variable_<n>" (KerasHub's SigLIP pooling probe):
+# its number differs between the process that saved a model and the one that loads it.
+UNNAMED = re.compile(r"/variable(_\d+)?$")
+
+
+def _stable(path):
+    return UNNAMED.sub("/variable", path)
 
 
 @keras.saving.register_keras_serializable(package="mmzoo")
@@ -75,7 +85,7 @@ class SplitOptimizer(keras.optimizers.Optimizer):
                 f"compile again with a new SplitOptimizer (mmzoo.fine_tune does)."
             )
         for i, path in zip(self.encoder_variables, self.encoder_paths or ()):
-            if var_list[i].path != path:
+            if _stable(var_list[i].path) != _stable(path):
                 raise ValueError(
                     f"SplitOptimizer '{self.name}': trainable variable {i} should be the encoder "
                     f"variable '{path}'; received '{var_list[i].path}'. Compile again with a new "

@@ -1,5 +1,6 @@
 """Tiny random-weight KerasHub presets written with `save_to_preset`, for offline tests of the real loading path."""
 
+import io
 import os
 import string
 
@@ -61,6 +62,49 @@ def clip_preset(folder):
     )
     backbone = keras_hub.models.CLIPBackbone(vision, text, projection_dim=8)
     converter = keras_hub.layers.CLIPImageConverter(image_size=(32, 32), scale=1 / 255.0)
+    backbone.save_to_preset(folder)
+    tokenizer.save_to_preset(folder)
+    converter.save_to_preset(folder)
+    return folder
+
+
+def siglip_preset(folder):
+    """A tiny SigLIP (one block per tower, width 8) with a word-level SentencePiece tokenizer trained here."""
+    import keras_hub
+    import sentencepiece
+
+    proto = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter([" ".join(WORDS), "a photo of a cat", "a photo of a dog", "the good film"]),
+        model_writer=proto,
+        vocab_size=15,
+        model_type="WORD",
+        pad_id=0,
+        bos_id=-1,
+        eos_id=1,
+        unk_id=2,
+        pad_piece="<pad>",
+        eos_piece="</s>",
+        unk_piece="<unk>",
+        minloglevel=2,
+    )
+    tokenizer = keras_hub.models.SigLIPTokenizer(proto=proto.getvalue())  # pads with </s>, SigLIP's sticky end
+    vision = keras_hub.models.SigLIPVisionEncoder(
+        patch_size=8, hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16, image_shape=(32, 32, 3)
+    )
+    text = keras_hub.models.SigLIPTextEncoder(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        embedding_dim=8,
+        hidden_dim=8,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=16,
+        max_sequence_length=12,
+    )
+    backbone = keras_hub.models.SigLIPBackbone(vision, text)
+    backbone.siglip_head.logit_scale.assign(2.0)  # not KerasHub's init (0 and 0): the test sees them read
+    backbone.siglip_head.logit_bias.assign(-1.5)
+    converter = keras_hub.layers.SigLIPImageConverter(image_size=(32, 32), scale=1 / 127.5, offset=-1.0)
     backbone.save_to_preset(folder)
     tokenizer.save_to_preset(folder)
     converter.save_to_preset(folder)
