@@ -1,11 +1,13 @@
-"""Pretrained encoders from KerasHub presets: text, image and the two towers of CLIP.
+"""Pretrained encoders from KerasHub presets: text, image, audio (Whisper) and the two towers of CLIP.
 
 `encoders={"review": ("keras_hub", {"preset": "bert_base_en_uncased"})}` puts
 the preset's backbone behind input `review`; the modality follows the input:
 a `Text` input gets the preset's tokenizer inside the graph
 (`mmzoo.encoders.hub_preprocessing.HubTokenizer`, the model still takes raw
 strings), an `Image` input the preset's image converter (resizing and pixel
-scaling). A CLIP preset gives the text tower to a `Text` input and the vision
+scaling), an `Audio` input a Whisper preset's encoder with its audio
+converter (log-mel features of the raw waveform, `mmzoo.encoders.hub_whisper`).
+A CLIP preset gives the text tower to a `Text` input and the vision
 tower to an `Image` input (pooled and projected as CLIP trained them).
 
 A preset is a KerasHub preset name (downloaded and cached by KerasHub when the
@@ -20,6 +22,7 @@ from keras import ops
 
 from mmzoo.encoders.base import Encoder, spatial_tokens
 from mmzoo.encoders.hub_preprocessing import HubTokenizer, preset_files, require_keras_hub
+from mmzoo.encoders.hub_whisper import WhisperAudioEncoder, check_audio_spec, real_frames
 from mmzoo.encoders.sequence_input import masked_mean
 from mmzoo.registry import register_encoder
 
@@ -33,13 +36,25 @@ BLOCK_ATTRIBUTES = ("transformer_layers", "encoder_layers")
 # for deserialization, so a saved model naming them would not load in safe mode.
 TOWER_PARTS = ("encoder", "projection")
 TOWER_PREFIX = {"text": "text", "image": "vision"}
+MODALITIES = ("text", "image", "audio")
+EXAMPLE_PRESET = {"text": "bert_tiny_en_uncased", "image": "vit_base_patch16_224_imagenet", "audio": "whisper_tiny_en"}
+# What a preset must hold to encode each modality.
+PRESET_FILE = {"text": "tokenizer", "image": "image_converter", "audio": "audio_converter"}
 
 
 def load_tower(backbone, modality):
     """The layers the encoder keeps: `[backbone]`, or for a CLIP preset `[encoder, projection]` of one tower.
 
-    The other tower is dropped: a `Text` input's encoder holds no vision weights.
+    The other tower is dropped: a `Text` input's encoder holds no vision weights. Audio: a Whisper
+    backbone's encoder (`WhisperAudioEncoder`), without its decoder.
     """
+    if modality == "audio":
+        if not hasattr(backbone, "encoder_transformer_layers"):
+            raise ValueError(
+                f"{type(backbone).__name__} is not a Whisper backbone; mmzoo takes the audio encoder of "
+                f"Whisper presets (e.g. whisper_tiny_en)."
+            )
+        return [WhisperAudioEncoder.from_backbone(backbone, name="whisper_encoder")]
     prefix = TOWER_PREFIX[modality]
     if not (hasattr(backbone, "text_encoder") and hasattr(backbone, "vision_encoder")):
         return [backbone]
@@ -67,8 +82,8 @@ def find_blocks(layer):
 
 @register_encoder(
     "keras_hub",
-    modalities=("text", "image"),
-    paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, ...) as pretrained encoders",
+    modalities=MODALITIES,
+    paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, Whisper, ...) as pretrained encoders",
     raw_text=True,
     pretrained=True,
 )
@@ -82,9 +97,14 @@ class KerasHubEncoder(Encoder):
     else the first token ([CLS] / `<s>`). Images: `[0, 1]` pixels from the
     `Image` spec, scaled to 0-255 and through the preset's image converter;
     pooled: the class token of ViT-like backbones, the global average of CNN
-    feature maps. CLIP: the tower's own pooling and projection.
+    feature maps. CLIP: the tower's own pooling and projection. Audio
+    (Whisper): the raw waveform through the preset's audio converter (log-mel
+    of a window padded to 30 s, as Whisper was trained) and the encoder;
+    pooled: the mean over the frames that cover the clip (20 ms each at
+    16 kHz), not over those of the converter's padding.
     `return_sequences=True` gives `(batch, steps, width)`: tokens (zero at
-    padding, as every mmzoo sequence encoder), ViT patches, or CNN positions.
+    padding, as every mmzoo sequence encoder), ViT patches, CNN positions,
+    or the Whisper frames of the clip (the padding's frames are dropped).
 
     Fine-tuning: `freeze=True` freezes the backbone; `trainable_blocks=n`
     freezes it except its top `n` transformer blocks; `lora_rank=r` runs
@@ -96,9 +116,11 @@ class KerasHubEncoder(Encoder):
     Args:
         preset: a KerasHub preset name, local preset directory or handle
             (read once; never stored in the config).
-        modality: "text" or "image" (set by `from_spec` from the input).
+        modality: "text", "image" or "audio" (set by `from_spec` from the input).
         tower: the serialized layers the encoder runs (what `from_config` passes).
-        converter: serialized image converter config (images).
+        converter: serialized image or audio converter config.
+        audio_samples: samples per clip of the `Audio` input (set by
+            `from_spec`); None: the converter's whole window.
         pad_token_id: the tokenizer's padding id (text).
         end_token_id: the tokenizer's end id (text): the mask ends after it
             (CLIP pads with an id that is also a real token).
@@ -125,6 +147,7 @@ class KerasHubEncoder(Encoder):
         modality="text",
         tower=None,
         converter=None,
+        audio_samples=None,
         pad_token_id=0,
         end_token_id=None,
         pooling="auto",
@@ -139,8 +162,8 @@ class KerasHubEncoder(Encoder):
     ):
         super().__init__(**kwargs)
         keras_hub = require_keras_hub("The keras_hub encoder")
-        if modality not in TOWER_PREFIX:
-            raise ValueError(f"Encoder '{self.name}': modality must be 'text' or 'image'; received {modality!r}.")
+        if modality not in MODALITIES:
+            raise ValueError(f"Encoder '{self.name}': modality must be one of {MODALITIES}; received {modality!r}.")
         if pooling not in POOLINGS:
             raise ValueError(f"Encoder '{self.name}': pooling must be one of {POOLINGS}; received {pooling!r}.")
         if (preset is None) == (tower is None):
@@ -160,6 +183,7 @@ class KerasHubEncoder(Encoder):
         if isinstance(converter, dict):
             converter = keras.layers.deserialize(converter)
         self.converter = converter
+        self.audio_samples = None if audio_samples is None else int(audio_samples)
         self.pad_token_id = int(pad_token_id)
         self.end_token_id = None if end_token_id is None else int(end_token_id)
         self.pooling = pooling
@@ -176,18 +200,20 @@ class KerasHubEncoder(Encoder):
 
     def _from_preset(self, keras_hub, preset, modality):
         files = preset_files(preset)
-        needed = "tokenizer" if modality == "text" else "image_converter"
+        needed = PRESET_FILE[modality]
         if not files[needed]:
             has = [kind for kind, present in files.items() if present] or ["neither tokenizer nor converter"]
             raise ValueError(
                 f"Encoder '{self.name}': preset {preset!r} has no {needed}.json, so it cannot encode "
                 f"{modality} input; it has: {', '.join(has)}. Use a {modality} preset (e.g. "
-                f"{'bert_tiny_en_uncased' if modality == 'text' else 'vit_base_patch16_224_imagenet'})."
+                f"{EXAMPLE_PRESET[modality]})."
             )
         tower = load_tower(keras_hub.models.Backbone.from_preset(preset), modality)
         if modality == "text":
             tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
             return tower, None, tokenizer.pad_token_id or 0, getattr(tokenizer, "end_token_id", None)
+        if modality == "audio":
+            return tower, keras_hub.layers.AudioConverter.from_preset(preset), 0, None
         return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0, None
 
     def _apply_trainability(self):
@@ -216,9 +242,20 @@ class KerasHubEncoder(Encoder):
 
     @classmethod
     def from_spec(cls, spec, **options):
-        if spec.modality not in TOWER_PREFIX:
-            raise ValueError(f"The keras_hub encoder takes text or image input; '{spec.name}' is {spec.modality}.")
-        return cls(modality=spec.modality, **options)
+        if spec.modality not in MODALITIES:
+            raise ValueError(
+                f"The keras_hub encoder takes text, image or audio input; '{spec.name}' is {spec.modality}."
+            )
+        if spec.modality != "audio":
+            return cls(modality=spec.modality, **options)
+        name = options.get("name", "keras_hub")
+        if options.get("preset") is not None:  # the converter alone first: bad audio fails before the backbone loads
+            keras_hub = require_keras_hub("The keras_hub encoder")
+            if preset_files(options["preset"])["audio_converter"]:
+                check_audio_spec(spec, keras_hub.layers.AudioConverter.from_preset(options["preset"]), name)
+        encoder = cls(modality="audio", audio_samples=spec.num_samples, **options)
+        check_audio_spec(spec, encoder.converter, name, encoder.tower[0])
+        return encoder
 
     def preprocess_input(self, spec, x):
         """The in-graph preprocessing of input `spec` for this encoder (the preset's tokenizer for text)."""
@@ -234,6 +271,8 @@ class KerasHubEncoder(Encoder):
                     f"mmzoo.Text('{spec.name}', sequence_length={most - 2}) or less."
                 )
             return HubTokenizer(self._preset, sequence_length=length, name=f"{spec.name}_tokenizer")(x)
+        if spec.modality == "audio":
+            return x  # the raw waveform: the preset's audio converter runs inside the encoder
         return spec.preprocess(x)
 
     @property
@@ -264,6 +303,8 @@ class KerasHubEncoder(Encoder):
     def _encode(self, x, training):
         """`(sequence, mask, pooled)` of the backbone/tower on the preprocessed input."""
         encoder, rest = self.tower[0], self.tower[1:]
+        if self.modality == "audio":
+            return self._encode_audio(x, training)
         if self.modality == "text":
             ids = ops.cast(x, "int32")
             mask = self._padding_mask(ids)
@@ -295,6 +336,15 @@ class KerasHubEncoder(Encoder):
             pooled = out[:, 0, :]
         return out, mask, pooled
 
+    def _encode_audio(self, x, training):
+        """Whisper: encoder frames of the converter's log-mel; only the frames of the clip are kept."""
+        features = self.converter(ops.cast(x, "float32"))
+        out = self.tower[0](features, training=training)
+        out = out[:, : real_frames(self.audio_samples or self.converter.num_samples, self.converter)]
+        mask = ops.ones(ops.shape(out)[:2], "bool")
+        pooled = out[:, 0, :] if self.pooling == "first" else ops.mean(out, axis=1)
+        return out, mask, pooled
+
     def call(self, x, training=None):
         sequence, mask, pooled = self._encode(x, training)
         if self.return_sequences:
@@ -310,6 +360,7 @@ class KerasHubEncoder(Encoder):
             "modality": self.modality,
             "tower": [keras.layers.serialize(layer) for layer in self.tower],
             "converter": None if self.converter is None else keras.layers.serialize(self.converter),
+            "audio_samples": self.audio_samples,
             "pad_token_id": self.pad_token_id,
             "end_token_id": self.end_token_id,
             "pooling": self.pooling,
