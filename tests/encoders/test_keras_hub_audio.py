@@ -85,14 +85,23 @@ def test_freeze_top_blocks_and_lora_train_what_they_say(model):
 
 def test_keras_round_trip_and_savedmodel_serve_raw_waveforms(model, tmp_path):
     """`.keras` (safe mode, LoRA factors included) and the SavedModel's `serve` give the model's outputs."""
+    encoder = model.get_layer("voice_encoder")
+    rng = np.random.default_rng(1)
+    start = [np.asarray(w) for w in encoder.trainable_weights]
+    for weight in encoder.trainable_weights:  # LoRA factors away from their zero start, so they count
+        weight.assign(0.5 * rng.normal(size=weight.shape).astype("float32"))
+    try:
+        _round_trips(model, encoder, tmp_path)
+    finally:  # the module's model as it was, for the other tests
+        for weight, value in zip(encoder.trainable_weights, start):
+            weight.assign(value)
+
+
+def _round_trips(model, encoder, tmp_path):
     import tensorflow as tf
 
     from mmzoo.artifacts.savedmodel import export_savedmodel
 
-    encoder = model.get_layer("voice_encoder")
-    rng = np.random.default_rng(1)
-    for weight in encoder.trainable_weights:  # LoRA factors away from their zero start, so they count
-        weight.assign(0.5 * rng.normal(size=weight.shape).astype("float32"))
     x = {"voice": _waves()}
     expected = np.asarray(model(x))
     model.save(tmp_path / "m.keras")
@@ -104,9 +113,9 @@ def test_keras_round_trip_and_savedmodel_serve_raw_waveforms(model, tmp_path):
     export_savedmodel(model, str(tmp_path / "savedmodel"), serve_bytes=False)  # mmzoo.export's, one signature
     served = tf.saved_model.load(str(tmp_path / "savedmodel")).signatures["serve"](voice=tf.constant(x["voice"]))
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-6)
-    for format in ("tflite", "onnx"):  # the converter's FFT and ragged padding: refused before converting
-        with pytest.raises(ValueError, match=f"WhisperAudioConverter.*cannot be exported to {format}.*savedmodel"):
-            mmzoo.export(model, str(tmp_path / f"m.{format}"), format=format)
+    # TFLite (and ONNX: the same check) refuse the converter's FFT and ragged padding before converting
+    with pytest.raises(ValueError, match="WhisperAudioConverter.*cannot be exported to tflite.*savedmodel"):
+        mmzoo.export(model, str(tmp_path / "m.tflite"), format="tflite")
 
 
 @pytest.mark.parametrize(
