@@ -20,6 +20,8 @@ import math
 import keras
 from keras import ops
 
+from mmzoo.encoders.hub_preprocessing import preset_files, require_keras_hub
+
 
 @keras.saving.register_keras_serializable(package="mmzoo")
 class WhisperAudioEncoder(keras.layers.Layer):
@@ -169,3 +171,11 @@ def check_audio_spec(spec, converter, name, encoder=None):
             f"Audio input '{spec.name}': frontend='mfcc', but encoder '{name}' computes Whisper's own log-mel "
             f"features from the raw waveform. Leave the spec's frontend at 'logmel' (unused here)."
         )
+
+
+def check_preset_audio(spec, preset, name):
+    """`check_audio_spec` with the converter of `preset` alone (cheap: bad audio fails before the backbone loads)."""
+    if preset is None or not preset_files(preset)["audio_converter"]:
+        return  # the encoder says what the preset lacks
+    keras_hub = require_keras_hub("The keras_hub encoder")
+    check_audio_spec(spec, keras_hub.layers.AudioConverter.from_preset(preset), name)

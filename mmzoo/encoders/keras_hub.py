@@ -22,7 +22,7 @@ from keras import ops
 
 from mmzoo.encoders.base import Encoder, spatial_tokens
 from mmzoo.encoders.hub_preprocessing import HubTokenizer, preset_files, require_keras_hub
-from mmzoo.encoders.hub_whisper import WhisperAudioEncoder, check_audio_spec, real_frames
+from mmzoo.encoders.hub_whisper import WhisperAudioEncoder, check_audio_spec, check_preset_audio, real_frames
 from mmzoo.encoders.sequence_input import masked_mean
 from mmzoo.registry import register_encoder
 
@@ -249,10 +249,7 @@ class KerasHubEncoder(Encoder):
         if spec.modality != "audio":
             return cls(modality=spec.modality, **options)
         name = options.get("name", "keras_hub")
-        if options.get("preset") is not None:  # the converter alone first: bad audio fails before the backbone loads
-            keras_hub = require_keras_hub("The keras_hub encoder")
-            if preset_files(options["preset"])["audio_converter"]:
-                check_audio_spec(spec, keras_hub.layers.AudioConverter.from_preset(options["preset"]), name)
+        check_preset_audio(spec, options.get("preset"), name)  # before the backbone loads
         encoder = cls(modality="audio", audio_samples=spec.num_samples, **options)
         check_audio_spec(spec, encoder.converter, name, encoder.tower[0])
         return encoder
