@@ -14,6 +14,7 @@ UNSUPPORTED = {
     "Hashing": "string hashing",
     "MelSpectrogram": "an FFT (RFFT) lowering",
     "STFTSpectrogram": "an FFT (RFFT) lowering",
+    "WhisperAudioConverter": "an FFT (RFFT) lowering and ragged padding (KerasHub's Whisper log-mel)",
     "TFSMLayer": "an opaque SavedModel call",
     "Lambda": "arbitrary Python code",
 }

@@ -1,13 +1,15 @@
-"""Pretrained encoders from KerasHub presets: text, image and the two towers of CLIP and SigLIP.
+"""Pretrained encoders from KerasHub presets: text, image, audio (Whisper) and the two towers of CLIP and SigLIP.
 
 `encoders={"review": ("keras_hub", {"preset": "bert_base_en_uncased"})}` puts
 the preset's backbone behind input `review`; the modality follows the input:
 a `Text` input gets the preset's tokenizer inside the graph
 (`mmzoo.encoders.hub_preprocessing.HubTokenizer`, the model still takes raw
 strings), an `Image` input the preset's image converter (resizing and pixel
-scaling). A CLIP or SigLIP preset gives the text tower to a `Text` input and
-the vision tower to an `Image` input (pooled and projected as the preset was
-trained; `mmzoo.encoders.hub_towers`).
+scaling), an `Audio` input a Whisper preset's encoder with its audio
+converter (log-mel features of the raw waveform, `mmzoo.encoders.hub_whisper`).
+A CLIP or SigLIP preset gives the text tower to a `Text` input and the vision
+tower to an `Image` input (pooled and projected as the preset was trained;
+`mmzoo.encoders.hub_towers`).
 
 A preset is a KerasHub preset name (downloaded and cached by KerasHub when the
 machine is online), a local preset directory (what `save_to_preset` writes),
@@ -21,7 +23,8 @@ from keras import ops
 
 from mmzoo.encoders.base import Encoder, spatial_tokens
 from mmzoo.encoders.hub_preprocessing import HubTokenizer, preset_files, require_keras_hub
-from mmzoo.encoders.hub_towers import TOWER_PREFIX, load_tower, similarity_head, tower_family, tower_outputs
+from mmzoo.encoders.hub_towers import load_tower, similarity_head, tower_family, tower_outputs
+from mmzoo.encoders.hub_whisper import check_audio_spec, check_preset_audio, real_frames, whisper_tower
 from mmzoo.encoders.sequence_input import masked_mean
 from mmzoo.registry import register_encoder
 
@@ -30,6 +33,10 @@ DEFAULT_LEARNING_RATE = 5e-5  # fine-tuning rate of pretrained backbones (Devlin
 # Attribute names under which KerasHub backbones keep their stack of blocks (BERT-like text backbones:
 # transformer_layers; ViT's encoder and CLIP's towers: encoder_layers).
 BLOCK_ATTRIBUTES = ("transformer_layers", "encoder_layers")
+MODALITIES = ("text", "image", "audio")
+EXAMPLE_PRESET = {"text": "bert_tiny_en_uncased", "image": "vit_base_patch16_224_imagenet", "audio": "whisper_tiny_en"}
+# What a preset must hold to encode each modality.
+PRESET_FILE = {"text": "tokenizer", "image": "image_converter", "audio": "audio_converter"}
 
 
 def _set_trainable(layer, value):
@@ -57,8 +64,8 @@ def find_blocks(layer):
 
 @register_encoder(
     "keras_hub",
-    modalities=("text", "image"),
-    paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, SigLIP, ...) as pretrained encoders",
+    modalities=MODALITIES,
+    paper="KerasHub presets (BERT, RoBERTa, DeBERTa-v3, ViT, ResNet, CLIP, SigLIP, Whisper, ...) as pretrained encoders",
     raw_text=True,
     pretrained=True,
 )
@@ -74,9 +81,14 @@ class KerasHubEncoder(Encoder):
     pooled: the class token of ViT-like backbones, the global average of CNN
     feature maps. CLIP and SigLIP: the tower's own pooling and projection
     (SigLIP's text is canonicalized and padded to its full context, as
-    SigLIP was trained: `tokenizer`).
+    SigLIP was trained: `tokenizer`). Audio (Whisper): the raw waveform
+    through the preset's audio converter (log-mel of a window padded to 30 s,
+    as Whisper was trained) and the encoder; pooled: the mean over the frames
+    that cover the clip (20 ms each at 16 kHz), not over those of the
+    converter's padding.
     `return_sequences=True` gives `(batch, steps, width)`: tokens (zero at
-    padding, as every mmzoo sequence encoder), ViT patches, or CNN positions.
+    padding, as every mmzoo sequence encoder), ViT patches, CNN positions,
+    or the Whisper frames of the clip (the padding's frames are dropped).
 
     Fine-tuning: `freeze=True` freezes the backbone; `trainable_blocks=n`
     freezes it except its top `n` transformer blocks; `lora_rank=r` runs
@@ -88,9 +100,11 @@ class KerasHubEncoder(Encoder):
     Args:
         preset: a KerasHub preset name, local preset directory or handle
             (read once; never stored in the config).
-        modality: "text" or "image" (set by `from_spec` from the input).
+        modality: "text", "image" or "audio" (set by `from_spec` from the input).
         tower: the serialized layers the encoder runs (what `from_config` passes).
-        converter: serialized image converter config (images).
+        converter: serialized image or audio converter config.
+        audio_samples: samples per clip of the `Audio` input (set by
+            `from_spec`); None: the converter's whole window.
         pad_token_id: the tokenizer's padding id (text).
         end_token_id: the tokenizer's end id (text): the mask ends after it
             (CLIP and SigLIP pad with an id that is also a real token).
@@ -120,6 +134,7 @@ class KerasHubEncoder(Encoder):
         modality="text",
         tower=None,
         converter=None,
+        audio_samples=None,
         pad_token_id=0,
         end_token_id=None,
         similarity=None,
@@ -135,8 +150,8 @@ class KerasHubEncoder(Encoder):
     ):
         super().__init__(**kwargs)
         keras_hub = require_keras_hub("The keras_hub encoder")
-        if modality not in TOWER_PREFIX:
-            raise ValueError(f"Encoder '{self.name}': modality must be 'text' or 'image'; received {modality!r}.")
+        if modality not in MODALITIES:
+            raise ValueError(f"Encoder '{self.name}': modality must be one of {MODALITIES}; received {modality!r}.")
         if pooling not in POOLINGS:
             raise ValueError(f"Encoder '{self.name}': pooling must be one of {POOLINGS}; received {pooling!r}.")
         if (preset is None) == (tower is None):
@@ -156,6 +171,7 @@ class KerasHubEncoder(Encoder):
         if isinstance(converter, dict):
             converter = keras.layers.deserialize(converter)
         self.converter = converter
+        self.audio_samples = None if audio_samples is None else int(audio_samples)
         self.pad_token_id = int(pad_token_id)
         self.end_token_id = None if end_token_id is None else int(end_token_id)
         self.similarity = None if similarity is None else dict(similarity)
@@ -174,22 +190,25 @@ class KerasHubEncoder(Encoder):
 
     def _from_preset(self, keras_hub, preset, modality):
         files = preset_files(preset)
-        needed = "tokenizer" if modality == "text" else "image_converter"
+        needed = PRESET_FILE[modality]
         if not files[needed]:
             has = [kind for kind, present in files.items() if present] or ["neither tokenizer nor converter"]
             raise ValueError(
                 f"Encoder '{self.name}': preset {preset!r} has no {needed}.json, so it cannot encode "
                 f"{modality} input; it has: {', '.join(has)}. Use a {modality} preset (e.g. "
-                f"{'bert_tiny_en_uncased' if modality == 'text' else 'vit_base_patch16_224_imagenet'})."
+                f"{EXAMPLE_PRESET[modality]})."
             )
         policy = keras.config.dtype_policy().name  # e.g. under build_model(..., precision="mixed_bfloat16")
         dtype = {} if policy == "float32" else {"dtype": policy}  # float32: the preset's own dtype
         backbone = keras_hub.models.Backbone.from_preset(preset, **dtype)
-        tower, similarity = load_tower(backbone, modality), similarity_head(backbone)
+        tower = whisper_tower(backbone) if modality == "audio" else load_tower(backbone, modality)
+        similarity = similarity_head(backbone)
         if modality == "text":
             tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
             end = getattr(tokenizer, "end_token_id", None)
             return tower, None, tokenizer.pad_token_id or 0, end, similarity
+        if modality == "audio":
+            return tower, keras_hub.layers.AudioConverter.from_preset(preset), 0, None, similarity
         return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0, None, similarity
 
     def _apply_trainability(self):
@@ -242,9 +261,17 @@ class KerasHubEncoder(Encoder):
 
     @classmethod
     def from_spec(cls, spec, **options):
-        if spec.modality not in TOWER_PREFIX:
-            raise ValueError(f"The keras_hub encoder takes text or image input; '{spec.name}' is {spec.modality}.")
-        return cls(modality=spec.modality, **options)
+        if spec.modality not in MODALITIES:
+            raise ValueError(
+                f"The keras_hub encoder takes text, image or audio input; '{spec.name}' is {spec.modality}."
+            )
+        if spec.modality != "audio":
+            return cls(modality=spec.modality, **options)
+        name = options.get("name", "keras_hub")
+        check_preset_audio(spec, options.get("preset"), name)  # before the backbone loads
+        encoder = cls(modality="audio", audio_samples=spec.num_samples, **options)
+        check_audio_spec(spec, encoder.converter, name, encoder.tower[0])
+        return encoder
 
     def preprocess_input(self, spec, x):
         """The in-graph preprocessing of input `spec` for this encoder (the preset's tokenizer for text)."""
@@ -266,6 +293,8 @@ class KerasHubEncoder(Encoder):
                     f"mmzoo.Text('{spec.name}', sequence_length={most - specials}) or less."
                 )
             return self.tokenizer(length, name=f"{spec.name}_tokenizer")(x)
+        if spec.modality == "audio":
+            return x  # the raw waveform: the preset's audio converter runs inside the encoder
         return spec.preprocess(x)
 
     @property
@@ -320,6 +349,8 @@ class KerasHubEncoder(Encoder):
     def _encode(self, x, training):
         """`(sequence, mask, pooled)` of the backbone/tower on the preprocessed input."""
         encoder = self.tower[0]
+        if self.modality == "audio":
+            return self._encode_audio(x, training)
         if self.modality == "text":
             ids = ops.cast(x, "int32")
             mask = self._padding_mask(ids)
@@ -349,6 +380,15 @@ class KerasHubEncoder(Encoder):
             pooled = out[:, 0, :]
         return out, mask, pooled
 
+    def _encode_audio(self, x, training):
+        """Whisper: encoder frames of the converter's log-mel; only the frames of the clip are kept."""
+        features = self.converter(ops.cast(x, "float32"))
+        out = self.tower[0](features, training=training)
+        out = out[:, : real_frames(self.audio_samples or self.converter.num_samples, self.converter)]
+        mask = ops.ones(ops.shape(out)[:2], "bool")
+        pooled = out[:, 0, :] if self.pooling == "first" else ops.mean(out, axis=1)
+        return out, mask, pooled
+
     def call(self, x, training=None):
         sequence, mask, pooled = self._encode(x, training)
         if self.return_sequences:
@@ -364,6 +404,7 @@ class KerasHubEncoder(Encoder):
             "modality": self.modality,
             "tower": [keras.layers.serialize(layer) for layer in self.tower],
             "converter": None if self.converter is None else keras.layers.serialize(self.converter),
+            "audio_samples": self.audio_samples,
             "pad_token_id": self.pad_token_id,
             "end_token_id": self.end_token_id,
             "similarity": self.similarity,

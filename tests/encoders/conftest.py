@@ -3,7 +3,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def hub_presets(tmp_path_factory):
-    """Tiny random-weight KerasHub presets (BERT, ViT, CLIP) written once per session, loaded by path."""
+    """Tiny random-weight KerasHub presets (BERT, ViT, CLIP, Whisper) written once per session, loaded by path."""
     pytest.importorskip("keras_hub")
     from tests.encoders.hub_presets import write_presets
 

@@ -111,7 +111,27 @@ def siglip_preset(folder):
     return folder
 
 
+def whisper_preset(folder):
+    """A 2-block Whisper (width 8, 16 mel bins) whose audio converter reads 1 s windows at 16 kHz (50 frames)."""
+    import keras_hub
+
+    backbone = keras_hub.models.WhisperBackbone(
+        vocabulary_size=8,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        num_mels=16,
+        max_encoder_sequence_length=100,
+        max_decoder_sequence_length=4,
+    )
+    converter = keras_hub.layers.WhisperAudioConverter(num_mels=16, max_audio_length=1)
+    backbone.save_to_preset(folder)
+    converter.save_to_preset(folder)
+    return folder
+
+
 def write_presets(root):
-    """`{"bert", "vit", "clip"}` -> preset directory under `root`."""
-    makers = {"bert": bert_preset, "vit": vit_preset, "clip": clip_preset}
+    """`{"bert", "vit", "clip", "whisper"}` -> preset directory under `root`."""
+    makers = {"bert": bert_preset, "vit": vit_preset, "clip": clip_preset, "whisper": whisper_preset}
     return {name: make(os.path.join(root, name)) for name, make in makers.items()}
