@@ -44,6 +44,12 @@ def _family(layer, input_name, format):
     from keras_hub.tokenizers import BytePairTokenizer, SentencePieceTokenizer, WordPieceTokenizer
 
     hub = layer.tokenizer
+    if layer.canonicalize or layer.packed_length:
+        raise ValueError(
+            f"Text input '{input_name}': its text is canonicalized and packed short of the padded context as "
+            f"SigLIP reads it, which a tokenizer.json for {format} does not reproduce exactly (TensorFlow "
+            f"lower-cases ASCII only). Export format='savedmodel' (the tokenizer stays in the graph)."
+        )
     if isinstance(hub, WordPieceTokenizer) and hub.split:
         return "wordpiece", lambda: _finish(_wordpiece(hub), layer), lambda prefix: _write_vocab_txt(hub, prefix)
     if isinstance(hub, BytePairTokenizer):

@@ -83,16 +83,25 @@ def augmentation_layer(spec, augment, stage):
     return Augmentation(layers, name=f"{spec.name}{suffix}")
 
 
-def augment_branch(spec, x, augment=None, preprocess=None):
+def augment_branch(spec, x, augment=None, preprocess=None, encoder_features=False):
     """`spec.preprocess(x)` with `spec`'s training augmentations around it (`augment` overrides `spec.augment`).
 
     `preprocess` replaces `spec.preprocess` where the encoder brings its own (a pretrained tokenizer).
+    `encoder_features`: the encoder computes its features itself (a Whisper preset's log-mel), so
+    augmentations of the features stage have nothing to act on and are refused.
 
     Returns:
         The encoder's input: the preprocessed tensor, augmented in training.
     """
     where = f"{spec.modality.capitalize()} input '{spec.name}'"
     plan = normalize(augment, where, spec.modality) if augment is not None else (spec.augment or {})
+    late = [name for name in plan if AUGMENTATIONS.meta(name)["stage"] == "features"]
+    if encoder_features and late:
+        early = [n for n in AUGMENTATIONS.names(modalities=spec.modality) if AUGMENTATIONS.meta(n)["stage"] == "raw"]
+        raise ValueError(
+            f"{where}: augmentation {', '.join(map(repr, late))} acts on the spec's features, but its encoder "
+            f"computes its own features from the raw input. Use augmentations of the raw input: {', '.join(early)}."
+        )
     raw = augmentation_layer(spec, plan, "raw")
     x = (preprocess or spec.preprocess)(raw(x) if raw is not None else x)
     features = augmentation_layer(spec, plan, "features")

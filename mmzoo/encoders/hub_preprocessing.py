@@ -97,6 +97,11 @@ class HubTokenizer(keras.layers.Layer):
                 f"sequence_length={sequence_length}); pass 3 or more (room for text between the start and end "
                 f"tokens), and packed_length no more than sequence_length."
             )
+        # One tokenization everywhere: KerasHub runs a Python path on eager calls and TensorFlow Text in
+        # graphs, and for byte-pair tokenizers the two split some texts differently (repeated or trailing
+        # spaces), so `model(x)` could disagree with `model.predict(x)` and the SavedModel. Its flag for
+        # the TensorFlow path on eager calls too (per layer, and not in the config: set on every build).
+        tokenizer._allow_python_workflow = False
         self.tokenizer = tokenizer
         self.sequence_length = int(sequence_length)
         self.packed_length = None if packed_length is None else int(packed_length)

@@ -22,8 +22,6 @@ SigLIP's logit bias), the initial values of the clip architecture's
 similarity layer and the scale of `mmzoo.zero_shot_classifier`.
 """
 
-import math
-
 from keras import ops
 
 TOWER_PREFIX = {"text": "text", "image": "vision"}
@@ -87,11 +85,6 @@ def similarity_head(backbone):
         "log_scale": float(ops.convert_to_numpy(head.logit_scale)),
         "bias": None if bias is None else float(ops.convert_to_numpy(bias)),
     }
-
-
-def default_temperature(similarity):
-    """The clip architecture's initial temperature `1 / exp(log_scale)` from a preset head's values."""
-    return math.exp(-similarity["log_scale"])
 
 
 def tower_outputs(tower, modality, feed, ids, training=None):

@@ -65,6 +65,11 @@ class WhisperAudioEncoder(keras.layers.Layer):
         return cls(layers, list(backbone.encoder_transformer_layers), dropout=backbone.dropout, **kwargs)
 
     @property
+    def fixed_layers(self):
+        """Layers that never train: Whisper's sinusoidal positions (`mmzoo.encoders.hub_trainability`)."""
+        return [self.positions]
+
+    @property
     def max_frames(self):
         """The most encoder frames the position table covers."""
         return int(self.positions.sequence_length)

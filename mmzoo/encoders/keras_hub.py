@@ -24,42 +24,17 @@ from keras import ops
 from mmzoo.encoders.base import Encoder, spatial_tokens
 from mmzoo.encoders.hub_preprocessing import HubTokenizer, preset_files, require_keras_hub
 from mmzoo.encoders.hub_towers import load_tower, similarity_head, tower_family, tower_outputs
+from mmzoo.encoders.hub_trainability import apply_trainability, find_blocks, unfreeze
 from mmzoo.encoders.hub_whisper import check_audio_spec, check_preset_audio, real_frames, whisper_tower
 from mmzoo.encoders.sequence_input import masked_mean
 from mmzoo.registry import register_encoder
 
 POOLINGS = ("auto", "first", "mean")
 DEFAULT_LEARNING_RATE = 5e-5  # fine-tuning rate of pretrained backbones (Devlin et al. 2019: 2e-5..5e-5)
-# Attribute names under which KerasHub backbones keep their stack of blocks (BERT-like text backbones:
-# transformer_layers; ViT's encoder and CLIP's towers: encoder_layers).
-BLOCK_ATTRIBUTES = ("transformer_layers", "encoder_layers")
 MODALITIES = ("text", "image", "audio")
 EXAMPLE_PRESET = {"text": "bert_tiny_en_uncased", "image": "vit_base_patch16_224_imagenet", "audio": "whisper_tiny_en"}
 # What a preset must hold to encode each modality.
 PRESET_FILE = {"text": "tokenizer", "image": "image_converter", "audio": "audio_converter"}
-
-
-def _set_trainable(layer, value):
-    """Keras's `trainable` setter, called even when the value is unchanged.
-
-    On TensorFlow `layer.trainable = v` is skipped when `layer.trainable` is
-    already `v` (`mmzoo.encoders.base.propagate_frozen`), and so is the setter's
-    walk through the sublayers, whose own flags and variables may differ.
-    """
-    keras.layers.Layer.trainable.fset(layer, bool(value))
-
-
-def find_blocks(layer):
-    """The stack of transformer blocks of a KerasHub backbone (searched breadth-first), or []."""
-    queue = [layer]
-    while queue:
-        current = queue.pop(0)
-        for attribute in BLOCK_ATTRIBUTES:
-            blocks = getattr(current, attribute, None)
-            if isinstance(blocks, (list, tuple)) and blocks and isinstance(blocks[0], keras.layers.Layer):
-                return list(blocks)
-        queue.extend(current._flatten_layers(include_self=False, recursive=False))
-    return []
 
 
 @register_encoder(
@@ -208,56 +183,18 @@ class KerasHubEncoder(Encoder):
             end = getattr(tokenizer, "end_token_id", None)
             return tower, None, tokenizer.pad_token_id or 0, end, similarity
         if modality == "audio":
-            return tower, keras_hub.layers.AudioConverter.from_preset(preset), 0, None, similarity
+            # float32 under any policy: the log-mel's FFT takes float32 only
+            converter = keras_hub.layers.AudioConverter.from_preset(preset, dtype="float32")
+            return tower, converter, 0, None, similarity
         return tower, keras_hub.layers.ImageConverter.from_preset(preset), 0, None, similarity
 
     def _apply_trainability(self):
-        blocks = find_blocks(self.tower[0])
-        if self.trainable_blocks is not None:
-            n = int(self.trainable_blocks)
-            if not blocks or not 0 <= n <= len(blocks):
-                raise ValueError(
-                    f"Encoder '{self.name}': trainable_blocks={n}, but the {type(self.tower[0]).__name__} backbone "
-                    f"has {len(blocks)} transformer blocks; pass 0..{len(blocks)}, or freeze=True."
-                )
-            for layer in self.tower:
-                layer.trainable = False
-            for block in blocks[len(blocks) - n :]:
-                block.trainable = True
-        elif self.lora_rank:
-            for layer in self.tower[1:]:
-                layer.trainable = False
-            if not self._lora_enabled:
-                self.tower[0].enable_lora(int(self.lora_rank))
-                self._lora_enabled = True
-            else:  # enabled already (unfreezing again): the layers enable_lora left trainable
-                for layer in self.tower[0]._flatten_layers(include_self=False):
-                    _set_trainable(layer, getattr(layer, "lora_enabled", False))
-            for variable in self.tower[0].trainable_weights:  # Keras leaves the adapted layers' biases trainable
-                if "lora_kernel" not in variable.path:
-                    variable.trainable = False
-        elif self.freeze:
-            for layer in self.tower:
-                layer.trainable = False
+        apply_trainability(self)
 
     def unfreeze(self, everything=False):
-        """Makes the encoder trainable again: as its own settings say, or (`everything`) all of it.
-
-        Keras's `layer.trainable = True` trains every weight, the base kernels
-        under LoRA and the blocks below the top `trainable_blocks` included;
-        this keeps `freeze`, `trainable_blocks` and `lora_rank` instead
-        (`mmzoo.fine_tune` calls it). `everything=True` trains every weight
-        and clears `freeze` and `trainable_blocks` from the config; LoRA
-        factors stay in the model, and a reloaded LoRA encoder trains them
-        only (its config still names `lora_rank`).
-        """
-        if everything:
-            self.freeze, self.trainable_blocks = False, None
-            for layer in self._flatten_layers(include_self=True):
-                _set_trainable(layer, True)
-        else:
-            _set_trainable(self, True)
-            self._apply_trainability()
+        """Makes the encoder trainable again: as its `freeze`, `trainable_blocks` and `lora_rank` say, or
+        (`everything`) all of it (`mmzoo.fine_tune` calls it; `mmzoo.encoders.hub_trainability.unfreeze`)."""
+        unfreeze(self, everything)
 
     @classmethod
     def from_spec(cls, spec, **options):
@@ -296,6 +233,11 @@ class KerasHubEncoder(Encoder):
         if spec.modality == "audio":
             return x  # the raw waveform: the preset's audio converter runs inside the encoder
         return spec.preprocess(x)
+
+    @property
+    def computes_features(self):
+        """Whether the encoder computes its input features itself (audio: the preset's log-mel)."""
+        return self.modality == "audio"
 
     @property
     def siglip(self):

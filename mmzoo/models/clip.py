@@ -80,13 +80,24 @@ LOSS_DEFAULTS = {
 
 
 def pretrained_head(features):
-    """The similarity head (`{"loss", "log_scale", "bias"}`) of the first encoder that brings one (CLIP/SigLIP towers)."""
+    """The similarity head (`{"loss", "log_scale", "bias"}`) the encoders bring (CLIP/SigLIP towers), or None.
+
+    Towers of two different presets bring two heads: they must agree (a CLIP text tower beside a SigLIP
+    image tower has no one head to start from), else the choice would follow the inputs' names.
+    """
+    heads = {}
     for key in sorted(features):
         history = getattr(features[key], "_keras_history", None)
         head = getattr(getattr(history, "operation", None), "similarity", None)
         if head:
-            return head
-    return None
+            heads[key] = head
+    if len({repr(sorted(head.items())) for head in heads.values()}) > 1:
+        described = "; ".join(f"'{key}': {head}" for key, head in heads.items())
+        raise ValueError(
+            f"clip: the towers come from presets with different similarity heads ({described}); use the two "
+            f"towers of one preset, or pass loss= and initial_temperature= (and initial_bias=) yourself."
+        )
+    return next(iter(heads.values()), None)
 
 
 def check_loss(loss, task):
@@ -175,7 +186,9 @@ def build_clip(
         )
     check_loss(loss, task)  # before the (pretrained) encoders are built
     keras_inputs, features, _ = build_branches(inputs, encoders, name=name, augment=augment)
-    task, options = similarity_options(loss, task, pretrained_head(features), initial_temperature, initial_bias)
+    given = loss is not None and initial_temperature is not None  # the head is the caller's: no preset's needed
+    head = None if given else pretrained_head(features)
+    task, options = similarity_options(loss, task, head, initial_temperature, initial_bias)
     embeddings = []
     for key in sorted(features):
         x = keras.layers.Dense(task.embedding_dim, name=f"{key}_projection")(features[key])

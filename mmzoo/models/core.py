@@ -120,7 +120,9 @@ def build_branches(
         # An encoder may bring its own preprocessing (a pretrained model's tokenizer); else the spec's.
         own = getattr(encoder, "preprocess_input", None)
         preprocess = (lambda t, spec=spec, own=own: own(spec, t)) if own else None
-        features[spec.name] = encoder(augment_branch(spec, x, augment.get(spec.name), preprocess=preprocess))
+        own_features = bool(getattr(encoder, "computes_features", False))  # e.g. a Whisper preset's log-mel
+        branch = augment_branch(spec, x, augment.get(spec.name), preprocess=preprocess, encoder_features=own_features)
+        features[spec.name] = encoder(branch)
     presence = None
     if missing_modalities:
         presence = {}

@@ -35,8 +35,17 @@ import tensorflow as tf
 from mmzoo.training.distribute import is_default
 from mmzoo.training.precision import PRECISIONS, check_precision, resolve_precision  # noqa: F401
 
-# Input normalisation and lookups keep their dtype: raw feature scales can overflow float16.
-KEEP_DTYPE_CLASSES = ("Normalization", "TextVectorization", "StringLookup", "IntegerLookup", "Discretization")
+# Input normalisation and lookups keep their dtype: raw feature scales can overflow float16; audio
+# converters (log-mel features of a pretrained encoder) too: their FFT takes float32 only.
+KEEP_DTYPE_CLASSES = (
+    "Normalization",
+    "TextVectorization",
+    "StringLookup",
+    "IntegerLookup",
+    "Discretization",
+    "AudioConverter",
+    "WhisperAudioConverter",
+)
 
 
 def model_precision(model):

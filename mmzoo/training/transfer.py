@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from mmzoo.data.arrays import from_arrays
 from mmzoo.data.order import keep_order
+from mmzoo.encoders.hub_trainability import set_trainable
 from mmzoo.models.zoo import build_model
 from mmzoo.specs.adapt import adapt
 from mmzoo.tasks.task import Retrieval
@@ -139,7 +140,7 @@ def _unfreeze(layer, everything):
     """
     if everything:
         for inner in layer._flatten_layers(include_self=True):
-            keras.layers.Layer.trainable.fset(inner, True)
+            set_trainable(inner, True)
     else:
         layer.trainable = True
     for inner in layer._flatten_layers(include_self=True):

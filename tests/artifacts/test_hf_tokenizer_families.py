@@ -87,12 +87,9 @@ def hub_layer(tokenizer):
 
 
 def graph_path(layer):
-    """`layer` (a `HubTokenizer`), its KerasHub tokenizer switched to the TensorFlow path even when called eagerly.
-
-    The TF path is what `predict`, a SavedModel and the exported ids follow; KerasHub runs its Python path on
-    eager calls otherwise (for BPE, with another split pattern). Eager calls save the seconds a trace takes.
-    """
-    layer.tokenizer._allow_python_workflow = False
+    """`layer` (a `HubTokenizer`), whose eager calls run KerasHub's TensorFlow path (what `predict`, a
+    SavedModel and the exported ids follow), so the test saves the seconds a trace takes."""
+    assert layer.tokenizer._allow_python_workflow is False  # HubTokenizer sets it: eager == graph ids
     return layer
 
 
@@ -192,6 +189,7 @@ REFUSED = {  # what cannot give the in-graph ids is refused at export, naming th
         "RobertaTokenizer has add_prefix_space=True",
     ),
     "spm_bpe": (spm_bpe_tokenizer, "SentencePieceTokenizer holds a SentencePiece BPE model"),
+    "siglip_text": (lambda: keras_hub.models.RobertaTokenizer(SMALL, ["a b"]), "canonicalized and packed short"),
 }
 
 
@@ -200,6 +198,9 @@ def test_tokenizers_without_exact_parity_are_refused(case, tmp_path):
     from mmzoo.artifacts.hf_tokenizer import write_hf_tokenizer
 
     make, why = REFUSED[case]
+    layer = hub_layer(make())
+    if case == "siglip_text":  # SigLIP's reading of text (canonicalized, packed short of the context)
+        layer.packed_length, layer.canonicalize = LENGTH - 2, True
     with pytest.raises(ValueError, match=f"Text input 'review'.*{why}.*format='savedmodel'"):
-        write_hf_tokenizer(hub_layer(make()), "review", str(tmp_path / "m.tflite"), "tflite")
+        write_hf_tokenizer(layer, "review", str(tmp_path / "m.tflite"), "tflite")
     assert os.listdir(tmp_path) == []  # nothing half-written

@@ -81,6 +81,31 @@ def test_freeze_top_blocks_and_lora_train_what_they_say(model):
     # rank 2 on query and value (2 heads x 4) of 2 blocks: A (8, 2, 2), B (2, 4)
     assert _count(lora) == 2 * 2 * (8 * 2 * 2 + 2 * 4)
     assert all("lora_kernel" in w.path for w in lora.trainable_weights)
+    # unfreezing (what mmzoo.fine_tune does) keeps LoRA-only, and never trains the fixed positions
+    lora.unfreeze()
+    assert _count(lora) == 2 * 2 * (8 * 2 * 2 + 2 * 4)
+    plain = _variant(lora)
+    plain.unfreeze()
+    assert _count(plain) == 1792
+    plain.unfreeze(everything=True)
+    assert _count(plain) == 1792
+
+
+def test_mixed_precision_keeps_the_log_mel_in_float32(model, hub_presets):
+    """The converter's FFT takes float32 only: it stays float32 under a mixed policy, fresh or retyped."""
+    from mmzoo.training.placement import retype_config
+
+    encoders = {"voice": ("keras_hub", {"preset": hub_presets["whisper"], "freeze": True})}
+    mixed = mmzoo.build_model(
+        "early_fusion", [_spec()], mmzoo.Classification(2), encoders=encoders, precision="mixed_bfloat16"
+    )
+    encoder = mixed.get_layer("voice_encoder")
+    assert (encoder.converter.compute_dtype, encoder.tower[0].compute_dtype) == ("float32", "bfloat16")
+    out = np.asarray(mixed({"voice": _waves()}))
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    config = retype_config(model.get_config(), "float32", "mixed_bfloat16")  # what mmzoo.train(precision=) rebuilds
+    layer = next(layer for layer in config["layers"] if layer["config"]["name"] == "voice_encoder")
+    assert layer["config"]["converter"]["config"]["dtype"]["config"]["name"] == "float32"
 
 
 def test_keras_round_trip_and_savedmodel_serve_raw_waveforms(model, tmp_path):
@@ -124,6 +149,7 @@ def _round_trips(model, encoder, tmp_path):
         (mmzoo.Audio("voice", sample_rate=8000, seconds=0.5), "whisper", "sample_rate=8000.*reads 16000 Hz"),
         (mmzoo.Audio("voice", sample_rate=16_000, seconds=2.0), "whisper", "longer than the 1 s window"),
         (mmzoo.Audio("voice", sample_rate=16_000, seconds=0.5), "bert", "no audio_converter.json"),
+        (_spec(augment={"spec_augment": {}}), "whisper", "'spec_augment' acts on the spec's features.*gain"),
     ],
 )
 def test_audio_the_preset_cannot_take_is_refused(hub_presets, spec, preset, message):

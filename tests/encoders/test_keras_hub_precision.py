@@ -125,7 +125,7 @@ def test_auto_precision_follows_the_device(monkeypatch):
         precision.resolve_precision("float16")
 
 
-def test_precision_reaches_the_own_data_fit_from_flags_and_yaml(tmp_path):
+def test_precision_override_reaches_the_own_data_fit_options(tmp_path):
     import argparse
 
     from mmzoo.experiments.config import config_from_args
