@@ -23,9 +23,8 @@ SMALL = {
     "quickstart.ipynb": "EPOCHS = 1\nOUT = 'saved_models/quickstart'",
     "zoo_tour.ipynb": "EPOCHS = 1\nMODELS = ['early_fusion', 'clip']",
     "own_data_csv.ipynb": "ROOT = 'my_dataset'\nTRAIN_EXAMPLES = 200\nTEST_EXAMPLES = 100\nEPOCHS = 1",
-    "deploy.ipynb": (
-        "EPOCHS = 1\nSTEPS_PER_EPOCH = 5\nOUT = 'saved_models/deploy'\nPORTABLE_FORMATS = ['tflite', 'onnx']"
-    ),
+    # the portable formats run in one loop: TFLite exercises it (ONNX export: tests/artifacts/test_onnx.py)
+    "deploy.ipynb": ("EPOCHS = 1\nSTEPS_PER_EPOCH = 5\nOUT = 'saved_models/deploy'\nPORTABLE_FORMATS = ['tflite']"),
     "pretrain_finetune.ipynb": (
         "UNLABELLED_PAIRS = 512\nLABELS_PER_CLASS = 4\nPRETRAIN_EPOCHS = 1\n"
         "FINETUNE_EPOCHS = 1\nAUTOENCODER_CLIPS = 64\nAUTOENCODER_EPOCHS = 1\n"
