@@ -17,6 +17,35 @@ def _require(module):
         ) from error
 
 
+def _register_erfc():
+    """Teaches tf2onnx TensorFlow's `Erfc` as `1 - Erf` (ONNX has Erf, not Erfc), once.
+
+    TensorFlow's exact GELU (`approximate=False`: BERT-style, ViT and RoBERTa
+    feed-forward blocks) is `0.5 x erfc(-x / sqrt(2))`; without a handler
+    tf2onnx refuses every model holding it. In float32, `1 - erf(x)` loses the
+    relative precision of erfc's far tail but keeps its absolute error at
+    float32 rounding, which is what GELU's product with `x` needs.
+    """
+    from tf2onnx import utils
+    from tf2onnx.handler import tf_op
+
+    if getattr(_register_erfc, "done", False):
+        return
+
+    class Erfc:
+        @classmethod
+        def version_9(cls, ctx, node, **kwargs):
+            dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+            one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype))
+            node.type = "Erf"
+            ctx.insert_new_node_on_output(
+                "Sub", node.output[0], inputs=[one.output[0], node.output[0]], name=utils.make_name(node.name)
+            )
+
+    tf_op("Erfc")(Erfc)
+    _register_erfc.done = True
+
+
 def convert(core, output_name, opset=17, path=None):
     """Converts a `Core` to an ONNX `ModelProto` (inputs named after the model inputs, output `output_name`).
 
@@ -26,6 +55,7 @@ def convert(core, output_name, opset=17, path=None):
     inputs.
     """
     _require("tf2onnx")
+    _register_erfc()
     from tf2onnx import tf_loader
     from tf2onnx.convert import _convert_common, tensor_names_from_structed
 

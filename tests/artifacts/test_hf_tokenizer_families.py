@@ -142,14 +142,14 @@ def roberta_model(tmp_path_factory):
 
 
 def test_byte_pair_export_takes_ids_from_its_tokenizer_json(roberta_model, tmp_path):
-    """RoBERTa's BPE as tokenizer.json gives the graph's ids; the TFLite core on them predicts as the model does."""
+    """RoBERTa's BPE as tokenizer.json gives the graph's ids; the ONNX core on them predicts as the model does."""
     from mmzoo.artifacts.runtime import predict_from_artifact
 
     texts = np.array(TEXTS, dtype=object)
     ids = np.asarray(graph_path(roberta_model.get_layer("review_tokenizer"))(texts))
     expected = np.asarray(roberta_model({"review": texts}))
-    path = str(tmp_path / "m.tflite")  # (tf2onnx has no Erfc, the exact GELU of RoBERTa's feed-forward)
-    mmzoo.export(roberta_model, path, format="tflite")
+    path = str(tmp_path / "m.onnx")  # RoBERTa's exact GELU is TF's Erfc, which mmzoo teaches tf2onnx
+    mmzoo.export(roberta_model, path, format="onnx")
     with open(path + ".mmzoo.json", encoding="utf-8") as f:
         entry = json.load(f)["tokenizers"]["review"]
     assert entry["family"] == "byte_pair"
