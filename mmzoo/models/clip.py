@@ -108,8 +108,7 @@ def check_loss(loss, task):
 
 
 def similarity_options(loss, task, head, initial_temperature, initial_bias):
-    """`(task with its loss_type set, ContrastiveLogits options)` for the clip architecture."""
-    check_loss(loss, task)
+    """`(task with its loss_type set, ContrastiveLogits options)` for the clip architecture (`loss` checked)."""
     loss = loss or task.loss_type or (head["loss"] if head else "softmax")
     options = dict(LOSS_DEFAULTS[loss])
     if head and head["loss"] == loss:  # the preset was trained with this loss: start from its learned head

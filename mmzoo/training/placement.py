@@ -33,7 +33,7 @@ import keras
 import tensorflow as tf
 
 from mmzoo.training.distribute import is_default
-from mmzoo.training.precision import PRECISIONS, check_precision, resolve_precision  # noqa: F401
+from mmzoo.training.precision import resolve_precision
 
 # Input normalisation and lookups keep their dtype: raw feature scales can overflow float16; audio
 # converters (log-mel features of a pretrained encoder) too: their FFT takes float32 only.

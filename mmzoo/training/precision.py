@@ -32,13 +32,12 @@ CHOICES = ("auto",) + PRECISIONS
 MIN_FLOAT16_CAPABILITY = (7, 0)  # Volta: tensor cores run float16 matmuls
 
 
-def check_precision(precision, auto=True):
-    """`precision` if it is None or a known name ("auto" only with `auto`); a `ValueError` naming it otherwise."""
-    if precision is not None and precision not in PRECISIONS and not (auto and precision == "auto"):
-        also = "; or 'auto': chosen by the device" if auto else ""
+def check_precision(precision):
+    """`precision` if it is None, "auto" or a known name; a `ValueError` naming it otherwise."""
+    if precision is not None and precision not in PRECISIONS and precision != "auto":
         raise ValueError(
             f"precision must be one of {', '.join(repr(p) for p in PRECISIONS)} (or None: keep the "
-            f"model's own{also}); received {precision!r}."
+            f"model's own; or 'auto': chosen by the device); received {precision!r}."
         )
     return precision
 

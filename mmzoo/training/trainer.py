@@ -29,7 +29,8 @@ from mmzoo.training.distribute import (
     worker_task,
 )
 from mmzoo.training.distributed_fit import distributed_fit
-from mmzoo.training.placement import check_precision, copy_optimizer_state, copy_state, place
+from mmzoo.training.placement import copy_optimizer_state, copy_state, place
+from mmzoo.training.precision import check_precision
 
 
 def train(
